@@ -1,0 +1,39 @@
+//! `cargo bench --bench matrix`: runs the quickstart workload through the whole matrix and writes
+//! its report under reports/, as `statebench matrix workloads/quickstart.json` does.
+
+use std::path::PathBuf;
+
+use statebench::run::{matrix_cells, run_cells, RunOptions, DEFAULT_INTERVAL};
+use statebench::workload::WorkloadSpec;
+
+fn main() -> anyhow::Result<()> {
+    // Cargo passes `--bench` (and any filter); a filter that does not name this bench skips it.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    if !filters.is_empty() && !filters.iter().any(|f| "matrix".contains(f.as_str())) {
+        return Ok(());
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let spec = WorkloadSpec::load(&root.join("workloads/quickstart.json"))?;
+    let interval = spec
+        .checkpoint_interval_ms
+        .map_or(DEFAULT_INTERVAL, std::time::Duration::from_millis);
+    let summary = run_cells(
+        &spec,
+        &matrix_cells(interval),
+        &RunOptions {
+            reports: root.join("reports"),
+            work: None,
+            progress: false,
+        },
+    )?;
+    println!("report: {}", summary.dir.join("report.md").display());
+    anyhow::ensure!(
+        summary.unverified.is_empty(),
+        "restores did not verify: {:?}",
+        summary.unverified
+    );
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! RocksDB checkpoints as Flink takes them.
+//!
+//! Full (`RocksFullSnapshotStrategy`): the sync phase takes a RocksDB snapshot (no data copied);
+//! the async phase iterates every state's column family at that snapshot, merged in key-group
+//! order, into one stream. Incremental (`RocksIncrementalSnapshotStrategy`): the sync phase
+//! flushes the memtables and takes a native checkpoint (hard links); the async phase uploads the
+//! SST files the last completed checkpoint does not already hold, and the misc files.
+
+use std::fs::{self, File};
+use std::mem::ManuallyDrop;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{ensure, Context, Result};
+use rocksdb::checkpoint::Checkpoint;
+use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions, Snapshot, WriteBatch, WriteOptions, DB};
+
+use super::OpenDb;
+use crate::backend::{
+    read_byte_array, AsyncPhase, Digest, EntryAddress, StateLayout, StateView, SyncSnapshot,
+    FULL_SNAPSHOT_FILE,
+};
+use crate::checkpoint::stream::{StreamReader, StreamWriter};
+use crate::checkpoint::{CheckpointHandle, UploadResult};
+use crate::workload::{Namespace, StateId, StateKind};
+
+/// Flink's `RocksDBWriteBatchWrapper` capacity for restores.
+const RESTORE_BATCH_ENTRIES: usize = 500;
+
+/// A RocksDB snapshot kept alive beyond the call that took it, with the DB it reads from.
+pub(super) struct RetainedSnapshot {
+    // Declared first: dropped (released) before the DB handle below.
+    snapshot: ManuallyDrop<Snapshot<'static>>,
+    cfs: Vec<&'static ColumnFamily>,
+    layout: StateLayout,
+    db: Arc<DB>,
+}
+
+impl RetainedSnapshot {
+    /// Takes a snapshot of the current state.
+    pub(super) fn take(db: &OpenDb, layout: &StateLayout) -> RetainedSnapshot {
+        let snapshot = db.db.snapshot();
+        // SAFETY: the snapshot borrows the DB inside `db.db`'s Arc; this struct holds a clone of
+        // that Arc and releases the snapshot first (field order, and Drop below).
+        let snapshot: Snapshot<'static> = unsafe { std::mem::transmute(snapshot) };
+        RetainedSnapshot {
+            snapshot: ManuallyDrop::new(snapshot),
+            cfs: db.cfs.clone(),
+            layout: layout.clone(),
+            db: Arc::clone(&db.db),
+        }
+    }
+
+    fn iterator(&self, state: usize) -> DBRawIterator<'_> {
+        let mut read = ReadOptions::default();
+        read.set_snapshot(&*self.snapshot);
+        read.fill_cache(false);
+        self.db.raw_iterator_cf_opt(self.cfs[state], read)
+    }
+}
+
+impl Drop for RetainedSnapshot {
+    fn drop(&mut self) {
+        // SAFETY: dropped exactly once, here, while `self.db` is still alive.
+        unsafe { ManuallyDrop::drop(&mut self.snapshot) }
+    }
+}
+
+impl StateView for RetainedSnapshot {
+    fn digest(&self) -> Result<Digest> {
+        let mut digest = Digest::default();
+        for state in 0..self.cfs.len() {
+            let mut it = self.iterator(state);
+            it.seek_to_first();
+            digest_rows(&mut it, state as StateId, &self.layout, &mut digest)?;
+        }
+        Ok(digest)
+    }
+}
+
+/// Adds every row an iterator yields to `digest`, decoding Flink's layout back to logical entries.
+fn digest_rows(
+    it: &mut DBRawIterator<'_>,
+    state: StateId,
+    layout: &StateLayout,
+    digest: &mut Digest,
+) -> Result<()> {
+    let prefix = crate::backend::keygroup::key_group_prefix_bytes(layout.max_parallelism);
+    let kind = layout.states[state as usize].1;
+    let corrupt = || anyhow::anyhow!("corrupt row in state {}", layout.states[state as usize].0);
+    while let (Some(k), Some(v)) = (it.key(), it.value()) {
+        let key_bytes = k.get(prefix..prefix + 8).ok_or_else(corrupt)?;
+        let mut at = EntryAddress {
+            state,
+            key: u64::from_be_bytes(key_bytes.try_into()?),
+            namespace: Namespace::Void,
+            user_key: None,
+        };
+        match kind {
+            StateKind::Value => {
+                let (body, _) = read_byte_array(v).ok_or_else(corrupt)?;
+                digest.add(at, [body]);
+            }
+            StateKind::List => {
+                let mut elements = Vec::new();
+                let mut rest = v;
+                while !rest.is_empty() {
+                    let (e, r) = read_byte_array(rest).ok_or_else(corrupt)?;
+                    elements.push(e);
+                    rest = r.get(1..).unwrap_or_default();
+                }
+                digest.add(at, elements);
+            }
+            StateKind::Map => {
+                let uk = k.get(prefix + 9..prefix + 17).ok_or_else(corrupt)?;
+                at.user_key = Some(u64::from_be_bytes(uk.try_into()?));
+                let (body, _) = v.get(1..).and_then(read_byte_array).ok_or_else(corrupt)?;
+                digest.add(at, [body]);
+            }
+        }
+        it.next();
+    }
+    it.status()?;
+    Ok(())
+}
+
+/// Digest of the live DB (a snapshot's goes through [`RetainedSnapshot`]).
+pub(super) fn digest_db(db: &OpenDb, layout: &StateLayout) -> Result<Digest> {
+    let mut digest = Digest::default();
+    for (state, cf) in db.cfs.iter().enumerate() {
+        let mut it = db.db.raw_iterator_cf(*cf);
+        it.seek_to_first();
+        digest_rows(&mut it, state as StateId, layout, &mut digest)?;
+    }
+    Ok(digest)
+}
+
+/// Sync phase of a full checkpoint: the snapshot is all; the async phase streams it.
+pub(super) fn full(view: RetainedSnapshot, layout: &StateLayout) -> SyncSnapshot {
+    let view = Arc::new(view);
+    let captured = Arc::clone(&view);
+    let layout = layout.clone();
+    let async_phase: AsyncPhase = Box::new(move |target| {
+        let path = target.dir.join(FULL_SNAPSHOT_FILE);
+        let file =
+            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut writer = StreamWriter::new(file, layout.max_parallelism, &layout.states)?;
+        let prefix = crate::backend::keygroup::key_group_prefix_bytes(layout.max_parallelism);
+        let mut iterators: Vec<_> = (0..layout.states.len())
+            .map(|s| {
+                let mut it = captured.iterator(s);
+                it.seek_to_first();
+                it
+            })
+            .collect();
+        // Merge the per-state iterators by (key group, state), as RocksStatesPerKeyGroupMergeIterator.
+        for kg in 0..layout.max_parallelism {
+            for (state, it) in iterators.iter_mut().enumerate() {
+                while let (Some(k), Some(v)) = (it.key(), it.value()) {
+                    if key_group_of(k, prefix) != kg {
+                        break;
+                    }
+                    writer.entry(kg, state as StateId, k, v)?;
+                    it.next();
+                }
+                it.status()?;
+            }
+        }
+        for it in &iterators {
+            ensure!(!it.valid(), "rows beyond the last key group");
+        }
+        let (bytes, _) = writer.finish()?;
+        let mut upload = UploadResult::default();
+        upload.private.insert(FULL_SNAPSHOT_FILE.to_string(), bytes);
+        Ok(upload)
+    });
+    SyncSnapshot {
+        async_phase,
+        view: Box::new(SharedView(view)),
+    }
+}
+
+/// A view shared with a running async phase.
+struct SharedView(Arc<RetainedSnapshot>);
+
+impl StateView for SharedView {
+    fn digest(&self) -> Result<Digest> {
+        self.0.digest()
+    }
+}
+
+fn key_group_of(key: &[u8], prefix: usize) -> u32 {
+    match prefix {
+        1 => key[0] as u32,
+        _ => u16::from_be_bytes([key[0], key[1]]) as u32,
+    }
+}
+
+/// Sync phase of an incremental checkpoint: flush and hard-link a native checkpoint into `local`.
+pub(super) fn incremental(
+    db: &OpenDb,
+    view: RetainedSnapshot,
+    local: PathBuf,
+) -> Result<SyncSnapshot> {
+    if local.exists() {
+        fs::remove_dir_all(&local)?;
+    }
+    Checkpoint::new(&db.db)?
+        .create_checkpoint(&local)
+        .with_context(|| format!("native checkpoint into {}", local.display()))?;
+    let async_phase: AsyncPhase = Box::new(move |target| {
+        let mut upload = UploadResult::default();
+        for entry in fs::read_dir(&local)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let size = entry.metadata()?.len();
+            if name.ends_with(".sst") {
+                if target.reusable.get(&name) != Some(&size) {
+                    copy_file(&entry.path(), &target.shared_dir.join(&name))?;
+                    upload.shared_written.insert(name.clone());
+                }
+                upload.shared.insert(name, size);
+            } else {
+                copy_file(&entry.path(), &target.dir.join(&name))?;
+                upload.private.insert(name, size);
+            }
+        }
+        fs::remove_dir_all(&local).with_context(|| format!("cannot delete {}", local.display()))?;
+        Ok(upload)
+    });
+    Ok(SyncSnapshot {
+        async_phase,
+        view: Box::new(view),
+    })
+}
+
+/// Copies a file to checkpoint storage through a temporary name, so a partial file is never
+/// mistaken for a complete one.
+fn copy_file(from: &Path, to: &Path) -> Result<()> {
+    let tmp = to.with_extension("inprogress");
+    fs::copy(from, &tmp)
+        .with_context(|| format!("cannot copy {} to {}", from.display(), tmp.display()))?;
+    fs::rename(&tmp, to)?;
+    Ok(())
+}
+
+/// Lays out an incremental checkpoint's files in `dir` so RocksDB can open them: shared SSTs are
+/// hard-linked (copied if linking fails), private files copied.
+pub(super) fn materialize_incremental(handle: &CheckpointHandle, dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let link_or_copy = |from: PathBuf, name: &String| -> Result<()> {
+        let to = dir.join(name);
+        if fs::hard_link(&from, &to).is_err() {
+            fs::copy(&from, &to).with_context(|| format!("cannot copy {}", from.display()))?;
+        }
+        Ok(())
+    };
+    for name in handle.shared.keys() {
+        link_or_copy(handle.shared_dir.join(name), name)?;
+    }
+    for name in handle.private.keys() {
+        fs::copy(handle.dir.join(name), dir.join(name))
+            .with_context(|| format!("cannot copy {}", handle.dir.join(name).display()))?;
+    }
+    Ok(())
+}
+
+/// Replays a full checkpoint's stream into an empty DB in write batches, as Flink's
+/// `RocksDBFullRestoreOperation` does.
+pub(super) fn restore_full(
+    db: &OpenDb,
+    layout: &StateLayout,
+    handle: &CheckpointHandle,
+    batch_bytes: usize,
+    write: &WriteOptions,
+) -> Result<()> {
+    let path = handle.dir.join(FULL_SNAPSHOT_FILE);
+    let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = StreamReader::open(file, layout.max_parallelism, &layout.states)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let mut batch = WriteBatch::default();
+    while let Some(e) = reader
+        .next_entry()
+        .with_context(|| format!("reading {}", path.display()))?
+    {
+        batch.put_cf(db.cfs[e.state as usize], e.key, e.value);
+        if batch.len() >= RESTORE_BATCH_ENTRIES || batch.size_in_bytes() >= batch_bytes {
+            db.db.write_opt(std::mem::take(&mut batch), write)?;
+        }
+    }
+    db.db.write_opt(batch, write)?;
+    Ok(())
+}

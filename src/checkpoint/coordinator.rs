@@ -1,0 +1,300 @@
+//! Triggers checkpoints during a run as Flink's checkpoint coordinator does (fixed interval, one
+//! at a time, min pause, N retained), runs each checkpoint's synchronous phase on the operator
+//! thread and its asynchronous phase on a checkpoint thread while the operator thread goes on.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::{
+    CheckpointHandle, CheckpointMode, CheckpointSetting, CheckpointStore, CheckpointTarget,
+    UploadResult,
+};
+use crate::backend::{AsyncPhase, Backend, StateView};
+use crate::report::schema::CheckpointRecord;
+
+/// Work for the checkpoint thread.
+enum Job {
+    Upload(CheckpointTarget, AsyncPhase),
+    Discard(CheckpointHandle, Vec<CheckpointHandle>),
+}
+
+/// What the checkpoint thread reports back.
+enum Done {
+    Uploaded(Result<UploadResult>, Duration),
+    Discarded(Result<()>),
+}
+
+/// The checkpoint thread and its channels.
+struct Worker {
+    jobs: Option<Sender<Job>>,
+    done: Receiver<Done>,
+    ready: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    fn start() -> Result<Worker> {
+        let (jobs, job_rx) = mpsc::channel::<Job>();
+        let (done_tx, done) = mpsc::channel();
+        let ready = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&ready);
+        let thread = thread::Builder::new()
+            .name("checkpoint-async".into())
+            .spawn(move || {
+                for job in job_rx {
+                    let report = match job {
+                        Job::Upload(target, phase) => {
+                            let start = Instant::now();
+                            let result = phase(&target);
+                            Done::Uploaded(result, start.elapsed())
+                        }
+                        Job::Discard(old, retained) => {
+                            Done::Discarded(CheckpointStore::discard_handle(&old, &retained))
+                        }
+                    };
+                    if done_tx.send(report).is_err() {
+                        return;
+                    }
+                    flag.store(true, Ordering::Release);
+                }
+            })
+            .context("cannot start the checkpoint thread")?;
+        Ok(Worker {
+            jobs: Some(jobs),
+            done,
+            ready,
+            thread: Some(thread),
+        })
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        self.jobs
+            .as_ref()
+            .and_then(|j| j.send(job).ok())
+            .ok_or_else(|| anyhow!("the checkpoint thread has stopped"))
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A checkpoint whose async phase is running.
+struct InFlight {
+    target: CheckpointTarget,
+    record: CheckpointRecord,
+    view: Box<dyn StateView>,
+}
+
+/// The last completed checkpoint and the live state it captured.
+pub struct RetainedCheckpoint {
+    /// Where it is stored.
+    pub handle: CheckpointHandle,
+    /// The state at the checkpoint, to verify a restore against.
+    pub view: Box<dyn StateView>,
+}
+
+/// Drives the checkpoints of one cell.
+pub struct Coordinator {
+    setting: CheckpointSetting,
+    store: CheckpointStore,
+    worker: Worker,
+    epoch: Instant,
+    next_id: u64,
+    next_trigger: Instant,
+    in_flight: Option<InFlight>,
+    retained: Vec<CheckpointHandle>,
+    pending_discards: usize,
+    last: Option<RetainedCheckpoint>,
+    records: Vec<CheckpointRecord>,
+}
+
+impl Coordinator {
+    /// A coordinator storing checkpoints under `storage`; the first trigger is one interval from now.
+    pub fn new(setting: CheckpointSetting, storage: &Path) -> Result<Coordinator> {
+        let now = Instant::now();
+        Ok(Coordinator {
+            setting,
+            store: CheckpointStore::new(storage)?,
+            worker: Worker::start()?,
+            epoch: now,
+            next_id: 1,
+            next_trigger: now + setting.interval,
+            in_flight: None,
+            retained: Vec::new(),
+            pending_discards: 0,
+            last: None,
+            records: Vec::new(),
+        })
+    }
+
+    /// Sets the instant that checkpoint times in records are relative to (end of warm-up).
+    pub fn set_epoch(&mut self, epoch: Instant) {
+        self.epoch = epoch;
+    }
+
+    /// Whether an async phase is running now.
+    pub fn async_running(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// Called between events: completes a finished checkpoint, and triggers one when due.
+    /// Returns the duration of a synchronous phase run now, if any.
+    pub fn poll(&mut self, now: Instant, backend: &mut dyn Backend) -> Result<Option<Duration>> {
+        if self.setting.mode == CheckpointMode::None {
+            return Ok(None);
+        }
+        if self.worker.ready.load(Ordering::Acquire) {
+            self.collect(false)?;
+        }
+        if self.in_flight.is_none() && now >= self.next_trigger {
+            return self.trigger(now, backend, false).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// Ends the run as Flink ends a bounded job: waits for the running checkpoint, takes a final
+    /// one, waits for it and for pending clean-up.
+    pub fn finish(&mut self, backend: &mut dyn Backend) -> Result<()> {
+        if self.setting.mode == CheckpointMode::None {
+            return Ok(());
+        }
+        while self.in_flight.is_some() {
+            self.collect(true)?;
+        }
+        self.trigger(Instant::now(), backend, true)?;
+        while self.in_flight.is_some() || self.pending_discards > 0 {
+            self.collect(true)?;
+        }
+        Ok(())
+    }
+
+    /// Every completed checkpoint, in order.
+    pub fn records(&self) -> &[CheckpointRecord] {
+        &self.records
+    }
+
+    /// The last completed checkpoint.
+    pub fn last(&self) -> Option<&RetainedCheckpoint> {
+        self.last.as_ref()
+    }
+
+    fn trigger(
+        &mut self,
+        now: Instant,
+        backend: &mut dyn Backend,
+        is_final: bool,
+    ) -> Result<Duration> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let reusable: Arc<BTreeMap<String, u64>> = Arc::new(
+            self.retained
+                .last()
+                .map(|h| h.shared.clone())
+                .unwrap_or_default(),
+        );
+        let target = self.store.target(id, reusable)?;
+        let start = Instant::now();
+        let sync = backend
+            .snapshot(self.setting.mode)
+            .with_context(|| format!("checkpoint {id}: synchronous phase failed"))?;
+        let sync_time = start.elapsed();
+        let record = CheckpointRecord {
+            id,
+            triggered_s: signed_seconds(self.epoch, now),
+            sync_ms: sync_time.as_secs_f64() * 1e3,
+            is_final,
+            ..CheckpointRecord::default()
+        };
+        self.worker
+            .send(Job::Upload(target.clone(), sync.async_phase))?;
+        self.in_flight = Some(InFlight {
+            target,
+            record,
+            view: sync.view,
+        });
+        // Fixed rate from the last trigger, but never sooner than min pause after completion
+        // (applied in `complete`).
+        self.next_trigger = now + self.setting.interval;
+        Ok(sync_time)
+    }
+
+    /// Handles reports from the checkpoint thread; with `block`, waits for at least one.
+    fn collect(&mut self, block: bool) -> Result<()> {
+        self.worker.ready.store(false, Ordering::Release);
+        let mut first = block;
+        loop {
+            let report = if first {
+                first = false;
+                match self.worker.done.recv() {
+                    Ok(r) => r,
+                    Err(_) => bail!("the checkpoint thread has stopped"),
+                }
+            } else {
+                match self.worker.done.try_recv() {
+                    Ok(r) => r,
+                    Err(_) => return Ok(()),
+                }
+            };
+            match report {
+                Done::Uploaded(result, took) => self.complete(result, took)?,
+                Done::Discarded(result) => {
+                    self.pending_discards -= 1;
+                    result.context("discarding a subsumed checkpoint failed")?;
+                }
+            }
+        }
+    }
+
+    fn complete(&mut self, result: Result<UploadResult>, took: Duration) -> Result<()> {
+        let InFlight {
+            target,
+            mut record,
+            view,
+        } = self
+            .in_flight
+            .take()
+            .ok_or_else(|| anyhow!("checkpoint thread reported an upload nobody started"))?;
+        // Flink's default tolerable-failed-checkpoints is 0: a failed checkpoint fails the job.
+        let upload = result
+            .with_context(|| format!("checkpoint {}: asynchronous phase failed", target.id))?;
+        let handle = self.store.complete(&target, self.setting.mode, &upload)?;
+        record.async_ms = took.as_secs_f64() * 1e3;
+        record.bytes_written = upload.bytes_written();
+        record.size_bytes = upload.size();
+        record.files_written = (upload.private.len() + upload.shared_written.len()) as u64;
+        record.files_reused = (upload.shared.len() - upload.shared_written.len()) as u64;
+        self.records.push(record);
+        self.retained.push(handle.clone());
+        self.last = Some(RetainedCheckpoint { handle, view });
+        while self.retained.len() > self.setting.retained.max(1) {
+            let old = self.retained.remove(0);
+            self.worker.send(Job::Discard(old, self.retained.clone()))?;
+            self.pending_discards += 1;
+        }
+        self.next_trigger = self
+            .next_trigger
+            .max(Instant::now() + self.setting.min_pause);
+        Ok(())
+    }
+}
+
+fn signed_seconds(epoch: Instant, t: Instant) -> f64 {
+    if t >= epoch {
+        (t - epoch).as_secs_f64()
+    } else {
+        -(epoch - t).as_secs_f64()
+    }
+}

@@ -1,0 +1,14 @@
+//! statebench: replays the keyed-state access pattern of a Flink operator against a heap backend
+//! and a RocksDB backend laid out as Flink lays out its state, under Flink's predefined RocksDB
+//! profiles and checkpoint settings, and reports which setting to use.
+//!
+//! Data flows one way, one module per stage:
+//! [`workload`] (spec → op stream) → [`run`] (replay, time, checkpoint through [`checkpoint`],
+//! against a [`backend`]) → [`measure`] (histograms) → [`report`] (results.json → md, csv, plots).
+
+pub mod backend;
+pub mod checkpoint;
+pub mod measure;
+pub mod report;
+pub mod run;
+pub mod workload;

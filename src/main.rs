@@ -1,0 +1,165 @@
+//! The `statebench` command line: parse, call the library, print.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
+use statebench::backend::BackendConfig;
+use statebench::checkpoint::{parse_duration, CheckpointMode, CheckpointSetting};
+use statebench::report::{load_results, write_report};
+use statebench::run::{matrix_cells, run_cells, Cell, RunOptions, RunSummary};
+use statebench::workload::WorkloadSpec;
+
+/// Which state backend, RocksDB profile and checkpoint setting should a Flink job use here?
+#[derive(Parser)]
+#[command(name = "statebench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one cell: one backend, profile and checkpoint setting.
+    Run {
+        /// Workload file (JSON).
+        workload: PathBuf,
+        /// State backend.
+        #[arg(long, value_enum, default_value_t = BackendArg::Rocksdb)]
+        backend: BackendArg,
+        /// RocksDB predefined profile: DEFAULT, SPINNING_DISK_OPTIMIZED,
+        /// SPINNING_DISK_OPTIMIZED_HIGH_MEM or FLASH_SSD_OPTIMIZED.
+        #[arg(long, default_value = "DEFAULT")]
+        profile: String,
+        /// Checkpoint mode: none, full or incremental.
+        #[arg(long, default_value = "none")]
+        checkpoint: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run every cell: hashmap × {none, full}, rocksdb × 4 profiles × {none, full, incremental}.
+    Matrix {
+        /// Workload file (JSON).
+        workload: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Redraw the report of an earlier run from its results.json.
+    Report {
+        /// Run directory (holding results.json).
+        dir: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// Checkpoint interval (e.g. 500ms, 2s); default: the workload's, else 2s.
+    #[arg(long)]
+    interval: Option<String>,
+    /// Directory that run directories are created in.
+    #[arg(long, default_value = "reports")]
+    reports: PathBuf,
+    /// Where backends and checkpoints write while a cell runs (the disk being measured);
+    /// default: inside the run directory.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    /// Flink's HashMapStateBackend.
+    Hashmap,
+    /// Flink's EmbeddedRocksDBStateBackend.
+    Rocksdb,
+}
+
+fn interval(common: &Common, spec: &WorkloadSpec) -> Result<Duration> {
+    match &common.interval {
+        Some(text) => parse_duration(text).context("--interval"),
+        None => Ok(spec
+            .checkpoint_interval_ms
+            .map_or(statebench::run::DEFAULT_INTERVAL, Duration::from_millis)),
+    }
+}
+
+fn options(common: Common) -> RunOptions {
+    RunOptions {
+        reports: common.reports,
+        work: common.work_dir,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    }
+}
+
+fn finish(summary: RunSummary) -> ExitCode {
+    println!("report: {}", summary.dir.join("report.md").display());
+    if summary.unverified.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "error: restored checkpoints did not match the captured state in: {}",
+            summary.unverified.join(", ")
+        );
+        ExitCode::from(2)
+    }
+}
+
+fn load(path: &Path) -> Result<WorkloadSpec> {
+    WorkloadSpec::load(path)
+}
+
+fn main_result() -> Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Run {
+            workload,
+            backend,
+            profile,
+            checkpoint,
+            common,
+        } => {
+            let spec = load(&workload)?;
+            let mode: CheckpointMode = checkpoint.parse().context("--checkpoint")?;
+            let backend = match backend {
+                BackendArg::Hashmap => BackendConfig::HashMap,
+                BackendArg::Rocksdb => {
+                    let profile: PredefinedProfile = profile.parse().context("--profile")?;
+                    BackendConfig::RocksDb(RocksDbConfig::new(profile))
+                }
+            };
+            anyhow::ensure!(
+                backend.supports(mode),
+                "--checkpoint {mode}: the {} backend does not take {mode} checkpoints",
+                backend.name()
+            );
+            let cell = Cell {
+                backend,
+                checkpoint: CheckpointSetting::new(mode, interval(&common, &spec)?),
+            };
+            Ok(finish(run_cells(&spec, &[cell], &options(common))?))
+        }
+        Command::Matrix { workload, common } => {
+            let spec = load(&workload)?;
+            let cells = matrix_cells(interval(&common, &spec)?);
+            Ok(finish(run_cells(&spec, &cells, &options(common))?))
+        }
+        Command::Report { dir } => {
+            let results = load_results(&dir)?;
+            write_report(&results, &dir)?;
+            println!("report: {}", dir.join("report.md").display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match main_result() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

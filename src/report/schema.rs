@@ -1,0 +1,164 @@
+//! results.json: everything a run measured, with a schema version. Reports are computed from
+//! this alone, so any old run can be redrawn and runs from different machines compared.
+
+use serde::{Deserialize, Serialize};
+
+use crate::workload::WorkloadSpec;
+
+/// Version of the results.json layout; bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole run: one workload, one or more cells of the matrix.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Results {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// statebench version that measured this.
+    pub statebench_version: String,
+    /// When the run started, UTC, RFC 3339.
+    pub created: String,
+    /// The workload, exactly as replayed (seed included).
+    pub workload: WorkloadSpec,
+    /// The machine it ran on.
+    pub machine: Machine,
+    /// RocksDB library version linked into statebench.
+    pub rocksdb_version: String,
+    /// One entry per cell, in the order they ran.
+    pub cells: Vec<CellResult>,
+}
+
+/// What the numbers depend on: CPU, memory, disk.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Machine {
+    /// Host name.
+    pub hostname: String,
+    /// Operating system and kernel release.
+    pub os: String,
+    /// CPU model name.
+    pub cpu_model: String,
+    /// Logical CPUs.
+    pub cpus: usize,
+    /// Physical memory in bytes.
+    pub memory_bytes: u64,
+    /// Directory the state backends wrote to.
+    pub data_dir: String,
+    /// Device holding `data_dir`.
+    pub device: String,
+    /// Filesystem type of `data_dir`.
+    pub filesystem: String,
+}
+
+/// One cell of the matrix: backend × profile × checkpoint setting.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CellResult {
+    /// Stable identifier, e.g. `rocksdb-FLASH_SSD_OPTIMIZED-incremental`.
+    pub id: String,
+    /// `hashmap` or `rocksdb`.
+    pub backend: String,
+    /// RocksDB predefined profile, None for the heap backend.
+    pub profile: Option<String>,
+    /// `none`, `full` or `incremental`.
+    pub checkpoint_mode: String,
+    /// Checkpoint interval in milliseconds (0 when checkpointing is off).
+    pub checkpoint_interval_ms: u64,
+    /// Events applied after warm-up.
+    pub measured_events: u64,
+    /// Ops applied after warm-up.
+    pub measured_ops: u64,
+    /// Wall time of the measured part, seconds.
+    pub elapsed_s: f64,
+    /// Measured ops per second.
+    pub ops_per_s: f64,
+    /// Measured events per second.
+    pub events_per_s: f64,
+    /// Latency of every measured op together.
+    pub all_ops: OpLatency,
+    /// Latency per op class (only classes that occurred).
+    pub ops: Vec<OpLatency>,
+    /// Per-second throughput and latency over the measured part.
+    pub timeline: Vec<TimelinePoint>,
+    /// Every checkpoint that completed, in order.
+    pub checkpoints: Vec<CheckpointRecord>,
+    /// Restore of the last completed checkpoint, None when checkpointing is off.
+    pub restore: Option<RestoreRecord>,
+    /// The effective RocksDB OPTIONS file, relative to the run directory.
+    pub options_file: Option<String>,
+}
+
+/// Latency summary of one op class, in nanoseconds.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct OpLatency {
+    /// Op class name, e.g. `value.get`, or `all`.
+    pub op: String,
+    /// Ops recorded.
+    pub count: u64,
+    /// Mean.
+    pub mean_ns: f64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// 99.9th percentile.
+    pub p999_ns: u64,
+    /// Largest.
+    pub max_ns: u64,
+    /// (percentile, value) pairs on a log ladder up to the max, for distribution plots.
+    pub distribution: Vec<(f64, u64)>,
+    /// The whole HdrHistogram, V2 deflate serialized, base64.
+    pub histogram: String,
+}
+
+/// One second of the measured part.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    /// Seconds since the measured part started (end of the interval).
+    pub t_s: f64,
+    /// Ops completed in the interval.
+    pub ops: u64,
+    /// Median latency in the interval, ns.
+    pub p50_ns: u64,
+    /// 99th percentile latency in the interval, ns.
+    pub p99_ns: u64,
+    /// Largest latency in the interval, ns.
+    pub max_ns: u64,
+}
+
+/// One completed checkpoint.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CheckpointRecord {
+    /// Checkpoint id, from 1.
+    pub id: u64,
+    /// Seconds since the measured part started when it was triggered (negative in warm-up).
+    pub triggered_s: f64,
+    /// Synchronous phase on the operator thread, ms: the stall ops saw.
+    pub sync_ms: f64,
+    /// Asynchronous phase (upload) on the checkpoint thread, ms.
+    pub async_ms: f64,
+    /// Bytes this checkpoint wrote to checkpoint storage.
+    pub bytes_written: u64,
+    /// Total size of the checkpoint, including shared files reused from earlier ones.
+    pub size_bytes: u64,
+    /// Files written by this checkpoint.
+    pub files_written: u64,
+    /// Shared files reused from earlier checkpoints.
+    pub files_reused: u64,
+    /// True for the checkpoint taken when the input ended (as Flink's final checkpoint).
+    pub is_final: bool,
+}
+
+/// Restore of the last completed checkpoint into a fresh backend, and its verification.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RestoreRecord {
+    /// The checkpoint restored.
+    pub checkpoint_id: u64,
+    /// Time to restore, ms.
+    pub restore_ms: f64,
+    /// Digest of the restored state equals the digest of the live state at the checkpoint.
+    pub verified: bool,
+    /// Logical entries in the restored state.
+    pub entries: u64,
+    /// Logical payload bytes in the restored state.
+    pub bytes: u64,
+}

@@ -1,0 +1,203 @@
+//! One cell: replay the workload's op stream against one backend under one checkpoint setting,
+//! timing every op on the operator thread; then restore the last checkpoint and verify it.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::backend::{BackendConfig, StateLayout};
+use crate::checkpoint::{CheckpointMode, CheckpointSetting, Coordinator};
+use crate::measure::Recorder;
+use crate::report::schema::{CellResult, RestoreRecord};
+use crate::workload::{fill_value, OpGenerator, OpKind, WorkloadSpec};
+
+/// One point of the matrix.
+#[derive(Clone, Debug)]
+pub struct Cell {
+    /// The backend and its settings.
+    pub backend: BackendConfig,
+    /// The checkpoint setting.
+    pub checkpoint: CheckpointSetting,
+}
+
+impl Cell {
+    /// Stable identifier, e.g. `rocksdb-DEFAULT-incremental` or `hashmap-none`.
+    pub fn id(&self) -> String {
+        match self.backend.profile() {
+            Some(p) => format!("{}-{}-{}", self.backend.name(), p, self.checkpoint.mode),
+            None => format!("{}-{}", self.backend.name(), self.checkpoint.mode),
+        }
+    }
+}
+
+/// Where a cell works and writes.
+#[derive(Clone, Debug)]
+pub struct CellPaths {
+    /// Scratch directory for the backend and its checkpoints; deleted after the cell.
+    pub work: PathBuf,
+    /// Run directory; the cell's OPTIONS file is copied under `options/`.
+    pub run: PathBuf,
+}
+
+/// Progress callback: (events done, events total).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// How often (in events) progress is reported and the clock checked outside op timing.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// Runs one cell and returns what it measured. A restore that does not verify is reported in
+/// the result (`verified: false`), not hidden.
+pub fn run_cell(
+    spec: &WorkloadSpec,
+    cell: &Cell,
+    paths: &CellPaths,
+    progress: Progress<'_>,
+) -> Result<CellResult> {
+    let id = cell.id();
+    let work = paths.work.join(&id);
+    if work.exists() {
+        std::fs::remove_dir_all(&work)
+            .with_context(|| format!("cannot clear {}", work.display()))?;
+    }
+    let layout = StateLayout::of(spec);
+    let mut backend = cell.backend.open(&layout, &work.join("db"))?;
+    let mut coordinator = Coordinator::new(cell.checkpoint, &work.join("checkpoints"))?;
+    let mut generator = OpGenerator::new(spec)?;
+    let (mut ops, mut value) = (Vec::new(), Vec::new());
+    let mut recorder: Option<Recorder> = None;
+    let mut measured_start = Instant::now();
+    let mut measured_ops = 0u64;
+
+    while generator.next_event(&mut ops) {
+        let event = generator.position();
+        if recorder.is_none() && event > spec.warmup_events {
+            measured_start = Instant::now();
+            recorder = Some(Recorder::new(measured_start));
+            coordinator.set_epoch(measured_start);
+        }
+        let mut last = None;
+        for op in &ops {
+            match op.kind {
+                OpKind::ValuePut(v) | OpKind::ListAdd(v) | OpKind::MapPut(_, v) => {
+                    fill_value(v, &mut value)
+                }
+                _ => value.clear(),
+            }
+            let start = Instant::now();
+            backend
+                .apply(op, &value)
+                .with_context(|| format!("cell {id}: event {event}: {op:?}"))?;
+            let end = Instant::now();
+            if let Some(r) = recorder.as_mut() {
+                r.record(op.kind.class(), end - start, end);
+                measured_ops += 1;
+            }
+            last = Some(end);
+        }
+        let now = last.unwrap_or_else(Instant::now);
+        coordinator
+            .poll(now, backend.as_mut())
+            .with_context(|| format!("cell {id}"))?;
+        if event % PROGRESS_EVERY == 0 {
+            progress(event, generator.events());
+        }
+    }
+    let measured_end = Instant::now();
+    progress(generator.events(), generator.events());
+    coordinator
+        .finish(backend.as_mut())
+        .with_context(|| format!("cell {id}: final checkpoint"))?;
+
+    let elapsed = measured_end - measured_start;
+    let recorder = recorder.context("the workload has no events after warm-up")?;
+    let (all_ops, op_latencies, timeline) = recorder.finish(measured_end);
+    let options_file = save_options_file(backend.as_ref(), &paths.run, &id)?;
+    drop(backend);
+
+    let restore = match coordinator.last() {
+        Some(last) => Some(restore_and_verify(spec, cell, &layout, last, &work)?),
+        None => None,
+    };
+    let checkpoints = coordinator.records().to_vec();
+    drop(coordinator);
+    std::fs::remove_dir_all(&work).with_context(|| format!("cannot delete {}", work.display()))?;
+
+    let measured_events = spec.events - spec.warmup_events;
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    Ok(CellResult {
+        id,
+        backend: cell.backend.name().to_string(),
+        profile: cell.backend.profile(),
+        checkpoint_mode: cell.checkpoint.mode.name().to_string(),
+        checkpoint_interval_ms: match cell.checkpoint.mode {
+            CheckpointMode::None => 0,
+            _ => cell.checkpoint.interval.as_millis() as u64,
+        },
+        measured_events,
+        measured_ops,
+        elapsed_s: elapsed.as_secs_f64(),
+        ops_per_s: measured_ops as f64 / secs,
+        events_per_s: measured_events as f64 / secs,
+        all_ops,
+        ops: op_latencies,
+        timeline,
+        checkpoints,
+        restore,
+        options_file,
+    })
+}
+
+/// Restores the last completed checkpoint into a fresh backend and compares its digest with the
+/// digest of the live state the checkpoint captured.
+fn restore_and_verify(
+    spec: &WorkloadSpec,
+    cell: &Cell,
+    layout: &StateLayout,
+    last: &crate::checkpoint::RetainedCheckpoint,
+    work: &Path,
+) -> Result<RestoreRecord> {
+    let expected = last
+        .view
+        .digest()
+        .with_context(|| format!("digest of checkpoint {}", last.handle.id))?;
+    let start = Instant::now();
+    let restored = cell
+        .backend
+        .restore(layout, &last.handle, &work.join("restore"))
+        .with_context(|| format!("{}: restoring checkpoint {}", spec.name, last.handle.id))?;
+    let restore_time: Duration = start.elapsed();
+    let actual = restored.digest()?;
+    if actual != expected {
+        eprintln!(
+            "error: cell {}: restored checkpoint {} does not match the state it captured \
+             (expected {expected:?}, restored {actual:?})",
+            cell.id(),
+            last.handle.id
+        );
+    }
+    Ok(RestoreRecord {
+        checkpoint_id: last.handle.id,
+        restore_ms: restore_time.as_secs_f64() * 1e3,
+        verified: actual == expected,
+        entries: actual.entries,
+        bytes: actual.bytes,
+    })
+}
+
+/// Copies the backend's effective options file to `options/<cell>.OPTIONS` in the run directory.
+fn save_options_file(
+    backend: &dyn crate::backend::Backend,
+    run: &Path,
+    id: &str,
+) -> Result<Option<String>> {
+    let Some(source) = backend.options_file() else {
+        return Ok(None);
+    };
+    let relative = format!("options/{id}.OPTIONS");
+    let target = run.join(&relative);
+    std::fs::create_dir_all(run.join("options"))?;
+    std::fs::copy(&source, &target)
+        .with_context(|| format!("cannot copy {} to {}", source.display(), target.display()))?;
+    Ok(Some(relative))
+}

@@ -1,0 +1,9 @@
+//! Running cells: the replay loop of one cell, the matrix of cells, and the run directory.
+
+mod cell;
+mod matrix;
+mod output;
+
+pub use cell::{run_cell, Cell, CellPaths};
+pub use matrix::{matrix_cells, run_cells, RunOptions, RunSummary, DEFAULT_INTERVAL};
+pub use output::{run_directory, utc_now_rfc3339};

@@ -1,0 +1,208 @@
+//! The one op type every stage shares: a single state access as Flink's state API issues it.
+
+use serde::{Deserialize, Serialize};
+
+/// Index of a state in the workload's `states` list (and of its column family in RocksDB).
+pub type StateId = u16;
+
+/// The namespace a state entry lives in. Plain keyed state uses Flink's `VoidNamespace`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Namespace {
+    /// `VoidNamespace`: serialized by Flink as a single zero byte.
+    Void,
+}
+
+impl Namespace {
+    /// Appends Flink's serialized form of the namespace.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Namespace::Void => out.push(0),
+        }
+    }
+}
+
+/// A value that an op writes, named by a tag and a length rather than stored: the bytes are
+/// derived from the tag by [`fill_value`], so every backend sees the same bytes and a trace
+/// stays small.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ValueRef {
+    /// Seed of the value's bytes (derived from the workload seed and the op's position).
+    pub tag: u64,
+    /// Length of the value in bytes.
+    pub len: u32,
+}
+
+/// What an op does to its state. Map user keys are `Long`s, like the keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OpKind {
+    /// `ValueState.value()`
+    ValueGet,
+    /// `ValueState.update(v)`
+    ValuePut(ValueRef),
+    /// `ValueState.clear()`
+    ValueClear,
+    /// `ListState.get()`, deserializing the whole list
+    ListGet,
+    /// `ListState.add(v)`: a RocksDB merge
+    ListAdd(ValueRef),
+    /// `ListState.clear()`
+    ListClear,
+    /// `MapState.get(uk)`
+    MapGet(u64),
+    /// `MapState.put(uk, v)`
+    MapPut(u64, ValueRef),
+    /// `MapState.contains(uk)`
+    MapContains(u64),
+    /// `MapState.remove(uk)`
+    MapRemove(u64),
+    /// `MapState.entries()` iterated to the end
+    MapIterate,
+    /// `MapState.clear()`
+    MapClear,
+}
+
+/// The class of an op, the unit latencies are reported by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpClass {
+    /// value get
+    ValueGet,
+    /// value put
+    ValuePut,
+    /// value clear
+    ValueClear,
+    /// list get
+    ListGet,
+    /// list add
+    ListAdd,
+    /// list clear
+    ListClear,
+    /// map get
+    MapGet,
+    /// map put
+    MapPut,
+    /// map contains
+    MapContains,
+    /// map remove
+    MapRemove,
+    /// map iterate
+    MapIterate,
+    /// map clear
+    MapClear,
+}
+
+impl OpClass {
+    /// Every class, in report order.
+    pub const ALL: [OpClass; 12] = [
+        OpClass::ValueGet,
+        OpClass::ValuePut,
+        OpClass::ValueClear,
+        OpClass::ListGet,
+        OpClass::ListAdd,
+        OpClass::ListClear,
+        OpClass::MapGet,
+        OpClass::MapPut,
+        OpClass::MapContains,
+        OpClass::MapRemove,
+        OpClass::MapIterate,
+        OpClass::MapClear,
+    ];
+
+    /// The name used in reports, e.g. `value.get`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpClass::ValueGet => "value.get",
+            OpClass::ValuePut => "value.put",
+            OpClass::ValueClear => "value.clear",
+            OpClass::ListGet => "list.get",
+            OpClass::ListAdd => "list.add",
+            OpClass::ListClear => "list.clear",
+            OpClass::MapGet => "map.get",
+            OpClass::MapPut => "map.put",
+            OpClass::MapContains => "map.contains",
+            OpClass::MapRemove => "map.remove",
+            OpClass::MapIterate => "map.iterate",
+            OpClass::MapClear => "map.clear",
+        }
+    }
+
+    /// Position in [`OpClass::ALL`], for array-indexed per-class tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl OpKind {
+    /// The class this op is reported under.
+    pub fn class(&self) -> OpClass {
+        match self {
+            OpKind::ValueGet => OpClass::ValueGet,
+            OpKind::ValuePut(_) => OpClass::ValuePut,
+            OpKind::ValueClear => OpClass::ValueClear,
+            OpKind::ListGet => OpClass::ListGet,
+            OpKind::ListAdd(_) => OpClass::ListAdd,
+            OpKind::ListClear => OpClass::ListClear,
+            OpKind::MapGet(_) => OpClass::MapGet,
+            OpKind::MapPut(..) => OpClass::MapPut,
+            OpKind::MapContains(_) => OpClass::MapContains,
+            OpKind::MapRemove(_) => OpClass::MapRemove,
+            OpKind::MapIterate => OpClass::MapIterate,
+            OpKind::MapClear => OpClass::MapClear,
+        }
+    }
+}
+
+/// One state access: which state, under which key and namespace, doing what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StateOp {
+    /// The state accessed.
+    pub state: StateId,
+    /// The current key (a Java `Long`).
+    pub key: u64,
+    /// The namespace.
+    pub namespace: Namespace,
+    /// The access.
+    pub kind: OpKind,
+}
+
+/// Writes the bytes of `value` into `out` (cleared first): a SplitMix64 stream seeded by the tag,
+/// so the same tag gives the same bytes on every machine.
+pub fn fill_value(value: ValueRef, out: &mut Vec<u8>) {
+    out.clear();
+    let len = value.len as usize;
+    out.reserve(len);
+    let mut state = value.tag;
+    while out.len() + 8 <= len {
+        out.extend_from_slice(&splitmix64(&mut state).to_le_bytes());
+    }
+    let rest = len - out.len();
+    out.extend_from_slice(&splitmix64(&mut state).to_le_bytes()[..rest]);
+}
+
+/// One step of SplitMix64 (Steele, Lea, Flood 2014).
+pub(crate) fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_have_their_length_and_depend_only_on_the_tag() {
+        let mut a = Vec::new();
+        let mut b = vec![1, 2, 3];
+        for len in [0, 1, 7, 8, 9, 100] {
+            fill_value(ValueRef { tag: 5, len }, &mut a);
+            fill_value(ValueRef { tag: 5, len }, &mut b);
+            assert_eq!(a.len(), len as usize);
+            assert_eq!(a, b);
+        }
+        fill_value(ValueRef { tag: 6, len: 100 }, &mut b);
+        assert_ne!(a, b);
+    }
+}

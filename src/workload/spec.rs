@@ -1,0 +1,373 @@
+//! The workload file (version 1): serde types and the validation that turns a bad file into an
+//! error naming the file, the field and what was expected.
+
+use std::collections::HashSet;
+use std::fmt::Display;
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The workload file format version this build reads.
+pub const SPEC_VERSION: u32 = 1;
+
+/// Flink's upper bound for max parallelism (`KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM`).
+const MAX_PARALLELISM_UPPER_BOUND: u32 = 32_768;
+/// Largest value size accepted (RocksDB handles more, but a benchmark of that is a mistake).
+const MAX_VALUE_BYTES: u32 = 64 << 20;
+/// Most states one workload may declare (each is a column family).
+const MAX_STATES: usize = 64;
+
+/// A workload: the keyed state one operator keeps and how each event touches it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// File format version; 1.
+    #[serde(default = "default_version")]
+    pub version: u32,
+    /// Short name, used in report directory names: letters, digits, `-` and `_`.
+    pub name: String,
+    /// One line saying what the workload models.
+    pub description: String,
+    /// Seed of every random choice; same file and seed, same op stream.
+    pub seed: u64,
+    /// Events replayed, warm-up included.
+    pub events: u64,
+    /// Leading events whose ops are applied but not measured.
+    pub warmup_events: u64,
+    /// Flink's max parallelism, i.e. the number of key groups.
+    pub max_parallelism: u32,
+    /// How keys are drawn.
+    pub keys: KeySpec,
+    /// Size of each written value.
+    pub value_size: ValueSize,
+    /// The states the operator uses, each with its per-event op mix.
+    pub states: Vec<StateSpec>,
+    /// Default checkpoint interval for this workload, in milliseconds (the CLI may override it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_interval_ms: Option<u64>,
+}
+
+fn default_version() -> u32 {
+    SPEC_VERSION
+}
+
+/// Key population and popularity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySpec {
+    /// Number of distinct keys (ids `0..count`).
+    pub count: u64,
+    /// How often each key is drawn.
+    pub distribution: KeyDistribution,
+}
+
+/// Key popularity.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeyDistribution {
+    /// Every key equally likely.
+    Uniform,
+    /// Key of rank r (0-based) drawn with probability ∝ 1/(r+1)^theta; YCSB uses theta 0.99.
+    Zipfian {
+        /// Skew exponent, > 0.
+        theta: f64,
+    },
+}
+
+/// Size of written values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ValueSize {
+    /// Always `bytes` bytes.
+    Fixed {
+        /// Value size in bytes.
+        bytes: u32,
+    },
+    /// Uniform in `[min, max]` bytes.
+    Uniform {
+        /// Smallest size.
+        min: u32,
+        /// Largest size.
+        max: u32,
+    },
+}
+
+/// One state of the operator and what each event does to it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StateSpec {
+    /// `ValueState`: each event reads it, and unless the read is read-only, writes it back.
+    Value {
+        /// State name (the column family name).
+        name: String,
+        /// Fraction of events that only read (get); the rest do get + put.
+        #[serde(default)]
+        read_only_fraction: f64,
+    },
+    /// `ListState`: each event appends, or reads the whole list, or clears it.
+    List {
+        /// State name.
+        name: String,
+        /// Fraction of events that read the whole list instead of appending.
+        #[serde(default)]
+        get_fraction: f64,
+        /// Fraction of events that clear the list (bounds list growth, as a firing window does).
+        #[serde(default)]
+        clear_fraction: f64,
+    },
+    /// `MapState`: each event does one map op on one of `user_keys` user keys, or iterates.
+    Map {
+        /// State name.
+        name: String,
+        /// Distinct user keys per key (ids `0..user_keys`).
+        user_keys: u64,
+        /// Which map op each event does.
+        mix: MapMix,
+    },
+}
+
+/// Fractions of map ops per event; they must add up to 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapMix {
+    /// `put(uk, v)`
+    #[serde(default)]
+    pub put: f64,
+    /// `get(uk)`
+    #[serde(default)]
+    pub get: f64,
+    /// `entries()` iterated to the end
+    #[serde(default)]
+    pub iterate: f64,
+    /// `contains(uk)`
+    #[serde(default)]
+    pub contains: f64,
+    /// `remove(uk)`
+    #[serde(default)]
+    pub remove: f64,
+}
+
+/// The storage shape of a state, all a backend needs to lay it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateKind {
+    /// `ValueState`
+    Value,
+    /// `ListState`
+    List,
+    /// `MapState`
+    Map,
+}
+
+impl StateSpec {
+    /// The state's name.
+    pub fn name(&self) -> &str {
+        match self {
+            StateSpec::Value { name, .. }
+            | StateSpec::List { name, .. }
+            | StateSpec::Map { name, .. } => name,
+        }
+    }
+
+    /// The state's storage shape.
+    pub fn kind(&self) -> StateKind {
+        match self {
+            StateSpec::Value { .. } => StateKind::Value,
+            StateSpec::List { .. } => StateKind::List,
+            StateSpec::Map { .. } => StateKind::Map,
+        }
+    }
+}
+
+impl WorkloadSpec {
+    /// Reads and validates a workload file.
+    pub fn load(path: &Path) -> Result<WorkloadSpec> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read workload file {}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates workload JSON; `origin` names the source in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<WorkloadSpec> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let spec: WorkloadSpec = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            let (line, column) = (inner.line(), inner.column());
+            let what = strip_position(&inner.to_string());
+            if field == "." {
+                anyhow!("{origin}: {what} (line {line}, column {column})")
+            } else {
+                anyhow!("{origin}: field `{field}`: {what} (line {line}, column {column})")
+            }
+        })?;
+        spec.validate(origin)?;
+        Ok(spec)
+    }
+
+    /// The names and shapes of the states, in state-id order.
+    pub fn layout(&self) -> Vec<(String, StateKind)> {
+        self.states
+            .iter()
+            .map(|s| (s.name().to_string(), s.kind()))
+            .collect()
+    }
+
+    /// Checks every value the types cannot.
+    fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |field: &str, expected: &str, got: &dyn Display| {
+            Err(anyhow!(
+                "{origin}: field `{field}`: expected {expected}, got {got}"
+            ))
+        };
+        if self.version != SPEC_VERSION {
+            return bad("version", &format!("{SPEC_VERSION}"), &self.version);
+        }
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return bad(
+                "name",
+                "a non-empty name of letters, digits, '-' and '_'",
+                &format!("{:?}", self.name),
+            );
+        }
+        if self.events == 0 {
+            return bad("events", "at least 1", &self.events);
+        }
+        if self.warmup_events >= self.events {
+            return bad(
+                "warmup_events",
+                &format!("fewer than `events` ({})", self.events),
+                &self.warmup_events,
+            );
+        }
+        if !(1..=MAX_PARALLELISM_UPPER_BOUND).contains(&self.max_parallelism) {
+            return bad(
+                "max_parallelism",
+                &format!("1 to {MAX_PARALLELISM_UPPER_BOUND}"),
+                &self.max_parallelism,
+            );
+        }
+        if self.keys.count == 0 {
+            return bad("keys.count", "at least 1", &self.keys.count);
+        }
+        if let KeyDistribution::Zipfian { theta } = self.keys.distribution {
+            if !(theta.is_finite() && theta > 0.0) {
+                return bad("keys.distribution.theta", "a number > 0", &theta);
+            }
+        }
+        match self.value_size {
+            ValueSize::Fixed { bytes } if bytes > MAX_VALUE_BYTES => {
+                return bad(
+                    "value_size.bytes",
+                    &format!("at most {MAX_VALUE_BYTES}"),
+                    &bytes,
+                );
+            }
+            ValueSize::Uniform { min, max } if min > max || max > MAX_VALUE_BYTES => {
+                return bad(
+                    "value_size",
+                    &format!("min <= max <= {MAX_VALUE_BYTES}"),
+                    &format!("min {min}, max {max}"),
+                );
+            }
+            _ => {}
+        }
+        if self.states.is_empty() || self.states.len() > MAX_STATES {
+            return bad(
+                "states",
+                &format!("1 to {MAX_STATES} states"),
+                &self.states.len(),
+            );
+        }
+        let mut names = HashSet::new();
+        for (i, state) in self.states.iter().enumerate() {
+            let at = |f: &str| format!("states[{i}].{f}");
+            let name = state.name();
+            if name.is_empty()
+                || name == "default"
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return bad(
+                    &at("name"),
+                    "a name of letters, digits, '-' and '_', not \"default\"",
+                    &format!("{name:?}"),
+                );
+            }
+            if !names.insert(name) {
+                return bad(
+                    &at("name"),
+                    "a name no other state has",
+                    &format!("{name:?}"),
+                );
+            }
+            let fraction = |field: &str, v: f64| {
+                if (0.0..=1.0).contains(&v) {
+                    Ok(())
+                } else {
+                    bad(&at(field), "a fraction from 0 to 1", &v)
+                }
+            };
+            match state {
+                StateSpec::Value {
+                    read_only_fraction, ..
+                } => fraction("read_only_fraction", *read_only_fraction)?,
+                StateSpec::List {
+                    get_fraction,
+                    clear_fraction,
+                    ..
+                } => {
+                    fraction("get_fraction", *get_fraction)?;
+                    fraction("clear_fraction", *clear_fraction)?;
+                    if get_fraction + clear_fraction > 1.0 + 1e-9 {
+                        return bad(
+                            &at("get_fraction"),
+                            "get_fraction + clear_fraction <= 1",
+                            &(get_fraction + clear_fraction),
+                        );
+                    }
+                }
+                StateSpec::Map { user_keys, mix, .. } => {
+                    if *user_keys == 0 {
+                        return bad(&at("user_keys"), "at least 1", user_keys);
+                    }
+                    let parts = [
+                        ("put", mix.put),
+                        ("get", mix.get),
+                        ("iterate", mix.iterate),
+                        ("contains", mix.contains),
+                        ("remove", mix.remove),
+                    ];
+                    for (field, v) in parts {
+                        fraction(&format!("mix.{field}"), v)?;
+                    }
+                    let sum: f64 = parts.iter().map(|(_, v)| v).sum();
+                    if (sum - 1.0).abs() > 1e-6 {
+                        return bad(&at("mix"), "fractions that add up to 1", &sum);
+                    }
+                }
+            }
+        }
+        if let Some(ms) = self.checkpoint_interval_ms {
+            if ms < 10 {
+                return bad("checkpoint_interval_ms", "at least 10", &ms);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// serde_json appends " at line L column C" to its messages; we print the position ourselves.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}

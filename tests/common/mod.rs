@@ -1,0 +1,53 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)] // each test binary uses part of these helpers
+
+use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
+use statebench::backend::{BackendConfig, StateLayout};
+use statebench::workload::{OpGenerator, StateOp, WorkloadSpec};
+
+/// A small workload touching every state kind and every op the generator makes, over few keys
+/// so that keys repeat, lists are cleared and map entries removed.
+pub fn mixed_spec(events: u64, keys: u64) -> WorkloadSpec {
+    let json = format!(
+        r#"{{
+  "name": "mixed", "description": "test", "seed": 3, "events": {events}, "warmup_events": {warmup},
+  "max_parallelism": 128,
+  "keys": {{ "count": {keys}, "distribution": {{ "type": "zipfian", "theta": 0.8 }} }},
+  "value_size": {{ "type": "uniform", "min": 0, "max": 100 }},
+  "states": [
+    {{ "type": "value", "name": "v", "read_only_fraction": 0.3 }},
+    {{ "type": "list", "name": "l", "get_fraction": 0.2, "clear_fraction": 0.1 }},
+    {{ "type": "map", "name": "m", "user_keys": 8,
+       "mix": {{ "put": 0.4, "get": 0.2, "iterate": 0.1, "contains": 0.1, "remove": 0.2 }} }}
+  ]
+}}"#,
+        warmup = events / 10
+    );
+    WorkloadSpec::parse(&json, "mixed").unwrap()
+}
+
+/// The whole op stream of a spec.
+pub fn all_ops(spec: &WorkloadSpec) -> Vec<StateOp> {
+    let mut generator = OpGenerator::new(spec).unwrap();
+    let (mut ops, mut all) = (Vec::new(), Vec::new());
+    while generator.next_event(&mut ops) {
+        all.extend_from_slice(&ops);
+    }
+    all
+}
+
+/// The layout of a spec.
+pub fn layout(spec: &WorkloadSpec) -> StateLayout {
+    StateLayout::of(spec)
+}
+
+/// The heap backend and RocksDB under every predefined profile.
+pub fn every_backend() -> Vec<BackendConfig> {
+    let mut all = vec![BackendConfig::HashMap];
+    all.extend(
+        PredefinedProfile::ALL
+            .into_iter()
+            .map(|p| BackendConfig::RocksDb(RocksDbConfig::new(p))),
+    );
+    all
+}
