@@ -92,6 +92,9 @@ fn preload(backend: &mut dyn Backend) {
     }
 }
 
+/// A benchmarked op: its name, the state it touches, and the op for a given key.
+type Case = (&'static str, u16, fn(u64) -> OpKind);
+
 fn backend_ops(c: &mut Criterion) {
     let configs = [
         BackendConfig::HashMap,
@@ -103,7 +106,7 @@ fn backend_ops(c: &mut Criterion) {
     };
     let mut value = Vec::new();
     fill_value(v, &mut value);
-    let cases: [(&str, u16, fn(u64) -> OpKind); 7] = [
+    let cases: [Case; 7] = [
         ("value.get", VALUE, |_| OpKind::ValueGet),
         ("value.put", VALUE, |_| {
             OpKind::ValuePut(ValueRef {

@@ -12,59 +12,55 @@ use statebench::backend::BackendConfig;
 /// Flink 2.x's effective settings per profile (flink-state-backends.md §1b):
 /// (profile, max_background_jobs, dynamic level bytes, target file size base,
 ///  max bytes for level base, write buffer number, min to merge, block size, bloom filter).
-const EXPECTED: [(
-    PredefinedProfile,
-    &str,
-    &str,
-    &str,
-    &str,
-    &str,
-    &str,
-    &str,
-    bool,
-); 4] = [
-    (
+struct Expected {
+    profile: PredefinedProfile,
+    jobs: &'static str,
+    dynamic: &'static str,
+    target: &'static str,
+    base: &'static str,
+    buffers: &'static str,
+    merge: &'static str,
+    block: &'static str,
+    bloom: bool,
+}
+
+const fn row(
+    profile: PredefinedProfile,
+    [jobs, dynamic, target, base, buffers, merge, block]: [&'static str; 7],
+    bloom: bool,
+) -> Expected {
+    Expected {
+        profile,
+        jobs,
+        dynamic,
+        target,
+        base,
+        buffers,
+        merge,
+        block,
+        bloom,
+    }
+}
+
+const EXPECTED: [Expected; 4] = [
+    row(
         PredefinedProfile::Default,
-        "2",
-        "false",
-        "67108864",
-        "268435456",
-        "2",
-        "1",
-        "4096",
+        ["2", "false", "67108864", "268435456", "2", "1", "4096"],
         false,
     ),
-    (
+    row(
         PredefinedProfile::SpinningDiskOptimized,
-        "4",
-        "true",
-        "67108864",
-        "268435456",
-        "2",
-        "1",
-        "4096",
+        ["4", "true", "67108864", "268435456", "2", "1", "4096"],
         false,
     ),
-    (
+    row(
         PredefinedProfile::SpinningDiskOptimizedHighMem,
-        "4",
-        "true",
-        "268435456",
-        "1073741824",
-        "4",
-        "3",
-        "131072",
+        ["4", "true", "268435456", "1073741824", "4", "3", "131072"],
         true,
     ),
-    (
+    row(
         PredefinedProfile::FlashSsdOptimized,
-        "4",
-        "false",
-        "67108864",
-        "268435456",
-        "2",
-        "1",
-        "4096",
+        ["4", "false", "67108864", "268435456", "2", "1", "4096"],
         false,
     ),
 ];
@@ -89,10 +85,11 @@ fn get<'a>(file: &'a OptionsFile, section: &str, key: &str) -> &'a str {
 
 #[test]
 fn every_profile_sets_flinks_values_on_every_state() {
-    for (profile, jobs, dynamic, target, base, buffers, merge, block, bloom) in EXPECTED {
+    for e in EXPECTED {
+        let profile = e.profile;
         let file = options_of(RocksDbConfig::new(profile));
         let db = "DBOptions";
-        assert_eq!(get(&file, db, "max_background_jobs"), jobs, "{profile}");
+        assert_eq!(get(&file, db, "max_background_jobs"), e.jobs, "{profile}");
         assert_eq!(get(&file, db, "max_open_files"), "-1", "{profile}");
         assert_eq!(get(&file, db, "use_fsync"), "false", "{profile}");
         assert!(rocksdb_version(&file).is_some_and(|v| v.starts_with("11.")));
@@ -102,19 +99,23 @@ fn every_profile_sets_flinks_values_on_every_state() {
             let what = format!("{profile} {state}");
             assert_eq!(
                 get(&file, &cf, "level_compaction_dynamic_level_bytes"),
-                dynamic,
+                e.dynamic,
                 "{what}"
             );
-            assert_eq!(get(&file, &cf, "target_file_size_base"), target, "{what}");
-            assert_eq!(get(&file, &cf, "max_bytes_for_level_base"), base, "{what}");
+            assert_eq!(get(&file, &cf, "target_file_size_base"), e.target, "{what}");
+            assert_eq!(
+                get(&file, &cf, "max_bytes_for_level_base"),
+                e.base,
+                "{what}"
+            );
             assert_eq!(
                 get(&file, &cf, "max_write_buffer_number"),
-                buffers,
+                e.buffers,
                 "{what}"
             );
             assert_eq!(
                 get(&file, &cf, "min_write_buffer_number_to_merge"),
-                merge,
+                e.merge,
                 "{what}"
             );
             assert_eq!(get(&file, &cf, "write_buffer_size"), "67108864", "{what}");
@@ -143,7 +144,7 @@ fn every_profile_sets_flinks_values_on_every_state() {
                 "4",
                 "{what}"
             );
-            assert_eq!(get(&file, &table, "block_size"), block, "{what}");
+            assert_eq!(get(&file, &table, "block_size"), e.block, "{what}");
             assert_eq!(get(&file, &table, "metadata_block_size"), "4096", "{what}");
             assert_eq!(
                 get(&file, &table, "cache_index_and_filter_blocks"),
@@ -167,7 +168,7 @@ fn every_profile_sets_flinks_values_on_every_state() {
             let filter = get(&file, &table, "filter_policy");
             assert_eq!(
                 filter.contains("bloomfilter"),
-                bloom,
+                e.bloom,
                 "{what}: filter_policy={filter}"
             );
         }

@@ -23,6 +23,9 @@ use crate::report::schema::CheckpointRecord;
 enum Job {
     Upload(CheckpointTarget, AsyncPhase),
     Discard(CheckpointHandle, Vec<CheckpointHandle>),
+    /// Drops a subsumed view here rather than on the operator thread: releasing a snapshot can
+    /// free much memory (heap) or release a RocksDB snapshot.
+    Release(Box<dyn StateView>),
 }
 
 /// What the checkpoint thread reports back.
@@ -57,6 +60,10 @@ impl Worker {
                         }
                         Job::Discard(old, retained) => {
                             Done::Discarded(CheckpointStore::discard_handle(&old, &retained))
+                        }
+                        Job::Release(view) => {
+                            drop(view);
+                            continue;
                         }
                     };
                     if done_tx.send(report).is_err() {
@@ -278,7 +285,9 @@ impl Coordinator {
         record.files_reused = (upload.shared.len() - upload.shared_written.len()) as u64;
         self.records.push(record);
         self.retained.push(handle.clone());
-        self.last = Some(RetainedCheckpoint { handle, view });
+        if let Some(old) = self.last.replace(RetainedCheckpoint { handle, view }) {
+            self.worker.send(Job::Release(old.view))?;
+        }
         while self.retained.len() > self.setting.retained.max(1) {
             let old = self.retained.remove(0);
             self.worker.send(Job::Discard(old, self.retained.clone()))?;

@@ -107,24 +107,17 @@ pub fn summarize(name: &str, h: &Histogram<u64>) -> OpLatency {
             ..OpLatency::default()
         };
     }
-    // Percentiles on a log ladder: 0, 50, 75, 87.5, ... up to the max (HdrHistogram's
-    // percentile distribution with 2 ticks per half distance).
+    // HdrHistogram's percentile distribution: each halving of the remaining fraction (0–50 %,
+    // 50–75 %, 75–87.5 %, ...) gets the same number of points, until less than one sample is left.
+    const TICKS_PER_HALF: u32 = 4;
     let mut distribution = Vec::new();
-    let mut p = 0.0f64;
-    let mut step = 0.5f64;
-    loop {
-        let q = p.min(1.0);
-        distribution.push((q * 100.0, h.value_at_quantile(q)));
-        if q >= 1.0 || (1.0 - q) * (h.len() as f64) < 1.0 {
-            break;
+    let mut remaining = 1.0f64;
+    while remaining * (h.len() as f64) >= 1.0 && distribution.len() < 200 {
+        for j in 0..TICKS_PER_HALF {
+            let q = 1.0 - remaining + remaining / 2.0 * f64::from(j) / f64::from(TICKS_PER_HALF);
+            distribution.push((q * 100.0, h.value_at_quantile(q)));
         }
-        p += step;
-        if p >= 1.0 - step / 2.0 {
-            step /= 2.0;
-        }
-        if distribution.len() > 80 {
-            break;
-        }
+        remaining /= 2.0;
     }
     distribution.push((100.0, h.max()));
     distribution.dedup_by(|a, b| a.0 == b.0);

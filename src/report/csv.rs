@@ -1,0 +1,101 @@
+//! summary.csv: one row per (cell, op class), plus an `all` row per cell, for spreadsheets and
+//! scripts.
+
+use std::fmt::Write;
+
+use anyhow::Result;
+
+use super::schema::Results;
+use super::summary::checkpoint_stats;
+use super::Exporter;
+
+const COLUMNS: [&str; 19] = [
+    "cell",
+    "backend",
+    "profile",
+    "checkpoint_mode",
+    "checkpoint_interval_ms",
+    "op",
+    "count",
+    "ops_per_s",
+    "mean_ns",
+    "p50_ns",
+    "p90_ns",
+    "p99_ns",
+    "p999_ns",
+    "max_ns",
+    "checkpoints",
+    "avg_sync_ms",
+    "avg_async_ms",
+    "restore_ms",
+    "verified",
+];
+
+/// Writes summary.csv.
+pub struct CsvExporter;
+
+/// Quotes a field as RFC 4180 asks: when it holds a comma, quote, or line break.
+pub fn escape(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+impl Exporter for CsvExporter {
+    fn file_name(&self) -> &'static str {
+        "summary.csv"
+    }
+
+    fn render(&self, results: &Results) -> Result<Vec<u8>> {
+        let mut out = COLUMNS.join(",");
+        out.push_str("\r\n");
+        for c in &results.cells {
+            let s = checkpoint_stats(c).unwrap_or_default();
+            for o in c.ops.iter().chain(std::iter::once(&c.all_ops)) {
+                let fields = [
+                    c.id.clone(),
+                    c.backend.clone(),
+                    c.profile.clone().unwrap_or_default(),
+                    c.checkpoint_mode.clone(),
+                    c.checkpoint_interval_ms.to_string(),
+                    o.op.clone(),
+                    o.count.to_string(),
+                    format!("{:.1}", c.ops_per_s),
+                    format!("{:.1}", o.mean_ns),
+                    o.p50_ns.to_string(),
+                    o.p90_ns.to_string(),
+                    o.p99_ns.to_string(),
+                    o.p999_ns.to_string(),
+                    o.max_ns.to_string(),
+                    s.count.to_string(),
+                    format!("{:.3}", s.avg_sync_ms),
+                    format!("{:.3}", s.avg_async_ms),
+                    c.restore
+                        .as_ref()
+                        .map_or(String::new(), |r| format!("{:.3}", r.restore_ms)),
+                    c.restore
+                        .as_ref()
+                        .map_or(String::new(), |r| r.verified.to_string()),
+                ];
+                let row: Vec<String> = fields.iter().map(|f| escape(f)).collect();
+                write!(out, "{}\r\n", row.join(","))?;
+            }
+        }
+        Ok(out.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_quoted_only_when_needed() {
+        assert_eq!(escape("plain"), "plain");
+        assert_eq!(escape("a,b"), "\"a,b\"");
+        assert_eq!(escape("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(escape("two\nlines"), "\"two\nlines\"");
+    }
+}

@@ -1,0 +1,286 @@
+//! report.md: the answer first (recommendation and Flink config), then the headline table, the
+//! plots, and one section per cell.
+
+use std::fmt::Write;
+
+use anyhow::Result;
+
+use super::format::{bytes, latency, millis, rate};
+use super::recommend::{flink_config, recommend, Recommendation, TIE_FRACTION};
+use super::schema::{CellResult, Results};
+use super::summary::checkpoint_stats;
+use super::{Exporter, PLOTS};
+
+/// Writes report.md.
+pub struct MarkdownExporter;
+
+impl Exporter for MarkdownExporter {
+    fn file_name(&self) -> &'static str {
+        "report.md"
+    }
+
+    fn render(&self, results: &Results) -> Result<Vec<u8>> {
+        let mut md = String::new();
+        header(&mut md, results)?;
+        answer(&mut md, results, &recommend(results))?;
+        headline(&mut md, results)?;
+        writeln!(md, "## Plots\n")?;
+        for (name, title) in PLOTS {
+            writeln!(md, "![{title}](plots/{name}.png)\n")?;
+        }
+        for cell in &results.cells {
+            cell_section(&mut md, cell)?;
+        }
+        Ok(md.into_bytes())
+    }
+}
+
+fn header(md: &mut String, r: &Results) -> Result<()> {
+    let w = &r.workload;
+    let m = &r.machine;
+    writeln!(md, "# statebench: {}\n", w.name)?;
+    writeln!(md, "{}\n", w.description)?;
+    writeln!(
+        md,
+        "Run {} · statebench {} · RocksDB {} · seed {} · {} events ({} warm-up) · max parallelism {}\n",
+        r.created,
+        r.statebench_version,
+        if r.rocksdb_version.is_empty() { "n/a" } else { &r.rocksdb_version },
+        w.seed,
+        w.events,
+        w.warmup_events,
+        w.max_parallelism
+    )?;
+    writeln!(
+        md,
+        "Machine: {} · {} CPUs · {} memory · {} · data on {} ({}) at `{}`\n",
+        m.cpu_model,
+        m.cpus,
+        bytes(m.memory_bytes),
+        m.os,
+        m.device,
+        m.filesystem,
+        m.data_dir
+    )?;
+    Ok(())
+}
+
+fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
+    for &i in &rec.unverified {
+        writeln!(
+            md,
+            "> **WARNING: cell `{}` restored a checkpoint that does NOT match the state it captured. \
+             Its numbers are not trustworthy.**\n",
+            r.cells[i].id
+        )?;
+    }
+    writeln!(md, "## Recommendation\n")?;
+    let Some(best) = rec.best.map(|i| &r.cells[i]) else {
+        writeln!(
+            md,
+            "No cell both checkpointed and restored a verified checkpoint, so there is nothing to \
+             recommend for a job that needs fault tolerance. Run the matrix (`statebench matrix`).\n"
+        )?;
+        return Ok(());
+    };
+    let stats = checkpoint_stats(best).unwrap_or_default();
+    write!(
+        md,
+        "**Use `{}`**: {} ops/s ({} events/s) with checkpoints every {}, all-ops p99 {}, \
+         p99.9 {}; each checkpoint stalled the operator for {} on average.",
+        best.id,
+        rate(best.ops_per_s),
+        rate(best.events_per_s),
+        millis(best.checkpoint_interval_ms as f64),
+        latency(best.all_ops.p99_ns as f64),
+        latency(best.all_ops.p999_ns as f64),
+        millis(stats.avg_sync_ms),
+    )?;
+    if let Some(runner) = rec.runner_up.map(|i| &r.cells[i]) {
+        let ahead = (best.ops_per_s / runner.ops_per_s - 1.0) * 100.0;
+        if rec.is_near_tie(r) {
+            write!(
+                md,
+                " The runner-up `{}` is within {:.0}% ({ahead:.1}% slower): a tie at this run \
+                 length; repeat or lengthen the run before choosing between them.",
+                runner.id,
+                TIE_FRACTION * 100.0
+            )?;
+        } else {
+            write!(
+                md,
+                " It runs {} the runner-up `{}`.",
+                speedup(best.ops_per_s, runner.ops_per_s),
+                runner.id
+            )?;
+        }
+    }
+    if let Some(free) = rec.best_without_checkpoints.map(|i| &r.cells[i]) {
+        let cost = (1.0 - best.ops_per_s / free.ops_per_s) * 100.0;
+        let verdict = if cost.abs() < TIE_FRACTION * 100.0 {
+            format!("checkpointing has no cost measurable at this run length ({cost:+.1}%)")
+        } else {
+            format!("checkpointing costs {cost:.0}% of the throughput here")
+        };
+        write!(
+            md,
+            " Without checkpoints the fastest cell, `{}`, ran at {} ops/s: {verdict}.",
+            free.id,
+            rate(free.ops_per_s)
+        )?;
+    }
+    writeln!(md, "\n")?;
+    writeln!(
+        md,
+        "```yaml\n# config.yaml (Flink 2.x)\n{}\n```\n",
+        flink_config(best)
+    )?;
+    if best.backend == "hashmap" {
+        write!(
+            md,
+            "The heap backend keeps all state as objects on the TaskManager's JVM heap: choose it only if \
+             the state fits there with room to spare (the last checkpoint held {}; objects on a heap take \
+             several times their serialized size).",
+            bytes(stats.last_size_bytes)
+        )?;
+        if let Some(rocks) = rec.best_rocksdb.map(|i| &r.cells[i]) {
+            write!(
+                md,
+                " If it does not, use `{}` ({} ops/s, p99 {}):\n\n```yaml\n{}\n```",
+                rocks.id,
+                rate(rocks.ops_per_s),
+                latency(rocks.all_ops.p99_ns as f64),
+                flink_config(rocks)
+            )?;
+        }
+        writeln!(md, "\n")?;
+    }
+    if let Some(tail) = rec.lowest_tail.map(|i| &r.cells[i]) {
+        writeln!(
+            md,
+            "If tail latency matters more than throughput: `{}` has the lowest p99.9 ({}) at {} ops/s.\n",
+            tail.id,
+            latency(tail.all_ops.p999_ns as f64),
+            rate(tail.ops_per_s)
+        )?;
+    }
+    Ok(())
+}
+
+/// `2.4×` for large ratios, `35% faster than` for small ones.
+fn speedup(fast: f64, slow: f64) -> String {
+    let ratio = fast / slow;
+    if ratio >= 2.0 {
+        format!("{ratio:.1}× as fast as")
+    } else {
+        format!("{:.0}% faster than", (ratio - 1.0) * 100.0)
+    }
+}
+
+fn verified_mark(cell: &CellResult) -> &'static str {
+    match &cell.restore {
+        Some(r) if r.verified => "✔",
+        Some(_) => "✘",
+        None => "—",
+    }
+}
+
+fn headline(md: &mut String, r: &Results) -> Result<()> {
+    writeln!(md, "## Headline\n")?;
+    writeln!(
+        md,
+        "| cell | ops/s | events/s | p50 | p99 | p99.9 | max | checkpoints | avg sync | avg async | last size | restore | verified |"
+    )?;
+    writeln!(md, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|")?;
+    for c in &r.cells {
+        let s = checkpoint_stats(c);
+        let dash = || "—".to_string();
+        writeln!(
+            md,
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c.id,
+            rate(c.ops_per_s),
+            rate(c.events_per_s),
+            latency(c.all_ops.p50_ns as f64),
+            latency(c.all_ops.p99_ns as f64),
+            latency(c.all_ops.p999_ns as f64),
+            latency(c.all_ops.max_ns as f64),
+            s.as_ref().map_or(0, |s| s.count),
+            s.as_ref().map_or_else(dash, |s| millis(s.avg_sync_ms)),
+            s.as_ref().map_or_else(dash, |s| millis(s.avg_async_ms)),
+            s.as_ref().map_or_else(dash, |s| bytes(s.last_size_bytes)),
+            c.restore
+                .as_ref()
+                .map_or_else(dash, |x| millis(x.restore_ms)),
+            verified_mark(c),
+        )?;
+    }
+    writeln!(md)?;
+    Ok(())
+}
+
+fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
+    writeln!(md, "## `{}`\n", c.id)?;
+    writeln!(
+        md,
+        "{} measured events, {} ops in {:.2} s: {} ops/s.\n",
+        c.measured_events,
+        c.measured_ops,
+        c.elapsed_s,
+        rate(c.ops_per_s)
+    )?;
+    writeln!(md, "| op | count | mean | p50 | p90 | p99 | p99.9 | max |")?;
+    writeln!(md, "|---|--:|--:|--:|--:|--:|--:|--:|")?;
+    for o in c.ops.iter().chain(std::iter::once(&c.all_ops)) {
+        writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            o.op,
+            o.count,
+            latency(o.mean_ns),
+            latency(o.p50_ns as f64),
+            latency(o.p90_ns as f64),
+            latency(o.p99_ns as f64),
+            latency(o.p999_ns as f64),
+            latency(o.max_ns as f64)
+        )?;
+    }
+    writeln!(md)?;
+    match checkpoint_stats(c) {
+        Some(s) => writeln!(
+            md,
+            "Checkpoints ({}, every {}): {} taken; sync phase avg {} / max {}; async phase avg {}; \
+             {} written per checkpoint on average; last checkpoint {}; {} files written, {} reused.\n",
+            c.checkpoint_mode,
+            millis(c.checkpoint_interval_ms as f64),
+            s.count,
+            millis(s.avg_sync_ms),
+            millis(s.max_sync_ms),
+            millis(s.avg_async_ms),
+            bytes(s.avg_bytes_written),
+            bytes(s.last_size_bytes),
+            s.files_written,
+            s.files_reused
+        )?,
+        None => writeln!(md, "Checkpointing off.\n")?,
+    }
+    if let Some(x) = &c.restore {
+        writeln!(
+            md,
+            "Restore of checkpoint {}: {} ({} entries, {}), {}.\n",
+            x.checkpoint_id,
+            millis(x.restore_ms),
+            x.entries,
+            bytes(x.bytes),
+            if x.verified {
+                "verified equal to the state it captured"
+            } else {
+                "**DOES NOT MATCH the state it captured**"
+            }
+        )?;
+    }
+    if let Some(options) = &c.options_file {
+        writeln!(md, "Effective RocksDB options: [{options}]({options})\n")?;
+    }
+    Ok(())
+}

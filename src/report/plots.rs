@@ -1,0 +1,339 @@
+//! Charts, each drawn once over any plotters backend and written as PNG and SVG.
+//!
+//! Text uses DejaVu Sans shipped in assets/ (through plotters' ab_glyph feature), so the charts
+//! look the same on every machine and need no system font lookup.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use anyhow::{anyhow, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::atomic::{commit, temporary_path, write_atomically};
+use super::schema::{CellResult, Results};
+
+const FONT: &str = "sans-serif";
+const WIDTH: u32 = 1400;
+/// Lowest value drawn on a log axis, µs (zero latencies are clamped to it).
+const LOG_FLOOR_US: f64 = 0.01;
+/// Percentile axis goes up to 99.9999 %.
+const MAX_NINES: f64 = 6.0;
+/// Dark, distinct colours (Tableau's, then deeper ones), so 14 cells stay apart on white.
+const COLOURS: [(u8, u8, u8); 14] = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+    (0, 0, 128),
+    (128, 0, 0),
+    (0, 100, 0),
+    (75, 0, 130),
+];
+
+fn colour(i: usize) -> RGBColor {
+    let (r, g, b) = COLOURS[i % COLOURS.len()];
+    RGBColor(r, g, b)
+}
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The font is compiled in; it is valid, so registration cannot fail at run time.
+        let _ = register_font_bytes();
+    });
+}
+
+fn register_font_bytes() -> Result<()> {
+    plotters::style::register_font(
+        FONT,
+        FontStyle::Normal,
+        include_bytes!("../../assets/DejaVuSans.ttf"),
+    )
+    .map_err(|_| anyhow!("the bundled font is invalid"))
+}
+
+/// What a chart shows.
+enum Chart {
+    /// One horizontal bar per label.
+    Bars {
+        title: String,
+        axis: String,
+        labels: Vec<String>,
+        values: Vec<f64>,
+    },
+    /// Lines on a log-scale latency axis.
+    Lines {
+        title: String,
+        x_axis: XAxis,
+        y_axis: String,
+        series: Vec<(String, Vec<(f64, f64)>)>,
+    },
+}
+
+/// The horizontal axis of a line chart.
+enum XAxis {
+    /// Percentile, on HdrHistogram's log scale: x = log10(1 / (1 − p)).
+    Percentile,
+    /// Seconds since the measured part started.
+    Seconds,
+}
+
+fn to_plot_error<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
+    anyhow!("drawing a chart: {e}")
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).map_err(to_plot_error)?;
+    match chart {
+        Chart::Bars {
+            title,
+            axis,
+            labels,
+            values,
+        } => {
+            let n = labels.len().max(1) as i32;
+            let max = values.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.15;
+            let mut c = ChartBuilder::on(&root)
+                .caption(title, (FONT, 26))
+                .margin(20)
+                .x_label_area_size(60)
+                .y_label_area_size(520)
+                .build_cartesian_2d(0.0..max, (0..n).into_segmented())
+                .map_err(to_plot_error)?;
+            c.configure_mesh()
+                .disable_y_mesh()
+                .x_desc(axis.as_str())
+                .axis_desc_style((FONT, 20))
+                .label_style((FONT, 18))
+                .y_labels(labels.len())
+                .y_label_formatter(&|v| match v {
+                    SegmentValue::CenterOf(i) => labels
+                        .get((n - 1 - *i) as usize)
+                        .cloned()
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                })
+                .draw()
+                .map_err(to_plot_error)?;
+            c.draw_series(values.iter().enumerate().map(|(i, v)| {
+                let row = n - 1 - i as i32;
+                let mut bar = Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(row)),
+                        (*v, SegmentValue::Exact(row + 1)),
+                    ],
+                    colour(i).filled(),
+                );
+                bar.set_margin(4, 4, 0, 0);
+                bar
+            }))
+            .map_err(to_plot_error)?;
+            c.draw_series(values.iter().enumerate().map(|(i, v)| {
+                let row = n - 1 - i as i32;
+                Text::new(
+                    format!(" {}", value_label(*v)),
+                    (*v, SegmentValue::CenterOf(row)),
+                    TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
+                )
+            }))
+            .map_err(to_plot_error)?;
+        }
+        Chart::Lines {
+            title,
+            x_axis,
+            y_axis,
+            series,
+        } => {
+            let points = series.iter().flat_map(|(_, p)| p.iter());
+            let (x_max, y_max) = points.fold((1e-9f64, LOG_FLOOR_US), |(x, y), p| {
+                (x.max(p.0), y.max(p.1))
+            });
+            let y_min = series
+                .iter()
+                .flat_map(|(_, p)| p.iter().map(|p| p.1))
+                .fold(f64::INFINITY, f64::min)
+                .clamp(LOG_FLOOR_US, y_max);
+            // Whole nines on the percentile axis, so ticks fall on 90 %, 99 %, 99.9 %...
+            let x_range = match x_axis {
+                XAxis::Percentile => x_max.ceil().max(1.0),
+                XAxis::Seconds => x_max,
+            };
+            let mut c = ChartBuilder::on(&root)
+                .caption(title, (FONT, 26))
+                .margin(20)
+                .x_label_area_size(60)
+                .y_label_area_size(100)
+                .build_cartesian_2d(0.0..x_range, (y_min * 0.8..y_max * 1.5).log_scale())
+                .map_err(to_plot_error)?;
+            let percentile = |x: &f64| {
+                let p = 100.0 * (1.0 - 10f64.powf(-x));
+                let text = format!("{p:.4}");
+                format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
+            };
+            let seconds = |x: &f64| format!("{x:.0}");
+            let (x_desc, x_format): (&str, &dyn Fn(&f64) -> String) = match x_axis {
+                XAxis::Percentile => ("percentile", &percentile),
+                XAxis::Seconds => ("seconds since warm-up ended", &seconds),
+            };
+            let x_labels = match x_axis {
+                XAxis::Percentile => x_range as usize + 1,
+                XAxis::Seconds => 12,
+            };
+            c.configure_mesh()
+                .x_desc(x_desc)
+                .y_desc(y_axis.as_str())
+                .axis_desc_style((FONT, 20))
+                .label_style((FONT, 18))
+                .x_labels(x_labels)
+                .x_label_formatter(x_format)
+                .y_label_formatter(&|y| format!("{y}"))
+                .draw()
+                .map_err(to_plot_error)?;
+            for (i, (name, pts)) in series.iter().enumerate() {
+                let color = colour(i);
+                let clamped = pts.iter().map(|&(x, y)| (x, y.max(LOG_FLOOR_US)));
+                c.draw_series(LineSeries::new(clamped, color.stroke_width(2)))
+                    .map_err(to_plot_error)?
+                    .label(name.as_str())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
+                    });
+            }
+            c.configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .label_font((FONT, 16))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()
+                .map_err(to_plot_error)?;
+        }
+    }
+    root.present().map_err(to_plot_error)?;
+    Ok(())
+}
+
+/// A bar's value in three significant digits, with k/M for large ones.
+fn value_label(v: f64) -> String {
+    match v {
+        v if v >= 1e6 => format!("{:.2} M", v / 1e6),
+        v if v >= 1e4 => format!("{:.0} k", v / 1e3),
+        v if v >= 100.0 => format!("{v:.0}"),
+        v if v >= 10.0 => format!("{v:.1}"),
+        v => format!("{v:.2}"),
+    }
+}
+
+/// Writes `<dir>/<name>.png` and `<dir>/<name>.svg`.
+fn write_chart(dir: &Path, name: &str, height: u32, chart: &Chart) -> Result<Vec<PathBuf>> {
+    let png = dir.join(format!("{name}.png"));
+    let tmp = temporary_path(&png);
+    draw(
+        BitMapBackend::new(&tmp, (WIDTH, height)).into_drawing_area(),
+        chart,
+    )?;
+    commit(&tmp, &png)?;
+    let mut svg = String::new();
+    draw(
+        SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area(),
+        chart,
+    )?;
+    let svg_path = dir.join(format!("{name}.svg"));
+    write_atomically(&svg_path, svg.as_bytes())?;
+    Ok(vec![png, svg_path])
+}
+
+/// Draws every chart of a run into `dir` (created); returns the files written.
+pub fn write_plots(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
+    register_font();
+    std::fs::create_dir_all(dir)?;
+    let cells = &results.cells;
+    let labels: Vec<String> = cells.iter().map(|c| c.id.clone()).collect();
+    let bar_height = 160 + 44 * cells.len() as u32;
+    let mut files = Vec::new();
+    let bars = |title: &str, axis: &str, values: Vec<f64>| Chart::Bars {
+        title: format!("{title} — {}", results.workload.name),
+        axis: axis.to_string(),
+        labels: labels.clone(),
+        values,
+    };
+    files.extend(write_chart(
+        dir,
+        "p99_per_cell",
+        bar_height,
+        &bars(
+            "p99 latency of all ops",
+            "p99 latency (µs)",
+            cells
+                .iter()
+                .map(|c| c.all_ops.p99_ns as f64 / 1e3)
+                .collect(),
+        ),
+    )?);
+    files.extend(write_chart(
+        dir,
+        "throughput_per_cell",
+        bar_height,
+        &bars(
+            "Throughput",
+            "state ops per second",
+            cells.iter().map(|c| c.ops_per_s).collect(),
+        ),
+    )?);
+    let lines =
+        |title: &str, x_axis, y_axis: &str, points: &dyn Fn(&CellResult) -> Vec<(f64, f64)>| {
+            Chart::Lines {
+                title: format!("{title} — {}", results.workload.name),
+                x_axis,
+                y_axis: y_axis.to_string(),
+                series: cells.iter().map(|c| (c.id.clone(), points(c))).collect(),
+            }
+        };
+    let distribution = lines(
+        "Latency by percentile, all ops",
+        XAxis::Percentile,
+        "latency (µs)",
+        &|c| {
+            c.all_ops
+                .distribution
+                .iter()
+                .filter(|(p, _)| *p < 100.0)
+                .map(|&(p, v)| {
+                    (
+                        (1.0 / (1.0 - p / 100.0)).log10().min(MAX_NINES),
+                        v as f64 / 1e3,
+                    )
+                })
+                .collect()
+        },
+    );
+    files.extend(write_chart(
+        dir,
+        "latency_distribution",
+        900,
+        &distribution,
+    )?);
+    let timeline = lines(
+        "p99 latency per second",
+        XAxis::Seconds,
+        "p99 latency (µs)",
+        &|c| {
+            c.timeline
+                .iter()
+                .map(|t| (t.t_s, t.p99_ns as f64 / 1e3))
+                .collect()
+        },
+    );
+    files.extend(write_chart(dir, "timeline", 900, &timeline)?);
+    Ok(files)
+}
