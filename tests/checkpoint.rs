@@ -28,9 +28,17 @@ fn apply(backend: &mut dyn Backend, ops: &[StateOp]) {
 
 #[test]
 fn a_restore_equals_the_state_at_the_checkpoint_for_every_backend_and_mode() {
-    let spec = common::mixed_spec(6_000, 500);
-    let layout = common::layout(&spec);
-    let ops = common::all_ops(&spec);
+    for spec in [
+        common::mixed_spec(6_000, 500),
+        common::window_spec(6_000, 300),
+    ] {
+        restores_equal_checkpointed_state(&spec);
+    }
+}
+
+fn restores_equal_checkpointed_state(spec: &statebench::workload::WorkloadSpec) {
+    let layout = common::layout(spec);
+    let ops = common::all_ops(spec);
     let (first, rest) = ops.split_at(ops.len() / 2);
     let (second, third) = rest.split_at(rest.len() / 2);
     for config in common::every_backend() {
@@ -38,7 +46,12 @@ fn a_restore_equals_the_state_at_the_checkpoint_for_every_backend_and_mode() {
             if !config.supports(mode) {
                 continue;
             }
-            let what = format!("{} {:?} {mode}", config.name(), config.profile());
+            let what = format!(
+                "{}: {} {:?} {mode}",
+                spec.name,
+                config.name(),
+                config.profile()
+            );
             let dir = tempfile::tempdir().unwrap();
             let store = CheckpointStore::new(&dir.path().join("checkpoints")).unwrap();
             let mut backend = config.open(&layout, &dir.path().join("db")).unwrap();

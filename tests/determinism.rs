@@ -1,6 +1,6 @@
 //! The same workload file and seed give the same op stream, byte for byte, on every machine.
 
-use statebench::workload::{fill_value, Namespace, OpGenerator, OpKind, StateOp, WorkloadSpec};
+use statebench::workload::{fill_value, OpGenerator, OpKind, StateOp, WorkloadSpec};
 
 fn quickstart() -> WorkloadSpec {
     WorkloadSpec::load(concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/quickstart.json").as_ref())
@@ -11,9 +11,7 @@ fn quickstart() -> WorkloadSpec {
 fn encode(op: &StateOp, out: &mut Vec<u8>, value: &mut Vec<u8>) {
     out.extend_from_slice(&op.state.to_le_bytes());
     out.extend_from_slice(&op.key.to_le_bytes());
-    out.push(match op.namespace {
-        Namespace::Void => 0,
-    });
+    op.namespace.write_to(out);
     let (tag, user_key, v) = match op.kind {
         OpKind::ValueGet => (0u8, None, None),
         OpKind::ValuePut(v) => (1, None, Some(v)),
@@ -27,6 +25,8 @@ fn encode(op: &StateOp, out: &mut Vec<u8>, value: &mut Vec<u8>) {
         OpKind::MapRemove(uk) => (9, Some(uk), None),
         OpKind::MapIterate => (10, None, None),
         OpKind::MapClear => (11, None, None),
+        OpKind::TimerRegister(t) => (12, Some(t as u64), None),
+        OpKind::TimerDelete(t) => (13, Some(t as u64), None),
     };
     out.push(tag);
     if let Some(uk) = user_key {
@@ -62,6 +62,17 @@ fn stream_hash(spec: &WorkloadSpec, events: u64) -> (u64, u64) {
 fn same_file_and_seed_give_the_same_stream() {
     let spec = quickstart();
     assert_eq!(stream_hash(&spec, 20_000), stream_hash(&spec, 20_000));
+}
+
+#[test]
+fn window_operator_streams_are_deterministic_too() {
+    for file in ["tumbling-aggregate.json", "sliding-holistic.json"] {
+        let path = format!("{}/workloads/{file}", env!("CARGO_MANIFEST_DIR"));
+        let spec = WorkloadSpec::load(path.as_ref()).unwrap();
+        let first = stream_hash(&spec, 30_000);
+        assert_eq!(first, stream_hash(&spec, 30_000), "{file}");
+        assert!(first.1 > 30_000, "{file}: {} ops", first.1);
+    }
 }
 
 #[test]

@@ -57,3 +57,29 @@ fn more_than_128_key_groups_take_a_two_byte_big_endian_prefix() {
     // Key group 31198 = 0x79DE.
     assert_eq!(keys.bytes(), &[0x79, 0xDE, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 }
+
+#[test]
+fn window_state_and_timer_keys_follow_flinks_serializers() {
+    let window = Namespace::Window {
+        start: 1000,
+        end: 2000,
+    };
+    let mut keys = KeyBuilder::new(128);
+    keys.set_key(42, window);
+    // TimeWindow: start and end as big-endian longs after the key.
+    let mut expected = vec![29, 0, 0, 0, 0, 0, 0, 0, 42];
+    expected.extend_from_slice(&1000i64.to_be_bytes());
+    expected.extend_from_slice(&2000i64.to_be_bytes());
+    assert_eq!(keys.bytes(), expected.as_slice());
+    // Timers: [key group][timestamp with the sign bit flipped][key][namespace], so that
+    // timestamps sort in time order, negative ones first.
+    keys.set_timer(1999, 42, window);
+    let mut timer = vec![29, 0x80, 0, 0, 0, 0, 0, 0x07, 0xCF, 0, 0, 0, 0, 0, 0, 0, 42];
+    timer.extend_from_slice(&expected[9..]);
+    assert_eq!(keys.bytes(), timer.as_slice());
+    keys.set_timer(-1, 42, window);
+    assert_eq!(
+        &keys.bytes()[1..9],
+        &[0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+    );
+}

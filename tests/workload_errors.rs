@@ -84,6 +84,32 @@ fn each_mistake_names_file_field_and_expectation() {
 }
 
 #[test]
+fn operator_models_need_a_stream_and_no_states() {
+    let with_operator = VALID.replace(
+        r#""states": ["#,
+        r#""operator": { "type": "tumbling_window", "size_ms": 10, "aggregation": "incremental" }, "states": ["#,
+    );
+    let message = error_for(&with_operator);
+    assert!(
+        message.contains("`states`") && message.contains("operator"),
+        "{message}"
+    );
+    let start = with_operator.find(r#", "states": ["#).unwrap();
+    let without_states = format!("{}}}", &with_operator[..start]);
+    let message = error_for(&without_states);
+    assert!(message.contains("`stream`"), "{message}");
+    let bad_slide = without_states.replace(
+        r#""operator": {"#,
+        r#""stream": { "gap": { "type": "constant", "ms": 1 }, "watermark_interval_ms": 5 }, "operator": {"#,
+    ).replace(r#""type": "tumbling_window", "size_ms": 10"#, r#""type": "sliding_window", "size_ms": 10, "slide_ms": 3"#);
+    let message = error_for(&bad_slide);
+    assert!(
+        message.contains("`operator`") && message.contains("multiple"),
+        "{message}"
+    );
+}
+
+#[test]
 fn syntax_errors_give_a_position() {
     let message = error_for(&VALID.replace("\"seed\": 1,", "\"seed\": 1,,"));
     assert!(

@@ -37,9 +37,9 @@ impl Digest {
         let mut h = Fnv64::new();
         h.write(&at.state.to_le_bytes());
         h.write(&at.key.to_le_bytes());
-        h.write(&[match at.namespace {
-            Namespace::Void => 0,
-        }]);
+        let mut namespace = Vec::with_capacity(16);
+        at.namespace.write_to(&mut namespace);
+        h.write(&namespace);
         match at.user_key {
             Some(uk) => {
                 h.write(&[1]);

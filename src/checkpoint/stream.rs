@@ -30,6 +30,7 @@ fn kind_code(kind: StateKind) -> u8 {
         StateKind::Value => 0,
         StateKind::List => 1,
         StateKind::Map => 2,
+        StateKind::Timer => 3,
     }
 }
 

@@ -3,12 +3,16 @@
 
 mod distribution;
 mod generator;
+mod keyed;
 mod op;
 mod spec;
+mod stream;
+mod window;
 
 pub use distribution::{KeyChooser, SizeChooser};
 pub use generator::OpGenerator;
 pub use op::{fill_value, Namespace, OpClass, OpKind, StateId, StateOp, ValueRef};
 pub use spec::{
-    KeyDistribution, KeySpec, MapMix, StateKind, StateSpec, ValueSize, WorkloadSpec, SPEC_VERSION,
+    Aggregation, GapDistribution, KeyDistribution, KeySpec, MapMix, OperatorSpec, StateKind,
+    StateSpec, StreamSpec, ValueSize, WorkloadSpec, SPEC_VERSION, WINDOW_CONTENTS, WINDOW_TIMERS,
 };

@@ -5,11 +5,19 @@ use serde::{Deserialize, Serialize};
 /// Index of a state in the workload's `states` list (and of its column family in RocksDB).
 pub type StateId = u16;
 
-/// The namespace a state entry lives in. Plain keyed state uses Flink's `VoidNamespace`.
+/// The namespace a state entry lives in. Plain keyed state uses Flink's `VoidNamespace`; window
+/// state lives in the window's namespace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Namespace {
     /// `VoidNamespace`: serialized by Flink as a single zero byte.
     Void,
+    /// `TimeWindow [start, end)`, serialized as two big-endian longs.
+    Window {
+        /// Inclusive start, ms.
+        start: i64,
+        /// Exclusive end, ms.
+        end: i64,
+    },
 }
 
 impl Namespace {
@@ -17,6 +25,30 @@ impl Namespace {
     pub fn write_to(&self, out: &mut Vec<u8>) {
         match self {
             Namespace::Void => out.push(0),
+            Namespace::Window { start, end } => {
+                out.extend_from_slice(&start.to_be_bytes());
+                out.extend_from_slice(&end.to_be_bytes());
+            }
+        }
+    }
+
+    /// Reads a namespace serialized by [`Namespace::write_to`]; the two forms differ in length.
+    pub fn read_from(bytes: &[u8]) -> Option<Namespace> {
+        match bytes.len() {
+            1 if bytes[0] == 0 => Some(Namespace::Void),
+            16 => Some(Namespace::Window {
+                start: i64::from_be_bytes(bytes[..8].try_into().ok()?),
+                end: i64::from_be_bytes(bytes[8..].try_into().ok()?),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Serialized length in bytes.
+    pub fn serialized_len(&self) -> usize {
+        match self {
+            Namespace::Void => 1,
+            Namespace::Window { .. } => 16,
         }
     }
 }
@@ -59,6 +91,10 @@ pub enum OpKind {
     MapIterate,
     /// `MapState.clear()`
     MapClear,
+    /// `TimerService.registerEventTimeTimer(t)` for the current key and namespace
+    TimerRegister(i64),
+    /// `TimerService.deleteEventTimeTimer(t)`, and the removal of a firing timer
+    TimerDelete(i64),
 }
 
 /// The class of an op, the unit latencies are reported by.
@@ -89,11 +125,15 @@ pub enum OpClass {
     MapIterate,
     /// map clear
     MapClear,
+    /// timer register
+    TimerRegister,
+    /// timer delete
+    TimerDelete,
 }
 
 impl OpClass {
     /// Every class, in report order.
-    pub const ALL: [OpClass; 12] = [
+    pub const ALL: [OpClass; 14] = [
         OpClass::ValueGet,
         OpClass::ValuePut,
         OpClass::ValueClear,
@@ -106,6 +146,8 @@ impl OpClass {
         OpClass::MapRemove,
         OpClass::MapIterate,
         OpClass::MapClear,
+        OpClass::TimerRegister,
+        OpClass::TimerDelete,
     ];
 
     /// The name used in reports, e.g. `value.get`.
@@ -123,6 +165,8 @@ impl OpClass {
             OpClass::MapRemove => "map.remove",
             OpClass::MapIterate => "map.iterate",
             OpClass::MapClear => "map.clear",
+            OpClass::TimerRegister => "timer.register",
+            OpClass::TimerDelete => "timer.delete",
         }
     }
 
@@ -148,6 +192,8 @@ impl OpKind {
             OpKind::MapRemove(_) => OpClass::MapRemove,
             OpKind::MapIterate => OpClass::MapIterate,
             OpKind::MapClear => OpClass::MapClear,
+            OpKind::TimerRegister(_) => OpClass::TimerRegister,
+            OpKind::TimerDelete(_) => OpClass::TimerDelete,
         }
     }
 }

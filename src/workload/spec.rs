@@ -41,8 +41,16 @@ pub struct WorkloadSpec {
     pub keys: KeySpec,
     /// Size of each written value.
     pub value_size: ValueSize,
-    /// The states the operator uses, each with its per-event op mix.
+    /// Plain keyed model: the states the operator uses, each with its per-event op mix. Empty
+    /// when `operator` names an operator model, which declares its own states.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub states: Vec<StateSpec>,
+    /// Event-time stream: timestamps, disorder and watermarks (needed by operator models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamSpec>,
+    /// An operator model (windows) instead of the plain keyed `states` model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<OperatorSpec>,
     /// Default checkpoint interval for this workload, in milliseconds (the CLI may override it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_interval_ms: Option<u64>,
@@ -127,6 +135,104 @@ pub enum StateSpec {
     },
 }
 
+/// The event-time stream: how timestamps advance, how many events arrive out of order, and how
+/// watermarks follow (Flink's `BoundedOutOfOrdernessWatermarks`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamSpec {
+    /// Event-time gap between consecutive events.
+    pub gap: GapDistribution,
+    /// Fraction of events whose timestamp lies behind the stream's clock.
+    #[serde(default)]
+    pub out_of_order_fraction: f64,
+    /// How far behind (uniform up to this, ms) an out-of-order event's timestamp lies.
+    #[serde(default)]
+    pub max_delay_ms: u64,
+    /// The watermark's bound on out-of-orderness, ms: watermark = max timestamp − this − 1.
+    #[serde(default)]
+    pub watermark_delay_ms: u64,
+    /// Event time between watermarks, ms (Flink's auto-watermark interval, 200 ms by default).
+    pub watermark_interval_ms: u64,
+}
+
+/// Distribution of event-time gaps between events.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum GapDistribution {
+    /// Always `ms`.
+    Constant {
+        /// Gap, ms.
+        ms: f64,
+    },
+    /// Exponential with this mean (a Poisson arrival process).
+    Exponential {
+        /// Mean gap, ms.
+        mean_ms: f64,
+    },
+}
+
+/// An operator model: turns events into the state ops Flink's operator would issue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OperatorSpec {
+    /// Keyed tumbling event-time windows (`TumblingEventTimeWindows`).
+    TumblingWindow {
+        /// Window size, ms.
+        size_ms: u64,
+        /// Incremental (reduce/aggregate) or holistic (process over a buffered list).
+        aggregation: Aggregation,
+        /// `allowedLateness`, ms.
+        #[serde(default)]
+        allowed_lateness_ms: u64,
+    },
+    /// Keyed sliding event-time windows (`SlidingEventTimeWindows`).
+    SlidingWindow {
+        /// Window size, ms.
+        size_ms: u64,
+        /// Slide, ms; size must be a multiple.
+        slide_ms: u64,
+        /// Incremental or holistic.
+        aggregation: Aggregation,
+        /// `allowedLateness`, ms.
+        #[serde(default)]
+        allowed_lateness_ms: u64,
+    },
+}
+
+/// How a window keeps its contents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    /// `reduce`/`aggregate`: one accumulator per window, get + put per event.
+    Incremental,
+    /// `process`: every element buffered in list state, read whole when the window fires.
+    Holistic,
+}
+
+impl OperatorSpec {
+    /// (size, slide, aggregation, allowed lateness) of a window operator.
+    pub fn window(&self) -> (u64, u64, Aggregation, u64) {
+        match *self {
+            OperatorSpec::TumblingWindow {
+                size_ms,
+                aggregation,
+                allowed_lateness_ms,
+            } => (size_ms, size_ms, aggregation, allowed_lateness_ms),
+            OperatorSpec::SlidingWindow {
+                size_ms,
+                slide_ms,
+                aggregation,
+                allowed_lateness_ms,
+            } => (size_ms, slide_ms, aggregation, allowed_lateness_ms),
+        }
+    }
+}
+
+/// Name of the window contents state of window operators (Flink's WindowOperator: "window-contents").
+pub const WINDOW_CONTENTS: &str = "window-contents";
+/// Name of the event-time timer state of window operators (Flink's `_timer_state/event_<name>`).
+pub const WINDOW_TIMERS: &str = "_timer_state/event_window-timers";
+
 /// Fractions of map ops per event; they must add up to 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -158,6 +264,8 @@ pub enum StateKind {
     List,
     /// `MapState`
     Map,
+    /// Event-time timers of a timer service (a priority queue per key group).
+    Timer,
 }
 
 impl StateSpec {
@@ -208,10 +316,23 @@ impl WorkloadSpec {
 
     /// The names and shapes of the states, in state-id order.
     pub fn layout(&self) -> Vec<(String, StateKind)> {
-        self.states
-            .iter()
-            .map(|s| (s.name().to_string(), s.kind()))
-            .collect()
+        match &self.operator {
+            Some(op) => {
+                let contents = match op.window().2 {
+                    Aggregation::Incremental => StateKind::Value,
+                    Aggregation::Holistic => StateKind::List,
+                };
+                vec![
+                    (WINDOW_CONTENTS.to_string(), contents),
+                    (WINDOW_TIMERS.to_string(), StateKind::Timer),
+                ]
+            }
+            None => self
+                .states
+                .iter()
+                .map(|s| (s.name().to_string(), s.kind()))
+                .collect(),
+        }
     }
 
     /// Checks every value the types cannot.
@@ -277,6 +398,28 @@ impl WorkloadSpec {
                 );
             }
             _ => {}
+        }
+        if let Some(op) = &self.operator {
+            if !self.states.is_empty() {
+                return bad(
+                    "states",
+                    "no `states` when `operator` is given",
+                    &self.states.len(),
+                );
+            }
+            let Some(stream) = &self.stream else {
+                return bad("stream", "an event-time stream for the operator", &"none");
+            };
+            validate_stream(stream, origin)?;
+            let (size, slide, _, _) = op.window();
+            if size == 0 || slide == 0 || size % slide != 0 {
+                return bad(
+                    "operator",
+                    "size_ms > 0 and a multiple of slide_ms > 0",
+                    &format!("size {size}, slide {slide}"),
+                );
+            }
+            return self.validate_interval(origin);
         }
         if self.states.is_empty() || self.states.len() > MAX_STATES {
             return bad(
@@ -355,13 +498,42 @@ impl WorkloadSpec {
                 }
             }
         }
-        if let Some(ms) = self.checkpoint_interval_ms {
-            if ms < 10 {
-                return bad("checkpoint_interval_ms", "at least 10", &ms);
-            }
-        }
-        Ok(())
+        self.validate_interval(origin)
     }
+
+    fn validate_interval(&self, origin: &str) -> Result<()> {
+        match self.checkpoint_interval_ms {
+            Some(ms) if ms < 10 => Err(anyhow!(
+                "{origin}: field `checkpoint_interval_ms`: expected at least 10, got {ms}"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn validate_stream(stream: &StreamSpec, origin: &str) -> Result<()> {
+    let bad = |field: &str, expected: &str, got: &dyn Display| {
+        Err(anyhow!(
+            "{origin}: field `stream.{field}`: expected {expected}, got {got}"
+        ))
+    };
+    let gap = match stream.gap {
+        GapDistribution::Constant { ms } | GapDistribution::Exponential { mean_ms: ms } => ms,
+    };
+    if !(gap.is_finite() && gap > 0.0) {
+        return bad("gap", "a gap > 0 ms", &gap);
+    }
+    if !(0.0..=1.0).contains(&stream.out_of_order_fraction) {
+        return bad(
+            "out_of_order_fraction",
+            "a fraction from 0 to 1",
+            &stream.out_of_order_fraction,
+        );
+    }
+    if stream.watermark_interval_ms == 0 {
+        return bad("watermark_interval_ms", "at least 1", &0);
+    }
+    Ok(())
 }
 
 /// serde_json appends " at line L column C" to its messages; we print the position ourselves.

@@ -26,6 +26,22 @@ pub fn mixed_spec(events: u64, keys: u64) -> WorkloadSpec {
     WorkloadSpec::parse(&json, "mixed").unwrap()
 }
 
+/// A sliding-window workload with disorder and allowed lateness: window namespaces and timers.
+pub fn window_spec(events: u64, keys: u64) -> WorkloadSpec {
+    let json = format!(
+        r#"{{ "name": "windows", "description": "test", "seed": 5, "events": {events},
+        "warmup_events": {warmup}, "max_parallelism": 256,
+        "keys": {{ "count": {keys}, "distribution": {{ "type": "zipfian", "theta": 0.7 }} }},
+        "value_size": {{ "type": "uniform", "min": 1, "max": 64 }},
+        "stream": {{ "gap": {{ "type": "exponential", "mean_ms": 1 }}, "out_of_order_fraction": 0.2,
+                    "max_delay_ms": 30, "watermark_delay_ms": 10, "watermark_interval_ms": 20 }},
+        "operator": {{ "type": "sliding_window", "size_ms": 100, "slide_ms": 25,
+                       "aggregation": "holistic", "allowed_lateness_ms": 10 }} }}"#,
+        warmup = events / 10
+    );
+    WorkloadSpec::parse(&json, "windows").unwrap()
+}
+
 /// The whole op stream of a spec.
 pub fn all_ops(spec: &WorkloadSpec) -> Vec<StateOp> {
     let mut generator = OpGenerator::new(spec).unwrap();

@@ -40,6 +40,8 @@ enum StateObject {
     Value(Arc<[u8]>),
     List(Arc<Vec<Arc<[u8]>>>),
     Map(Arc<HashMap<u64, Arc<[u8]>>>),
+    /// Timer timestamps of one (key, namespace), sorted (a heap priority queue set's elements).
+    Timers(Arc<Vec<i64>>),
 }
 
 /// Flink's heap keyed state backend.
@@ -96,15 +98,14 @@ fn encode_slot(slot: &Slot, out: &mut Vec<u8>) {
 }
 
 fn decode_slot(bytes: &[u8]) -> Result<Slot> {
-    ensure!(
-        bytes.len() == 9 && bytes[8] == 0,
-        "corrupt heap checkpoint key"
-    );
-    Ok((u64::from_be_bytes(bytes[..8].try_into()?), Namespace::Void))
+    let corrupt = || anyhow::anyhow!("corrupt heap checkpoint key");
+    let key = u64::from_be_bytes(bytes.get(..8).ok_or_else(corrupt)?.try_into()?);
+    let namespace = Namespace::read_from(&bytes[8..]).ok_or_else(corrupt)?;
+    Ok((key, namespace))
 }
 
 /// Serializes a state object: value = bytes; list = count + byte arrays; map = count +
-/// (user key, byte array) pairs.
+/// (user key, byte array) pairs; timers = count + timestamps.
 fn encode_object(object: &StateObject, out: &mut Vec<u8>) {
     match object {
         StateObject::Value(v) => out.extend_from_slice(v),
@@ -119,6 +120,12 @@ fn encode_object(object: &StateObject, out: &mut Vec<u8>) {
             for (uk, v) in map.iter() {
                 out.extend_from_slice(&uk.to_be_bytes());
                 write_byte_array(out, v);
+            }
+        }
+        StateObject::Timers(timers) => {
+            out.extend_from_slice(&(timers.len() as u32).to_be_bytes());
+            for t in timers.iter() {
+                out.extend_from_slice(&t.to_be_bytes());
             }
         }
     }
@@ -140,6 +147,17 @@ fn decode_object(kind: StateKind, bytes: &[u8]) -> Result<StateObject> {
                 rest = r;
             }
             Ok(StateObject::List(Arc::new(list)))
+        }
+        StateKind::Timer => {
+            let timers: Vec<i64> = rest
+                .chunks_exact(8)
+                .map(|c| i64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect();
+            ensure!(
+                timers.len() == count as usize && rest.len() == 8 * timers.len(),
+                "corrupt heap checkpoint timers"
+            );
+            Ok(StateObject::Timers(Arc::new(timers)))
         }
         _ => {
             let mut map = HashMap::with_capacity(count.min(1 << 20) as usize);
@@ -169,6 +187,15 @@ fn digest_tables(tables: &[StateTable]) -> Digest {
                 match object {
                     StateObject::Value(v) => digest.add(at, [&v[..]]),
                     StateObject::List(l) => digest.add(at, l.iter().map(|e| &e[..])),
+                    StateObject::Timers(timers) => {
+                        for t in timers.iter() {
+                            let at = EntryAddress {
+                                user_key: Some(*t as u64),
+                                ..at
+                            };
+                            digest.add(at, []);
+                        }
+                    }
                     StateObject::Map(m) => {
                         for (uk, v) in m.iter() {
                             let at = EntryAddress {
@@ -291,6 +318,34 @@ impl Backend for HeapBackend {
                     _ => false,
                 };
                 // Flink's heap MapState removes the (key, namespace) entry when its map is empty.
+                if now_empty {
+                    group.remove(&slot);
+                }
+                Outcome::default()
+            }
+            OpKind::TimerRegister(ts) => {
+                match group.get_mut(&slot) {
+                    Some(StateObject::Timers(t)) => {
+                        if let Err(at) = t.binary_search(&ts) {
+                            Arc::make_mut(t).insert(at, ts);
+                        }
+                    }
+                    _ => {
+                        group.insert(slot, StateObject::Timers(Arc::new(vec![ts])));
+                    }
+                }
+                Outcome::default()
+            }
+            OpKind::TimerDelete(ts) => {
+                let now_empty = match group.get_mut(&slot) {
+                    Some(StateObject::Timers(t)) => {
+                        if let Ok(at) = t.binary_search(&ts) {
+                            Arc::make_mut(t).remove(at);
+                        }
+                        t.is_empty()
+                    }
+                    _ => false,
+                };
                 if now_empty {
                     group.remove(&slot);
                 }

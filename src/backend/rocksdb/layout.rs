@@ -27,15 +27,31 @@ impl KeyBuilder {
     /// Sets the current key and namespace: `[key group BE][key as 8-byte BE long][namespace]`.
     pub fn set_key(&mut self, key: u64, namespace: Namespace) {
         self.buf.clear();
+        self.push_key_group(key);
+        self.buf.extend_from_slice(&key.to_be_bytes());
+        namespace.write_to(&mut self.buf);
+        self.key_len = self.buf.len();
+    }
+
+    /// Sets a timer key, as Flink's `TimerSerializer` writes it after the key-group prefix:
+    /// `[key group][timestamp, sign bit flipped, BE][key][namespace]`, so timers sort by time.
+    pub fn set_timer(&mut self, timestamp: i64, key: u64, namespace: Namespace) {
+        self.buf.clear();
+        self.push_key_group(key);
+        self.buf
+            .extend_from_slice(&((timestamp as u64) ^ (1 << 63)).to_be_bytes());
+        self.buf.extend_from_slice(&key.to_be_bytes());
+        namespace.write_to(&mut self.buf);
+        self.key_len = self.buf.len();
+    }
+
+    fn push_key_group(&mut self, key: u64) {
         let kg = key_group(key, self.max_parallelism);
         if self.prefix_bytes == 2 {
             self.buf.extend_from_slice(&kg.to_be_bytes());
         } else {
             self.buf.push(kg as u8);
         }
-        self.buf.extend_from_slice(&key.to_be_bytes());
-        namespace.write_to(&mut self.buf);
-        self.key_len = self.buf.len();
     }
 
     /// Appends a map user key (a `Long`, 8 bytes BE) after the current key and namespace.

@@ -201,7 +201,12 @@ pub(crate) fn parse_list(mut value: &[u8]) -> Result<(u32, u64)> {
 
 impl Backend for RocksDbBackend {
     fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
-        self.keys.set_key(op.key, op.namespace);
+        match op.kind {
+            OpKind::TimerRegister(ts) | OpKind::TimerDelete(ts) => {
+                self.keys.set_timer(ts, op.key, op.namespace)
+            }
+            _ => self.keys.set_key(op.key, op.namespace),
+        }
         let db = &self.db.db;
         let cf = self.cf(op);
         let outcome = match op.kind {
@@ -299,6 +304,15 @@ impl Backend for RocksDbBackend {
             }
             OpKind::MapClear => {
                 self.delete_prefix(op)?;
+                Outcome::default()
+            }
+            // RocksDBCachingPriorityQueueSet: a timer is a row with an empty value.
+            OpKind::TimerRegister(_) => {
+                db.put_cf_opt(cf, self.keys.bytes(), [], &self.write)?;
+                Outcome::default()
+            }
+            OpKind::TimerDelete(_) => {
+                db.delete_cf_opt(cf, self.keys.bytes(), &self.write)?;
                 Outcome::default()
             }
         };

@@ -88,15 +88,40 @@ fn digest_rows(
     let prefix = crate::backend::keygroup::key_group_prefix_bytes(layout.max_parallelism);
     let kind = layout.states[state as usize].1;
     let corrupt = || anyhow::anyhow!("corrupt row in state {}", layout.states[state as usize].0);
+    let long = |bytes: Option<&[u8]>| -> Result<u64> {
+        Ok(u64::from_be_bytes(bytes.ok_or_else(corrupt)?.try_into()?))
+    };
+    let namespace =
+        |bytes: Option<&[u8]>| Namespace::read_from(bytes.unwrap_or_default()).ok_or_else(corrupt);
     while let (Some(k), Some(v)) = (it.key(), it.value()) {
-        let key_bytes = k.get(prefix..prefix + 8).ok_or_else(corrupt)?;
-        let mut at = EntryAddress {
-            state,
-            key: u64::from_be_bytes(key_bytes.try_into()?),
-            namespace: Namespace::Void,
-            user_key: None,
+        let at = match kind {
+            // [key group][timestamp ^ sign bit][key][namespace]
+            StateKind::Timer => EntryAddress {
+                state,
+                key: long(k.get(prefix + 8..prefix + 16))?,
+                namespace: namespace(k.get(prefix + 16..))?,
+                user_key: Some(long(k.get(prefix..prefix + 8))? ^ (1 << 63)),
+            },
+            // [key group][key][namespace][user key]
+            StateKind::Map => {
+                let end = k.len().checked_sub(8).ok_or_else(corrupt)?;
+                EntryAddress {
+                    state,
+                    key: long(k.get(prefix..prefix + 8))?,
+                    namespace: namespace(k.get(prefix + 8..end))?,
+                    user_key: Some(long(k.get(end..))?),
+                }
+            }
+            // [key group][key][namespace]
+            StateKind::Value | StateKind::List => EntryAddress {
+                state,
+                key: long(k.get(prefix..prefix + 8))?,
+                namespace: namespace(k.get(prefix + 8..))?,
+                user_key: None,
+            },
         };
         match kind {
+            StateKind::Timer => digest.add(at, []),
             StateKind::Value => {
                 let (body, _) = read_byte_array(v).ok_or_else(corrupt)?;
                 digest.add(at, [body]);
@@ -112,8 +137,6 @@ fn digest_rows(
                 digest.add(at, elements);
             }
             StateKind::Map => {
-                let uk = k.get(prefix + 9..prefix + 17).ok_or_else(corrupt)?;
-                at.user_key = Some(u64::from_be_bytes(uk.try_into()?));
                 let (body, _) = v.get(1..).and_then(read_byte_array).ok_or_else(corrupt)?;
                 digest.add(at, [body]);
             }

@@ -1,0 +1,116 @@
+//! The plain keyed model: each event draws one key and touches every declared state once.
+
+use rand::RngExt;
+
+use super::generator::Draws;
+use super::op::{Namespace, OpKind, StateId, StateOp};
+use super::spec::StateSpec;
+
+/// Cumulative thresholds of a state's per-event choice, precomputed from the spec.
+#[derive(Clone, Copy, Debug)]
+enum StatePlan {
+    Value {
+        read_only: f64,
+    },
+    List {
+        get_below: f64,
+        clear_below: f64,
+    },
+    Map {
+        user_keys: u64,
+        /// Upper bounds of put, get, iterate, contains; remove takes the rest.
+        bounds: [f64; 4],
+    },
+}
+
+/// Value, list and map state touched per event as the spec's mixes say.
+#[derive(Clone, Debug)]
+pub(super) struct KeyedMix {
+    plans: Vec<StatePlan>,
+}
+
+impl KeyedMix {
+    pub(super) fn new(states: &[StateSpec]) -> KeyedMix {
+        let plans = states
+            .iter()
+            .map(|s| match s {
+                StateSpec::Value {
+                    read_only_fraction, ..
+                } => StatePlan::Value {
+                    read_only: *read_only_fraction,
+                },
+                StateSpec::List {
+                    get_fraction,
+                    clear_fraction,
+                    ..
+                } => StatePlan::List {
+                    get_below: *get_fraction,
+                    clear_below: get_fraction + clear_fraction,
+                },
+                StateSpec::Map { user_keys, mix, .. } => {
+                    let put = mix.put;
+                    let get = put + mix.get;
+                    let iterate = get + mix.iterate;
+                    let contains = iterate + mix.contains;
+                    StatePlan::Map {
+                        user_keys: *user_keys,
+                        bounds: [put, get, iterate, contains],
+                    }
+                }
+            })
+            .collect();
+        KeyedMix { plans }
+    }
+
+    /// The ops of one event.
+    pub(super) fn event(&self, draws: &mut Draws, out: &mut Vec<StateOp>) {
+        let key = draws.key();
+        for (i, plan) in self.plans.iter().enumerate() {
+            let op = |kind| StateOp {
+                state: i as StateId,
+                key,
+                namespace: Namespace::Void,
+                kind,
+            };
+            match *plan {
+                StatePlan::Value { read_only } => {
+                    out.push(op(OpKind::ValueGet));
+                    if !draws.rng.random_bool(read_only) {
+                        let v = draws.value();
+                        out.push(op(OpKind::ValuePut(v)));
+                    }
+                }
+                StatePlan::List {
+                    get_below,
+                    clear_below,
+                } => {
+                    let u: f64 = draws.rng.random();
+                    if u < get_below {
+                        out.push(op(OpKind::ListGet));
+                    } else if u < clear_below {
+                        out.push(op(OpKind::ListClear));
+                    } else {
+                        let v = draws.value();
+                        out.push(op(OpKind::ListAdd(v)));
+                    }
+                }
+                StatePlan::Map { user_keys, bounds } => {
+                    let uk = draws.rng.random_range(0..user_keys);
+                    let u: f64 = draws.rng.random();
+                    let kind = if u < bounds[0] {
+                        OpKind::MapPut(uk, draws.value())
+                    } else if u < bounds[1] {
+                        OpKind::MapGet(uk)
+                    } else if u < bounds[2] {
+                        OpKind::MapIterate
+                    } else if u < bounds[3] {
+                        OpKind::MapContains(uk)
+                    } else {
+                        OpKind::MapRemove(uk)
+                    };
+                    out.push(op(kind));
+                }
+            }
+        }
+    }
+}

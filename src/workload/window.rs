@@ -1,0 +1,146 @@
+//! Keyed event-time windows as Flink's `WindowOperator` with the `EventTimeTrigger` drives state:
+//! window contents in the window's namespace (a reduce/aggregate accumulator, or a list buffer),
+//! one event-time timer per window at its max timestamp (and a cleanup timer when lateness is
+//! allowed), firing when the watermark passes, late elements dropped.
+
+use std::collections::BTreeSet;
+
+use super::generator::Draws;
+use super::op::{Namespace, OpKind, StateId, StateOp};
+use super::spec::{Aggregation, OperatorSpec};
+use super::stream::{Event, EventStream};
+
+const CONTENTS: StateId = 0;
+const TIMERS: StateId = 1;
+
+/// A window operator over an event stream.
+#[derive(Clone, Debug)]
+pub(super) struct WindowOperator {
+    stream: EventStream,
+    size: i64,
+    slide: i64,
+    aggregation: Aggregation,
+    allowed_lateness: i64,
+    watermark: i64,
+    /// Registered timers: (timestamp, key, window start, window end), in firing order.
+    timers: BTreeSet<(i64, u64, i64, i64)>,
+    dropped_late: u64,
+}
+
+impl WindowOperator {
+    pub(super) fn new(spec: &OperatorSpec, stream: EventStream) -> WindowOperator {
+        let (size, slide, aggregation, lateness) = spec.window();
+        WindowOperator {
+            stream,
+            size: size as i64,
+            slide: slide as i64,
+            aggregation,
+            allowed_lateness: lateness as i64,
+            watermark: i64::MIN,
+            timers: BTreeSet::new(),
+            dropped_late: 0,
+        }
+    }
+
+    /// Window elements dropped as late so far (Flink's `numLateRecordsDropped`).
+    pub(super) fn dropped_late(&self) -> u64 {
+        self.dropped_late
+    }
+
+    /// The ops of one event: the watermark before it, the element, and (for the last event) the
+    /// final watermark that ends a bounded input.
+    pub(super) fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>) {
+        let (event, watermark) = self.stream.next(draws);
+        if let Some(wm) = watermark {
+            self.advance_watermark(wm, out);
+        }
+        self.element(&event, out);
+        if last {
+            self.advance_watermark(i64::MAX, out);
+        }
+    }
+
+    fn contents_ops(&self) -> (OpKind, OpKind) {
+        match self.aggregation {
+            Aggregation::Incremental => (OpKind::ValueGet, OpKind::ValueClear),
+            Aggregation::Holistic => (OpKind::ListGet, OpKind::ListClear),
+        }
+    }
+
+    fn element(&mut self, event: &Event, out: &mut Vec<StateOp>) {
+        let ts = event.timestamp;
+        // TimeWindow.getWindowStartWithOffset, then every window of `size` containing ts.
+        let last_start = ts - ts.rem_euclid(self.slide);
+        let mut start = last_start;
+        let mut any_window = false;
+        while start > ts - self.size {
+            let window = (start, start + self.size);
+            start -= self.slide;
+            let max_ts = window.1 - 1;
+            let cleanup = max_ts.saturating_add(self.allowed_lateness);
+            if cleanup <= self.watermark {
+                continue; // isWindowLate
+            }
+            any_window = true;
+            let op = |state, kind| StateOp {
+                state,
+                key: event.key,
+                namespace: Namespace::Window {
+                    start: window.0,
+                    end: window.1,
+                },
+                kind,
+            };
+            match self.aggregation {
+                Aggregation::Incremental => {
+                    out.push(op(CONTENTS, OpKind::ValueGet));
+                    out.push(op(CONTENTS, OpKind::ValuePut(event.value)));
+                }
+                Aggregation::Holistic => out.push(op(CONTENTS, OpKind::ListAdd(event.value))),
+            }
+            if max_ts <= self.watermark {
+                // EventTimeTrigger.onElement: the watermark is past the window: fire at once.
+                out.push(op(CONTENTS, self.contents_ops().0));
+            } else {
+                out.push(op(TIMERS, OpKind::TimerRegister(max_ts)));
+                self.timers.insert((max_ts, event.key, window.0, window.1));
+            }
+            if cleanup != max_ts {
+                out.push(op(TIMERS, OpKind::TimerRegister(cleanup)));
+                self.timers.insert((cleanup, event.key, window.0, window.1));
+            }
+        }
+        if !any_window {
+            self.dropped_late += 1;
+        }
+    }
+
+    /// Fires every timer at or before `watermark`, in timestamp order.
+    fn advance_watermark(&mut self, watermark: i64, out: &mut Vec<StateOp>) {
+        self.watermark = self.watermark.max(watermark);
+        let (get, clear) = self.contents_ops();
+        while let Some(&(ts, key, start, end)) = self.timers.first() {
+            if ts > self.watermark {
+                break;
+            }
+            self.timers.pop_first();
+            let op = |state, kind| StateOp {
+                state,
+                key,
+                namespace: Namespace::Window { start, end },
+                kind,
+            };
+            // The timer service polls the timer off its queue.
+            out.push(op(TIMERS, OpKind::TimerDelete(ts)));
+            let max_ts = end - 1;
+            if ts == max_ts {
+                out.push(op(CONTENTS, get));
+            }
+            if ts == max_ts.saturating_add(self.allowed_lateness) {
+                // clearAllState: contents, then the trigger's own timer.
+                out.push(op(CONTENTS, clear));
+                out.push(op(TIMERS, OpKind::TimerDelete(max_ts)));
+            }
+        }
+    }
+}
