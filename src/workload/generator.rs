@@ -113,6 +113,15 @@ impl OpGenerator {
         true
     }
 
+    /// Event time of the last event generated, ms: its timestamp for models on an event-time
+    /// stream, its position for the plain keyed model (one event per millisecond).
+    pub fn event_time(&self) -> i64 {
+        match &self.model {
+            Model::Keyed(_) => self.next_event as i64,
+            Model::Window(m) => m.event_time(),
+        }
+    }
+
     /// Events the operator dropped as too late so far (window models).
     pub fn dropped_late(&self) -> u64 {
         match &self.model {

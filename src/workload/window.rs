@@ -25,6 +25,7 @@ pub(super) struct WindowOperator {
     /// Registered timers: (timestamp, key, window start, window end), in firing order.
     timers: BTreeSet<(i64, u64, i64, i64)>,
     dropped_late: u64,
+    last_timestamp: i64,
 }
 
 impl WindowOperator {
@@ -39,7 +40,13 @@ impl WindowOperator {
             watermark: i64::MIN,
             timers: BTreeSet::new(),
             dropped_late: 0,
+            last_timestamp: 0,
         }
+    }
+
+    /// Timestamp of the last event.
+    pub(super) fn event_time(&self) -> i64 {
+        self.last_timestamp
     }
 
     /// Window elements dropped as late so far (Flink's `numLateRecordsDropped`).
@@ -51,6 +58,7 @@ impl WindowOperator {
     /// final watermark that ends a bounded input.
     pub(super) fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>) {
         let (event, watermark) = self.stream.next(draws);
+        self.last_timestamp = event.timestamp;
         if let Some(wm) = watermark {
             self.advance_watermark(wm, out);
         }
