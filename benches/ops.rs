@@ -181,11 +181,9 @@ fn harness_overhead(c: &mut Criterion) {
                 generator.next_event(&mut ops);
             }
             for op in &ops {
-                match op.kind {
-                    OpKind::ValuePut(v) | OpKind::ListAdd(v) | OpKind::MapPut(_, v) => {
-                        fill_value(v, &mut value)
-                    }
-                    _ => value.clear(),
+                match op.kind.value() {
+                    Some(v) => fill_value(v, &mut value),
+                    None => value.clear(),
                 }
                 let start = Instant::now();
                 black_box((op, &value));

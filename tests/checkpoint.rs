@@ -11,16 +11,14 @@ use std::time::Duration;
 use statebench::backend::{Backend, BackendConfig};
 use statebench::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointStore};
 use statebench::run::{run_cell, Cell, CellPaths};
-use statebench::workload::{fill_value, OpKind, StateOp};
+use statebench::workload::{fill_value, StateOp};
 
 fn apply(backend: &mut dyn Backend, ops: &[StateOp]) {
     let mut value = Vec::new();
     for op in ops {
-        match op.kind {
-            OpKind::ValuePut(v) | OpKind::ListAdd(v) | OpKind::MapPut(_, v) => {
-                fill_value(v, &mut value)
-            }
-            _ => value.clear(),
+        match op.kind.value() {
+            Some(v) => fill_value(v, &mut value),
+            None => value.clear(),
         }
         backend.apply(op, &value).unwrap();
     }

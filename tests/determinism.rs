@@ -27,6 +27,7 @@ fn encode(op: &StateOp, out: &mut Vec<u8>, value: &mut Vec<u8>) {
         OpKind::MapClear => (11, None, None),
         OpKind::TimerRegister(t) => (12, Some(t as u64), None),
         OpKind::TimerDelete(t) => (13, Some(t as u64), None),
+        OpKind::ListUpdate(v) => (14, None, Some(v)),
     };
     out.push(tag);
     if let Some(uk) = user_key {

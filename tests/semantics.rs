@@ -11,11 +11,9 @@ fn apply_all(backend: &mut dyn Backend, ops: &[StateOp]) -> Vec<Outcome> {
     let mut value = Vec::new();
     ops.iter()
         .map(|op| {
-            match op.kind {
-                OpKind::ValuePut(v) | OpKind::ListAdd(v) | OpKind::MapPut(_, v) => {
-                    fill_value(v, &mut value)
-                }
-                _ => value.clear(),
+            match op.kind.value() {
+                Some(v) => fill_value(v, &mut value),
+                None => value.clear(),
             }
             backend.apply(op, &value).unwrap()
         })

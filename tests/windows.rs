@@ -35,7 +35,7 @@ fn events(spec: &WorkloadSpec) -> (Vec<Vec<StateOp>>, u64) {
 fn window(op: &StateOp) -> (u64, i64, i64) {
     match op.namespace {
         Namespace::Window { start, end } => (op.key, start, end),
-        Namespace::Void => panic!("window state outside a window: {op:?}"),
+        other => panic!("window state outside a window: {other:?} in {op:?}"),
     }
 }
 
@@ -134,11 +134,9 @@ fn apply(backend: &mut dyn Backend, ops: &[StateOp]) -> Vec<statebench::backend:
     let mut value = Vec::new();
     ops.iter()
         .map(|op| {
-            match op.kind {
-                OpKind::ValuePut(v) | OpKind::ListAdd(v) | OpKind::MapPut(_, v) => {
-                    fill_value(v, &mut value)
-                }
-                _ => value.clear(),
+            match op.kind.value() {
+                Some(v) => fill_value(v, &mut value),
+                None => value.clear(),
             }
             backend.apply(op, &value).unwrap()
         })

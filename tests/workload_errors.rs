@@ -104,7 +104,7 @@ fn operator_models_need_a_stream_and_no_states() {
     ).replace(r#""type": "tumbling_window", "size_ms": 10"#, r#""type": "sliding_window", "size_ms": 10, "slide_ms": 3"#);
     let message = error_for(&bad_slide);
     assert!(
-        message.contains("`operator`") && message.contains("multiple"),
+        message.contains("`operator.size_ms`") && message.contains("multiple"),
         "{message}"
     );
 }

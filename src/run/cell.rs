@@ -10,7 +10,7 @@ use crate::backend::{BackendConfig, StateLayout};
 use crate::checkpoint::{CheckpointMode, CheckpointSetting, Coordinator};
 use crate::measure::Recorder;
 use crate::report::schema::{CellResult, RestoreRecord};
-use crate::workload::{fill_value, OpGenerator, OpKind, WorkloadSpec};
+use crate::workload::{fill_value, OpGenerator, WorkloadSpec};
 
 /// One point of the matrix.
 #[derive(Clone, Debug)]
@@ -78,11 +78,9 @@ pub fn run_cell(
         }
         let mut last = None;
         for op in &ops {
-            match op.kind {
-                OpKind::ValuePut(v) | OpKind::ListAdd(v) | OpKind::MapPut(_, v) => {
-                    fill_value(v, &mut value)
-                }
-                _ => value.clear(),
+            match op.kind.value() {
+                Some(v) => fill_value(v, &mut value),
+                None => value.clear(),
             }
             let start = Instant::now();
             backend

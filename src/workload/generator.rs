@@ -3,16 +3,21 @@
 //! The stream depends only on the spec (seed included): every draw comes from one Xoshiro256++
 //! seeded through SplitMix64, both fixed algorithms, so the stream is the same on every machine.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 
+use super::dedup::Dedup;
 use super::distribution::{KeyChooser, SizeChooser};
-use super::keyed::KeyedMix;
+use super::join::IntervalJoin;
+use super::keyed::{ContinuousAggregation, KeyedMix};
 use super::op::{splitmix64, StateOp, ValueRef};
+use super::operator::OperatorSpec;
+use super::session::SessionWindows;
 use super::spec::WorkloadSpec;
 use super::stream::EventStream;
 use super::window::WindowOperator;
+use super::ycsb::Ycsb;
 
 /// The random draws every model makes: keys, value sizes, value tags.
 #[derive(Clone, Debug)]
@@ -45,6 +50,11 @@ impl Draws {
     /// A fresh value: its size drawn from the spec, its bytes named by a unique tag.
     pub fn value(&mut self) -> ValueRef {
         let len = self.sizes.sample(&mut self.rng);
+        self.value_of_len(len)
+    }
+
+    /// A fresh value of a given size (an accumulator, a serialized list), named by a unique tag.
+    pub fn value_of_len(&mut self, len: u32) -> ValueRef {
         let mut tag_state = self.value_seed ^ self.values_made;
         self.values_made += 1;
         ValueRef {
@@ -54,18 +64,26 @@ impl Draws {
     }
 }
 
-/// The operator model a workload runs.
-#[derive(Clone, Debug)]
-enum Model {
-    Keyed(KeyedMix),
-    Window(WindowOperator),
+/// An operator model: turns the workload's events into the state ops its Flink operator issues.
+pub(super) trait OperatorModel: std::fmt::Debug + Send {
+    /// Appends the ops of the next event; `last` marks the end of a bounded input, where the
+    /// final watermark fires whatever is pending.
+    fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>);
+
+    /// Event time of the last event, ms.
+    fn event_time(&self) -> i64;
+
+    /// Elements dropped as late so far.
+    fn dropped_late(&self) -> u64 {
+        0
+    }
 }
 
 /// Generates the ops of a workload, one event at a time.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct OpGenerator {
     draws: Draws,
-    model: Model,
+    model: Box<dyn OperatorModel>,
     events: u64,
     next_event: u64,
 }
@@ -73,11 +91,57 @@ pub struct OpGenerator {
 impl OpGenerator {
     /// A generator positioned before the first event of `spec`.
     pub fn new(spec: &WorkloadSpec) -> Result<OpGenerator> {
-        let model = match (&spec.operator, &spec.stream) {
+        let model: Box<dyn OperatorModel> = match (&spec.operator, &spec.stream) {
+            (None, _) => Box::new(KeyedMix::new(&spec.states)),
             (Some(op), Some(stream)) => {
-                Model::Window(WindowOperator::new(op, EventStream::new(stream)))
+                let stream = EventStream::new(stream);
+                match op {
+                    OperatorSpec::SessionWindow {
+                        gap_ms,
+                        aggregation,
+                        allowed_lateness_ms,
+                    } => Box::new(SessionWindows::new(
+                        *gap_ms,
+                        *aggregation,
+                        *allowed_lateness_ms,
+                        stream,
+                    )),
+                    OperatorSpec::ContinuousAggregation => {
+                        Box::new(ContinuousAggregation::new(stream))
+                    }
+                    OperatorSpec::IntervalJoin {
+                        lower_bound_ms,
+                        upper_bound_ms,
+                        left_fraction,
+                    } => Box::new(IntervalJoin::new(
+                        *lower_bound_ms,
+                        *upper_bound_ms,
+                        *left_fraction,
+                        stream,
+                    )),
+                    OperatorSpec::Dedup {
+                        state,
+                        users,
+                        period_ms,
+                    } => Box::new(Dedup::new(*state, users, *period_ms, stream)?),
+                    OperatorSpec::Ycsb {
+                        workload,
+                        fields,
+                        max_scan_length,
+                    } => Box::new(Ycsb::new(
+                        *workload,
+                        *fields,
+                        *max_scan_length,
+                        spec.keys.count,
+                        stream,
+                    )),
+                    fixed => match fixed.fixed_window() {
+                        Some(window) => Box::new(WindowOperator::new(window, stream)),
+                        None => bail!("operator {fixed:?} has no model"),
+                    },
+                }
             }
-            _ => Model::Keyed(KeyedMix::new(&spec.states)),
+            (Some(_), None) => bail!("an operator model needs an event-time `stream`"),
         };
         Ok(OpGenerator {
             draws: Draws::new(spec)?,
@@ -106,27 +170,18 @@ impl OpGenerator {
         }
         self.next_event += 1;
         let last = self.next_event == self.events;
-        match &mut self.model {
-            Model::Keyed(m) => m.event(&mut self.draws, out),
-            Model::Window(m) => m.event(&mut self.draws, last, out),
-        }
+        self.model.event(&mut self.draws, last, out);
         true
     }
 
     /// Event time of the last event generated, ms: its timestamp for models on an event-time
     /// stream, its position for the plain keyed model (one event per millisecond).
     pub fn event_time(&self) -> i64 {
-        match &self.model {
-            Model::Keyed(_) => self.next_event as i64,
-            Model::Window(m) => m.event_time(),
-        }
+        self.model.event_time()
     }
 
     /// Events the operator dropped as too late so far (window models).
     pub fn dropped_late(&self) -> u64 {
-        match &self.model {
-            Model::Keyed(_) => 0,
-            Model::Window(m) => m.dropped_late(),
-        }
+        self.model.dropped_late()
     }
 }

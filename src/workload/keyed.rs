@@ -5,6 +5,8 @@ use rand::RngExt;
 use super::generator::Draws;
 use super::op::{Namespace, OpKind, StateId, StateOp};
 use super::spec::StateSpec;
+use super::stream::EventStream;
+use super::OperatorModel;
 
 /// Cumulative thresholds of a state's per-event choice, precomputed from the spec.
 #[derive(Clone, Copy, Debug)]
@@ -27,6 +29,7 @@ enum StatePlan {
 #[derive(Clone, Debug)]
 pub(super) struct KeyedMix {
     plans: Vec<StatePlan>,
+    events: i64,
 }
 
 impl KeyedMix {
@@ -59,11 +62,18 @@ impl KeyedMix {
                 }
             })
             .collect();
-        KeyedMix { plans }
+        KeyedMix { plans, events: 0 }
+    }
+}
+
+impl OperatorModel for KeyedMix {
+    /// One event per millisecond: the plain keyed model has no event time of its own.
+    fn event_time(&self) -> i64 {
+        self.events
     }
 
-    /// The ops of one event.
-    pub(super) fn event(&self, draws: &mut Draws, out: &mut Vec<StateOp>) {
+    fn event(&mut self, draws: &mut Draws, _last: bool, out: &mut Vec<StateOp>) {
+        self.events += 1;
         let key = draws.key();
         for (i, plan) in self.plans.iter().enumerate() {
             let op = |kind| StateOp {
@@ -112,5 +122,37 @@ impl KeyedMix {
                 }
             }
         }
+    }
+}
+
+/// A keyed aggregate never cleared (`keyBy().reduce()`): get + put of one value per event.
+#[derive(Clone, Debug)]
+pub(super) struct ContinuousAggregation {
+    stream: EventStream,
+    time: i64,
+}
+
+impl ContinuousAggregation {
+    pub(super) fn new(stream: EventStream) -> ContinuousAggregation {
+        ContinuousAggregation { stream, time: 0 }
+    }
+}
+
+impl OperatorModel for ContinuousAggregation {
+    fn event_time(&self) -> i64 {
+        self.time
+    }
+
+    fn event(&mut self, draws: &mut Draws, _last: bool, out: &mut Vec<StateOp>) {
+        let (event, _) = self.stream.next(draws);
+        self.time = event.timestamp;
+        let op = |kind| StateOp {
+            state: 0,
+            key: event.key,
+            namespace: Namespace::Void,
+            kind,
+        };
+        out.push(op(OpKind::ValueGet));
+        out.push(op(OpKind::ValuePut(event.value)));
     }
 }

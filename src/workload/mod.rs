@@ -1,18 +1,26 @@
 //! Workloads: the validated workload file, the distributions it names and the generator that turns
 //! it into a deterministic stream of [`StateOp`]s. Nothing here knows about backends.
 
+mod dedup;
 mod distribution;
 mod generator;
+mod join;
 mod keyed;
 mod op;
+mod operator;
+mod session;
 mod spec;
 mod stream;
+mod timers;
 mod window;
+mod ycsb;
 
 pub use distribution::{KeyChooser, SizeChooser};
 pub use generator::OpGenerator;
+use generator::OperatorModel;
 pub use op::{fill_value, Namespace, OpClass, OpKind, StateId, StateOp, ValueRef};
+pub use operator::{Aggregation, DedupState, OperatorSpec, YcsbWorkload};
 pub use spec::{
-    Aggregation, GapDistribution, KeyDistribution, KeySpec, MapMix, OperatorSpec, StateKind,
-    StateSpec, StreamSpec, ValueSize, WorkloadSpec, SPEC_VERSION, WINDOW_CONTENTS, WINDOW_TIMERS,
+    GapDistribution, KeyDistribution, KeySpec, MapMix, StateKind, StateSpec, StreamSpec, ValueSize,
+    WorkloadSpec, SPEC_VERSION,
 };

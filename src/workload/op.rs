@@ -11,6 +11,10 @@ pub type StateId = u16;
 pub enum Namespace {
     /// `VoidNamespace`: serialized by Flink as a single zero byte.
     Void,
+    /// The interval join's timer namespace `"CLEANUP_LEFT"` (a `String`).
+    CleanupLeft,
+    /// The interval join's timer namespace `"CLEANUP_RIGHT"`.
+    CleanupRight,
     /// `TimeWindow [start, end)`, serialized as two big-endian longs.
     Window {
         /// Inclusive start, ms.
@@ -25,6 +29,8 @@ impl Namespace {
     pub fn write_to(&self, out: &mut Vec<u8>) {
         match self {
             Namespace::Void => out.push(0),
+            Namespace::CleanupLeft => write_java_string(CLEANUP_LEFT, out),
+            Namespace::CleanupRight => write_java_string(CLEANUP_RIGHT, out),
             Namespace::Window { start, end } => {
                 out.extend_from_slice(&start.to_be_bytes());
                 out.extend_from_slice(&end.to_be_bytes());
@@ -36,6 +42,8 @@ impl Namespace {
     pub fn read_from(bytes: &[u8]) -> Option<Namespace> {
         match bytes.len() {
             1 if bytes[0] == 0 => Some(Namespace::Void),
+            13 if &bytes[1..] == CLEANUP_LEFT.as_bytes() => Some(Namespace::CleanupLeft),
+            14 if &bytes[1..] == CLEANUP_RIGHT.as_bytes() => Some(Namespace::CleanupRight),
             16 => Some(Namespace::Window {
                 start: i64::from_be_bytes(bytes[..8].try_into().ok()?),
                 end: i64::from_be_bytes(bytes[8..].try_into().ok()?),
@@ -48,9 +56,26 @@ impl Namespace {
     pub fn serialized_len(&self) -> usize {
         match self {
             Namespace::Void => 1,
+            Namespace::CleanupLeft => 1 + CLEANUP_LEFT.len(),
+            Namespace::CleanupRight => 1 + CLEANUP_RIGHT.len(),
             Namespace::Window { .. } => 16,
         }
     }
+}
+
+const CLEANUP_LEFT: &str = "CLEANUP_LEFT";
+const CLEANUP_RIGHT: &str = "CLEANUP_RIGHT";
+
+/// Flink's `StringSerializer` (`StringValue.writeString`) for ASCII text: length + 1 as a 7-bit
+/// varint, then one byte per character.
+fn write_java_string(text: &str, out: &mut Vec<u8>) {
+    let mut len = text.len() as u32 + 1;
+    while len >= 0x80 {
+        out.push((len as u8) | 0x80);
+        len >>= 7;
+    }
+    out.push(len as u8);
+    out.extend_from_slice(text.as_bytes());
 }
 
 /// A value that an op writes, named by a tag and a length rather than stored: the bytes are
@@ -77,6 +102,8 @@ pub enum OpKind {
     ListGet,
     /// `ListState.add(v)`: a RocksDB merge
     ListAdd(ValueRef),
+    /// `ListState.update([v])`: the list replaced by one element (a put)
+    ListUpdate(ValueRef),
     /// `ListState.clear()`
     ListClear,
     /// `MapState.get(uk)`
@@ -111,6 +138,8 @@ pub enum OpClass {
     ListGet,
     /// list add
     ListAdd,
+    /// list update
+    ListUpdate,
     /// list clear
     ListClear,
     /// map get
@@ -133,12 +162,13 @@ pub enum OpClass {
 
 impl OpClass {
     /// Every class, in report order.
-    pub const ALL: [OpClass; 14] = [
+    pub const ALL: [OpClass; 15] = [
         OpClass::ValueGet,
         OpClass::ValuePut,
         OpClass::ValueClear,
         OpClass::ListGet,
         OpClass::ListAdd,
+        OpClass::ListUpdate,
         OpClass::ListClear,
         OpClass::MapGet,
         OpClass::MapPut,
@@ -158,6 +188,7 @@ impl OpClass {
             OpClass::ValueClear => "value.clear",
             OpClass::ListGet => "list.get",
             OpClass::ListAdd => "list.add",
+            OpClass::ListUpdate => "list.update",
             OpClass::ListClear => "list.clear",
             OpClass::MapGet => "map.get",
             OpClass::MapPut => "map.put",
@@ -177,6 +208,17 @@ impl OpClass {
 }
 
 impl OpKind {
+    /// The value this op writes, if any.
+    pub fn value(&self) -> Option<ValueRef> {
+        match *self {
+            OpKind::ValuePut(v)
+            | OpKind::ListAdd(v)
+            | OpKind::ListUpdate(v)
+            | OpKind::MapPut(_, v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// The class this op is reported under.
     pub fn class(&self) -> OpClass {
         match self {
@@ -185,6 +227,7 @@ impl OpKind {
             OpKind::ValueClear => OpClass::ValueClear,
             OpKind::ListGet => OpClass::ListGet,
             OpKind::ListAdd(_) => OpClass::ListAdd,
+            OpKind::ListUpdate(_) => OpClass::ListUpdate,
             OpKind::ListClear => OpClass::ListClear,
             OpKind::MapGet(_) => OpClass::MapGet,
             OpKind::MapPut(..) => OpClass::MapPut,

@@ -8,6 +8,8 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
+pub use super::operator::OperatorSpec;
+
 /// The workload file format version this build reads.
 pub const SPEC_VERSION: u32 = 1;
 
@@ -171,68 +173,6 @@ pub enum GapDistribution {
     },
 }
 
-/// An operator model: turns events into the state ops Flink's operator would issue.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum OperatorSpec {
-    /// Keyed tumbling event-time windows (`TumblingEventTimeWindows`).
-    TumblingWindow {
-        /// Window size, ms.
-        size_ms: u64,
-        /// Incremental (reduce/aggregate) or holistic (process over a buffered list).
-        aggregation: Aggregation,
-        /// `allowedLateness`, ms.
-        #[serde(default)]
-        allowed_lateness_ms: u64,
-    },
-    /// Keyed sliding event-time windows (`SlidingEventTimeWindows`).
-    SlidingWindow {
-        /// Window size, ms.
-        size_ms: u64,
-        /// Slide, ms; size must be a multiple.
-        slide_ms: u64,
-        /// Incremental or holistic.
-        aggregation: Aggregation,
-        /// `allowedLateness`, ms.
-        #[serde(default)]
-        allowed_lateness_ms: u64,
-    },
-}
-
-/// How a window keeps its contents.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Aggregation {
-    /// `reduce`/`aggregate`: one accumulator per window, get + put per event.
-    Incremental,
-    /// `process`: every element buffered in list state, read whole when the window fires.
-    Holistic,
-}
-
-impl OperatorSpec {
-    /// (size, slide, aggregation, allowed lateness) of a window operator.
-    pub fn window(&self) -> (u64, u64, Aggregation, u64) {
-        match *self {
-            OperatorSpec::TumblingWindow {
-                size_ms,
-                aggregation,
-                allowed_lateness_ms,
-            } => (size_ms, size_ms, aggregation, allowed_lateness_ms),
-            OperatorSpec::SlidingWindow {
-                size_ms,
-                slide_ms,
-                aggregation,
-                allowed_lateness_ms,
-            } => (size_ms, slide_ms, aggregation, allowed_lateness_ms),
-        }
-    }
-}
-
-/// Name of the window contents state of window operators (Flink's WindowOperator: "window-contents").
-pub const WINDOW_CONTENTS: &str = "window-contents";
-/// Name of the event-time timer state of window operators (Flink's `_timer_state/event_<name>`).
-pub const WINDOW_TIMERS: &str = "_timer_state/event_window-timers";
-
 /// Fractions of map ops per event; they must add up to 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -317,16 +257,7 @@ impl WorkloadSpec {
     /// The names and shapes of the states, in state-id order.
     pub fn layout(&self) -> Vec<(String, StateKind)> {
         match &self.operator {
-            Some(op) => {
-                let contents = match op.window().2 {
-                    Aggregation::Incremental => StateKind::Value,
-                    Aggregation::Holistic => StateKind::List,
-                };
-                vec![
-                    (WINDOW_CONTENTS.to_string(), contents),
-                    (WINDOW_TIMERS.to_string(), StateKind::Timer),
-                ]
-            }
+            Some(op) => op.layout(),
             None => self
                 .states
                 .iter()
@@ -411,14 +342,7 @@ impl WorkloadSpec {
                 return bad("stream", "an event-time stream for the operator", &"none");
             };
             validate_stream(stream, origin)?;
-            let (size, slide, _, _) = op.window();
-            if size == 0 || slide == 0 || size % slide != 0 {
-                return bad(
-                    "operator",
-                    "size_ms > 0 and a multiple of slide_ms > 0",
-                    &format!("size {size}, slide {slide}"),
-                );
-            }
+            op.validate(origin)?;
             return self.validate_interval(origin);
         }
         if self.states.is_empty() || self.states.len() > MAX_STATES {

@@ -3,12 +3,12 @@
 //! one event-time timer per window at its max timestamp (and a cleanup timer when lateness is
 //! allowed), firing when the watermark passes, late elements dropped.
 
-use std::collections::BTreeSet;
-
 use super::generator::Draws;
 use super::op::{Namespace, OpKind, StateId, StateOp};
-use super::spec::{Aggregation, OperatorSpec};
+use super::operator::Aggregation;
 use super::stream::{Event, EventStream};
+use super::timers::TimerQueue;
+use super::OperatorModel;
 
 const CONTENTS: StateId = 0;
 const TIMERS: StateId = 1;
@@ -22,15 +22,18 @@ pub(super) struct WindowOperator {
     aggregation: Aggregation,
     allowed_lateness: i64,
     watermark: i64,
-    /// Registered timers: (timestamp, key, window start, window end), in firing order.
-    timers: BTreeSet<(i64, u64, i64, i64)>,
+    /// Registered timers: timestamp → (key, window start, window end).
+    timers: TimerQueue<(u64, i64, i64)>,
     dropped_late: u64,
     last_timestamp: i64,
 }
 
 impl WindowOperator {
-    pub(super) fn new(spec: &OperatorSpec, stream: EventStream) -> WindowOperator {
-        let (size, slide, aggregation, lateness) = spec.window();
+    /// A window operator of `(size, slide, aggregation, allowed lateness)` over `stream`.
+    pub(super) fn new(
+        (size, slide, aggregation, lateness): (u64, u64, Aggregation, u64),
+        stream: EventStream,
+    ) -> WindowOperator {
         WindowOperator {
             stream,
             size: size as i64,
@@ -38,33 +41,9 @@ impl WindowOperator {
             aggregation,
             allowed_lateness: lateness as i64,
             watermark: i64::MIN,
-            timers: BTreeSet::new(),
+            timers: TimerQueue::new(),
             dropped_late: 0,
             last_timestamp: 0,
-        }
-    }
-
-    /// Timestamp of the last event.
-    pub(super) fn event_time(&self) -> i64 {
-        self.last_timestamp
-    }
-
-    /// Window elements dropped as late so far (Flink's `numLateRecordsDropped`).
-    pub(super) fn dropped_late(&self) -> u64 {
-        self.dropped_late
-    }
-
-    /// The ops of one event: the watermark before it, the element, and (for the last event) the
-    /// final watermark that ends a bounded input.
-    pub(super) fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>) {
-        let (event, watermark) = self.stream.next(draws);
-        self.last_timestamp = event.timestamp;
-        if let Some(wm) = watermark {
-            self.advance_watermark(wm, out);
-        }
-        self.element(&event, out);
-        if last {
-            self.advance_watermark(i64::MAX, out);
         }
     }
 
@@ -111,11 +90,11 @@ impl WindowOperator {
                 out.push(op(CONTENTS, self.contents_ops().0));
             } else {
                 out.push(op(TIMERS, OpKind::TimerRegister(max_ts)));
-                self.timers.insert((max_ts, event.key, window.0, window.1));
+                self.timers.insert(max_ts, (event.key, window.0, window.1));
             }
             if cleanup != max_ts {
                 out.push(op(TIMERS, OpKind::TimerRegister(cleanup)));
-                self.timers.insert((cleanup, event.key, window.0, window.1));
+                self.timers.insert(cleanup, (event.key, window.0, window.1));
             }
         }
         if !any_window {
@@ -127,11 +106,7 @@ impl WindowOperator {
     fn advance_watermark(&mut self, watermark: i64, out: &mut Vec<StateOp>) {
         self.watermark = self.watermark.max(watermark);
         let (get, clear) = self.contents_ops();
-        while let Some(&(ts, key, start, end)) = self.timers.first() {
-            if ts > self.watermark {
-                break;
-            }
-            self.timers.pop_first();
+        while let Some((ts, (key, start, end))) = self.timers.pop_due(self.watermark) {
             let op = |state, kind| StateOp {
                 state,
                 key,
@@ -149,6 +124,32 @@ impl WindowOperator {
                 out.push(op(CONTENTS, clear));
                 out.push(op(TIMERS, OpKind::TimerDelete(max_ts)));
             }
+        }
+    }
+}
+
+impl OperatorModel for WindowOperator {
+    /// Timestamp of the last event.
+    fn event_time(&self) -> i64 {
+        self.last_timestamp
+    }
+
+    /// Window elements dropped as late so far (Flink's `numLateRecordsDropped`).
+    fn dropped_late(&self) -> u64 {
+        self.dropped_late
+    }
+
+    /// The ops of one event: the watermark before it, the element, and (for the last event) the
+    /// final watermark that ends a bounded input.
+    fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>) {
+        let (event, watermark) = self.stream.next(draws);
+        self.last_timestamp = event.timestamp;
+        if let Some(wm) = watermark {
+            self.advance_watermark(wm, out);
+        }
+        self.element(&event, out);
+        if last {
+            self.advance_watermark(i64::MAX, out);
         }
     }
 }

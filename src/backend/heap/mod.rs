@@ -284,6 +284,10 @@ impl Backend for HeapBackend {
                 }
                 Outcome::default()
             }
+            OpKind::ListUpdate(_) => {
+                group.insert(slot, StateObject::List(Arc::new(vec![value.into()])));
+                Outcome::default()
+            }
             OpKind::ValueClear | OpKind::ListClear | OpKind::MapClear => {
                 group.remove(&slot);
                 Outcome::default()

@@ -221,7 +221,8 @@ impl Backend for RocksDbBackend {
                 }
                 None => Outcome::default(),
             },
-            OpKind::ValuePut(_) => {
+            // A one-element list serializes exactly as a value: [length][bytes].
+            OpKind::ValuePut(_) | OpKind::ListUpdate(_) => {
                 self.put(op, value, false)?;
                 Outcome::default()
             }

@@ -1,0 +1,277 @@
+//! Operator models a workload can name: the operator's parameters, the states it keeps (named as
+//! Flink names them) and their validation. The models themselves live in one module each.
+
+use std::fmt::Display;
+
+use anyhow::{anyhow, Result};
+use serde::{Deserialize, Serialize};
+
+use super::spec::{KeySpec, StateKind};
+
+/// An operator model: turns events into the state ops Flink's operator would issue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OperatorSpec {
+    /// Keyed tumbling event-time windows (`TumblingEventTimeWindows`).
+    TumblingWindow {
+        /// Window size, ms.
+        size_ms: u64,
+        /// Incremental (reduce/aggregate) or holistic (process over a buffered list).
+        aggregation: Aggregation,
+        /// `allowedLateness`, ms.
+        #[serde(default)]
+        allowed_lateness_ms: u64,
+    },
+    /// Keyed sliding event-time windows (`SlidingEventTimeWindows`).
+    SlidingWindow {
+        /// Window size, ms.
+        size_ms: u64,
+        /// Slide, ms; size must be a multiple.
+        slide_ms: u64,
+        /// Incremental or holistic.
+        aggregation: Aggregation,
+        /// `allowedLateness`, ms.
+        #[serde(default)]
+        allowed_lateness_ms: u64,
+    },
+    /// Keyed event-time session windows (`EventTimeSessionWindows.withGap`): merging windows,
+    /// with Flink's merging-window-set state.
+    SessionWindow {
+        /// Session gap, ms.
+        gap_ms: u64,
+        /// Incremental or holistic.
+        aggregation: Aggregation,
+        /// `allowedLateness`, ms.
+        #[serde(default)]
+        allowed_lateness_ms: u64,
+    },
+    /// A keyed aggregate that is never cleared: `keyBy().reduce()` outside windows.
+    ContinuousAggregation,
+    /// `a.join(b).where().equalTo().window(Tumbling...)`: both inputs buffered in one window's
+    /// list state (a coGroup), joined when the window fires.
+    WindowJoin {
+        /// Window size, ms.
+        size_ms: u64,
+    },
+    /// `a.keyBy().intervalJoin(b.keyBy()).between(lower, upper)`: each side buffered in map state
+    /// by timestamp, every element probing the other side's buffer, buffers cleaned by timers.
+    IntervalJoin {
+        /// Lower bound, ms (may be negative).
+        lower_bound_ms: i64,
+        /// Upper bound, ms (≥ lower bound).
+        upper_bound_ms: i64,
+        /// Fraction of events on the left input.
+        left_fraction: f64,
+    },
+    /// Unique visitors per page and period (deduplication), cleared when the period ends.
+    Dedup {
+        /// Map state of seen users per page, or a value state per (page, user).
+        state: DedupState,
+        /// Visitors: how many and how often each visits.
+        users: KeySpec,
+        /// Period after which the state is cleared (a day in the classic UV job), ms.
+        period_ms: u64,
+    },
+    /// One of YCSB's core workloads A–F as keyed state: a record is a key's map of fields.
+    Ycsb {
+        /// Which core workload.
+        workload: YcsbWorkload,
+        /// Fields per record (YCSB `fieldcount`, 10).
+        #[serde(default = "default_fields")]
+        fields: u64,
+        /// Longest scan (YCSB `maxscanlength`, 100), for workload E.
+        #[serde(default = "default_scan")]
+        max_scan_length: u64,
+    },
+}
+
+fn default_fields() -> u64 {
+    10
+}
+
+fn default_scan() -> u64 {
+    100
+}
+
+/// How a window keeps its contents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    /// `reduce`/`aggregate`: one accumulator per window, get + put per event.
+    Incremental,
+    /// `process`: every element buffered in list state, read whole when the window fires.
+    Holistic,
+}
+
+/// The state a dedup operator keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DedupState {
+    /// Per page: `MapState<user, Boolean>` of users seen plus a `ValueState<Long>` count.
+    Map,
+    /// Keyed by (page, user): one `ValueState<Boolean>` "seen" per pair.
+    Value,
+}
+
+/// YCSB's core workloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum YcsbWorkload {
+    /// 50% read, 50% update.
+    A,
+    /// 95% read, 5% update.
+    B,
+    /// 100% read.
+    C,
+    /// 95% read (latest), 5% insert.
+    D,
+    /// 95% scan, 5% insert.
+    E,
+    /// 50% read, 50% read-modify-write.
+    F,
+}
+
+/// State names, as Flink's operators name them.
+pub mod names {
+    /// WindowOperator's window contents.
+    pub const WINDOW_CONTENTS: &str = "window-contents";
+    /// WindowOperator's event-time timers.
+    pub const WINDOW_TIMERS: &str = "_timer_state/event_window-timers";
+    /// WindowOperator's merging window set (session windows).
+    pub const MERGING_WINDOW_SET: &str = "merging-window-set";
+    /// IntervalJoinOperator's left buffer.
+    pub const LEFT_BUFFER: &str = "LEFT_BUFFER";
+    /// IntervalJoinOperator's right buffer.
+    pub const RIGHT_BUFFER: &str = "RIGHT_BUFFER";
+    /// IntervalJoinOperator's cleanup timers.
+    pub const CLEANUP_TIMERS: &str = "_timer_state/event_CLEANUP_TIMER";
+    /// A keyed aggregate.
+    pub const AGGREGATE: &str = "aggregate";
+    /// Dedup: users seen per page.
+    pub const UV_USERS: &str = "uv-users";
+    /// Dedup: unique count per page.
+    pub const UV_COUNT: &str = "uv-count";
+    /// Dedup: seen flag per (page, user).
+    pub const SEEN: &str = "seen";
+    /// Dedup: period-end timers.
+    pub const DEDUP_TIMERS: &str = "_timer_state/event_user-timers";
+    /// YCSB's table.
+    pub const USERTABLE: &str = "usertable";
+}
+
+impl OperatorSpec {
+    /// (size, slide, aggregation, allowed lateness) of the operators that run as a fixed window
+    /// operator (tumbling, sliding and window join), None for the others.
+    pub fn fixed_window(&self) -> Option<(u64, u64, Aggregation, u64)> {
+        match *self {
+            OperatorSpec::TumblingWindow {
+                size_ms,
+                aggregation,
+                allowed_lateness_ms,
+            } => Some((size_ms, size_ms, aggregation, allowed_lateness_ms)),
+            OperatorSpec::SlidingWindow {
+                size_ms,
+                slide_ms,
+                aggregation,
+                allowed_lateness_ms,
+            } => Some((size_ms, slide_ms, aggregation, allowed_lateness_ms)),
+            OperatorSpec::WindowJoin { size_ms } => {
+                Some((size_ms, size_ms, Aggregation::Holistic, 0))
+            }
+            _ => None,
+        }
+    }
+
+    /// The states the operator keeps, in state-id order.
+    pub fn layout(&self) -> Vec<(String, StateKind)> {
+        use names::*;
+        let contents = |a: Aggregation| match a {
+            Aggregation::Incremental => StateKind::Value,
+            Aggregation::Holistic => StateKind::List,
+        };
+        let states: Vec<(&str, StateKind)> = match *self {
+            OperatorSpec::SessionWindow { aggregation, .. } => vec![
+                (WINDOW_CONTENTS, contents(aggregation)),
+                (WINDOW_TIMERS, StateKind::Timer),
+                (MERGING_WINDOW_SET, StateKind::List),
+            ],
+            OperatorSpec::ContinuousAggregation => vec![(AGGREGATE, StateKind::Value)],
+            OperatorSpec::IntervalJoin { .. } => vec![
+                (LEFT_BUFFER, StateKind::Map),
+                (RIGHT_BUFFER, StateKind::Map),
+                (CLEANUP_TIMERS, StateKind::Timer),
+            ],
+            OperatorSpec::Dedup {
+                state: DedupState::Map,
+                ..
+            } => vec![
+                (UV_USERS, StateKind::Map),
+                (UV_COUNT, StateKind::Value),
+                (DEDUP_TIMERS, StateKind::Timer),
+            ],
+            OperatorSpec::Dedup {
+                state: DedupState::Value,
+                ..
+            } => vec![(SEEN, StateKind::Value), (DEDUP_TIMERS, StateKind::Timer)],
+            OperatorSpec::Ycsb { .. } => vec![(USERTABLE, StateKind::Map)],
+            _ => {
+                let (_, _, aggregation, _) =
+                    self.fixed_window()
+                        .unwrap_or((0, 0, Aggregation::Incremental, 0));
+                vec![
+                    (WINDOW_CONTENTS, contents(aggregation)),
+                    (WINDOW_TIMERS, StateKind::Timer),
+                ]
+            }
+        };
+        states
+            .into_iter()
+            .map(|(name, kind)| (name.to_string(), kind))
+            .collect()
+    }
+
+    /// Checks the operator's parameters.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |field: &str, expected: &str, got: &dyn Display| {
+            Err(anyhow!(
+                "{origin}: field `operator.{field}`: expected {expected}, got {got}"
+            ))
+        };
+        match *self {
+            OperatorSpec::SessionWindow { gap_ms: 0, .. } => bad("gap_ms", "at least 1", &0),
+            OperatorSpec::IntervalJoin {
+                lower_bound_ms,
+                upper_bound_ms,
+                left_fraction,
+            } => {
+                if lower_bound_ms > upper_bound_ms {
+                    bad(
+                        "lower_bound_ms",
+                        "a lower bound ≤ upper_bound_ms",
+                        &format!("{lower_bound_ms} > {upper_bound_ms}"),
+                    )
+                } else if !(0.0..=1.0).contains(&left_fraction) {
+                    bad("left_fraction", "a fraction from 0 to 1", &left_fraction)
+                } else {
+                    Ok(())
+                }
+            }
+            OperatorSpec::Dedup { period_ms: 0, .. } => bad("period_ms", "at least 1", &0),
+            OperatorSpec::Dedup { ref users, .. } if users.count == 0 => {
+                bad("users.count", "at least 1", &0)
+            }
+            OperatorSpec::Ycsb { fields: 0, .. } => bad("fields", "at least 1", &0),
+            OperatorSpec::Ycsb {
+                max_scan_length: 0, ..
+            } => bad("max_scan_length", "at least 1", &0),
+            _ => match self.fixed_window() {
+                Some((size, slide, _, _)) if size == 0 || slide == 0 || size % slide != 0 => bad(
+                    "size_ms",
+                    "size_ms > 0 and a multiple of slide_ms > 0",
+                    &format!("size {size}, slide {slide}"),
+                ),
+                _ => Ok(()),
+            },
+        }
+    }
+}
