@@ -32,6 +32,7 @@ fn layout() -> StateLayout {
             ("map".into(), StateKind::Map),
         ],
         max_parallelism: 128,
+        ttl: None,
     }
 }
 

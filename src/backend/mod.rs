@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointTarget, UploadResult};
-use crate::workload::{StateKind, StateOp, WorkloadSpec};
+use crate::workload::{StateKind, StateOp, TtlSpec, WorkloadSpec};
 
 pub use digest::{Digest, EntryAddress};
 
@@ -23,6 +23,8 @@ pub struct StateLayout {
     pub states: Vec<(String, StateKind)>,
     /// Flink's max parallelism: the number of key groups.
     pub max_parallelism: u32,
+    /// State TTL of every state but timers.
+    pub ttl: Option<TtlSpec>,
 }
 
 impl StateLayout {
@@ -31,6 +33,7 @@ impl StateLayout {
         StateLayout {
             states: spec.layout(),
             max_parallelism: spec.max_parallelism,
+            ttl: spec.ttl,
         }
     }
 }
@@ -48,8 +51,12 @@ pub struct Outcome {
 
 /// The live state as a checkpoint captured it, kept to verify the restore against.
 pub trait StateView: Send {
-    /// Digest of the captured state.
+    /// Digest of the captured state (entries expired at the capture time left out).
     fn digest(&self) -> Result<Digest>;
+
+    /// The time the state was captured at (see [`Backend::set_time`]); a restored backend is
+    /// set to it before the two digests are compared.
+    fn time(&self) -> i64;
 }
 
 /// The asynchronous phase of a checkpoint: writes the captured state into the target.
@@ -67,6 +74,10 @@ pub struct SyncSnapshot {
 pub trait Backend: Send {
     /// Applies one op; `value` holds the op's value bytes (empty for ops that write none).
     fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome>;
+
+    /// Sets the time state TTL is measured against (the current event's time, ms), before the
+    /// event's ops are applied.
+    fn set_time(&mut self, now_ms: i64);
 
     /// The synchronous phase of a checkpoint, run on the operator thread.
     fn snapshot(&mut self, mode: CheckpointMode) -> Result<SyncSnapshot>;

@@ -76,6 +76,7 @@ pub fn run_cell(
             recorder = Some(Recorder::new(measured_start));
             coordinator.set_epoch(measured_start);
         }
+        backend.set_time(generator.event_time());
         let mut last = None;
         for op in &ops {
             match op.kind.value() {
@@ -165,6 +166,8 @@ fn restore_and_verify(
         .restore(layout, &last.handle, &work.join("restore"))
         .with_context(|| format!("{}: restoring checkpoint {}", spec.name, last.handle.id))?;
     let restore_time: Duration = start.elapsed();
+    let mut restored = restored;
+    restored.set_time(last.view.time());
     let actual = restored.digest()?;
     if actual != expected {
         eprintln!(

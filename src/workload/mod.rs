@@ -21,6 +21,6 @@ use generator::OperatorModel;
 pub use op::{fill_value, Namespace, OpClass, OpKind, StateId, StateOp, ValueRef};
 pub use operator::{Aggregation, DedupState, OperatorSpec, YcsbWorkload};
 pub use spec::{
-    GapDistribution, KeyDistribution, KeySpec, MapMix, StateKind, StateSpec, StreamSpec, ValueSize,
-    WorkloadSpec, SPEC_VERSION,
+    GapDistribution, KeyDistribution, KeySpec, MapMix, StateKind, StateSpec, StreamSpec, TtlSpec,
+    TtlUpdate, ValueSize, WorkloadSpec, SPEC_VERSION,
 };

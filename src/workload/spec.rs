@@ -53,6 +53,9 @@ pub struct WorkloadSpec {
     /// An operator model (windows) instead of the plain keyed `states` model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<OperatorSpec>,
+    /// State time-to-live on every state but timers (Flink's `StateTtlConfig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<TtlSpec>,
     /// Default checkpoint interval for this workload, in milliseconds (the CLI may override it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint_interval_ms: Option<u64>,
@@ -171,6 +174,37 @@ pub enum GapDistribution {
         /// Mean gap, ms.
         mean_ms: f64,
     },
+}
+
+/// State TTL as Flink's `StateTtlConfig` sets it: values carry their last-write (or access)
+/// time, expired values are never returned, and are cleaned up in the background (RocksDB:
+/// compaction filter; heap: a few entries at every state access).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TtlSpec {
+    /// Time to live, ms of event time.
+    pub ttl_ms: u64,
+    /// When the timestamp is refreshed.
+    #[serde(default)]
+    pub update_type: TtlUpdate,
+}
+
+/// `StateTtlConfig.UpdateType`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TtlUpdate {
+    /// `OnCreateAndWrite` (Flink's default).
+    #[default]
+    OnCreateAndWrite,
+    /// `OnReadAndWrite`: reads refresh the timestamp too.
+    OnReadAndWrite,
+}
+
+impl TtlSpec {
+    /// Whether a value written (or accessed) at `stamp` has expired at `now`.
+    pub fn expired(&self, stamp: i64, now: i64) -> bool {
+        stamp.saturating_add(self.ttl_ms as i64) <= now
+    }
 }
 
 /// Fractions of map ops per event; they must add up to 1.
@@ -343,7 +377,7 @@ impl WorkloadSpec {
             };
             validate_stream(stream, origin)?;
             op.validate(origin)?;
-            return self.validate_interval(origin);
+            return self.validate_shared(origin);
         }
         if self.states.is_empty() || self.states.len() > MAX_STATES {
             return bad(
@@ -422,10 +456,15 @@ impl WorkloadSpec {
                 }
             }
         }
-        self.validate_interval(origin)
+        self.validate_shared(origin)
     }
 
-    fn validate_interval(&self, origin: &str) -> Result<()> {
+    fn validate_shared(&self, origin: &str) -> Result<()> {
+        if let Some(TtlSpec { ttl_ms: 0, .. }) = self.ttl {
+            return Err(anyhow!(
+                "{origin}: field `ttl.ttl_ms`: expected at least 1, got 0"
+            ));
+        }
         match self.checkpoint_interval_ms {
             Some(ms) if ms < 10 => Err(anyhow!(
                 "{origin}: field `checkpoint_interval_ms`: expected at least 10, got {ms}"

@@ -11,8 +11,10 @@ mod options;
 pub mod options_file;
 pub mod profile;
 mod snapshot;
+mod values;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{ensure, Context, Result};
@@ -20,7 +22,8 @@ use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, WriteBatch, WriteOptions, DB
 
 use super::{Backend, Digest, Outcome, StateLayout, SyncSnapshot};
 use crate::checkpoint::{CheckpointHandle, CheckpointMode};
-use crate::workload::{OpKind, StateOp};
+use crate::workload::{OpKind, StateKind, StateOp, TtlUpdate};
+use values::ValueCodec;
 
 pub use layout::KeyBuilder;
 pub use options::SharedMemory;
@@ -59,17 +62,32 @@ pub(crate) struct OpenDb {
 }
 
 impl OpenDb {
-    fn open(config: &RocksDbConfig, layout: &StateLayout, dir: &Path) -> Result<OpenDb> {
+    fn open(
+        config: &RocksDbConfig,
+        layout: &StateLayout,
+        dir: &Path,
+        now: &Arc<AtomicI64>,
+    ) -> Result<OpenDb> {
         let shared = SharedMemory::new(&config.memory);
         let db_opts = options::db_options(&config.settings, shared.as_ref());
-        let cf = |name: &str| {
-            ColumnFamilyDescriptor::new(
-                name,
-                options::cf_options(&config.settings, shared.as_ref()),
-            )
+        let codec = ValueCodec { ttl: layout.ttl };
+        let cf = |name: &str, kind: Option<StateKind>| {
+            let mut options = options::cf_options(&config.settings, shared.as_ref());
+            if let Some(kind) = kind.filter(|k| *k != StateKind::Timer && layout.ttl.is_some()) {
+                options.set_compaction_filter(
+                    "FlinkCompactionFilter",
+                    codec.compaction_filter(kind, Arc::clone(now)),
+                );
+            }
+            ColumnFamilyDescriptor::new(name, options)
         };
-        let descriptors: Vec<_> = std::iter::once(cf("default"))
-            .chain(layout.states.iter().map(|(name, _)| cf(name)))
+        let descriptors: Vec<_> = std::iter::once(cf("default", None))
+            .chain(
+                layout
+                    .states
+                    .iter()
+                    .map(|(name, kind)| cf(name, Some(*kind))),
+            )
             .collect();
         let db = DB::open_cf_descriptors(&db_opts, dir, descriptors)
             .with_context(|| format!("cannot open RocksDB in {}", dir.display()))?;
@@ -96,6 +114,9 @@ pub struct RocksDbBackend {
     layout: StateLayout,
     keys: KeyBuilder,
     write: WriteOptions,
+    codec: ValueCodec,
+    /// The time TTL is measured against, shared with the compaction filters.
+    now: Arc<AtomicI64>,
     value_buf: Vec<u8>,
     local_checkpoints: u64,
 }
@@ -109,7 +130,8 @@ impl RocksDbBackend {
     ) -> Result<RocksDbBackend> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create RocksDB directory {}", dir.display()))?;
-        let db = OpenDb::open(config, layout, dir)?;
+        let now = Arc::new(AtomicI64::new(0));
+        let db = OpenDb::open(config, layout, dir, &now)?;
         let mut write = WriteOptions::default();
         write.disable_wal(true);
         Ok(RocksDbBackend {
@@ -118,6 +140,8 @@ impl RocksDbBackend {
             layout: layout.clone(),
             keys: KeyBuilder::new(layout.max_parallelism),
             write,
+            codec: ValueCodec { ttl: layout.ttl },
+            now,
             value_buf: Vec::new(),
             local_checkpoints: 0,
         })
@@ -154,12 +178,18 @@ impl RocksDbBackend {
         self.db.cfs[op.state as usize]
     }
 
+    fn now(&self) -> i64 {
+        self.now.load(Ordering::Relaxed)
+    }
+
+    /// Puts `[null flag]?[timestamp]?[length][bytes]` at the current key.
     fn put(&mut self, op: &StateOp, value: &[u8], null_flag: bool) -> Result<()> {
         self.value_buf.clear();
         if null_flag {
             self.value_buf.push(0);
         }
-        super::write_byte_array(&mut self.value_buf, value);
+        let now = self.now();
+        self.codec.write(&mut self.value_buf, value, now);
         self.db
             .db
             .put_cf_opt(self.cf(op), self.keys.bytes(), &self.value_buf, &self.write)?;
@@ -181,22 +211,154 @@ impl RocksDbBackend {
         self.db.db.write_opt(batch, &self.write)?;
         Ok(())
     }
-}
 
-/// Counts the elements of a delimited list value and their payload bytes.
-pub(crate) fn parse_list(mut value: &[u8]) -> Result<(u32, u64)> {
-    let (mut items, mut bytes) = (0u32, 0u64);
-    while !value.is_empty() {
-        let (element, rest) = super::read_byte_array(value).context("corrupt list element")?;
-        items += 1;
-        bytes += element.len() as u64;
-        value = match rest.split_first() {
-            Some((&LIST_DELIMITER, rest)) => rest,
-            None => rest,
-            Some(_) => anyhow::bail!("corrupt list: missing delimiter"),
-        };
+    /// Flushes the memtables and compacts every state column family fully, running the TTL
+    /// compaction filters over all data.
+    pub fn compact(&self) -> Result<()> {
+        for cf in &self.db.cfs {
+            self.db.db.flush_cf(*cf)?;
+            self.db
+                .db
+                .compact_range_cf(*cf, None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
     }
-    Ok((items, bytes))
+
+    /// Rows physically stored in the state column families, expired or not.
+    pub fn stored_rows(&self) -> Result<u64> {
+        let mut rows = 0;
+        for cf in &self.db.cfs {
+            let mut it = self.db.db.raw_iterator_cf(*cf);
+            it.seek_to_first();
+            while it.valid() {
+                rows += 1;
+                it.next();
+            }
+            it.status()?;
+        }
+        Ok(rows)
+    }
+
+    /// Whether TTL reads refresh timestamps (`OnReadAndWrite`).
+    fn refresh_on_read(&self) -> bool {
+        self.layout
+            .ttl
+            .is_some_and(|t| t.update_type == TtlUpdate::OnReadAndWrite)
+    }
+
+    /// A value or map entry read at the current key: expired ones are deleted and missed
+    /// (`NeverReturnExpired`), live ones refreshed under `OnReadAndWrite`.
+    fn read_one(&mut self, op: &StateOp, map: bool, report_bytes: bool) -> Result<Outcome> {
+        let (now, codec) = (self.now(), self.codec);
+        let Some(raw) = self.db.db.get_pinned_cf(self.cf(op), self.keys.bytes())? else {
+            return Ok(Outcome::default());
+        };
+        let stored = if map { raw.get(1..) } else { Some(&raw[..]) };
+        let (read, _) = stored
+            .and_then(|v| codec.read(v))
+            .context("corrupt value")?;
+        if codec.expired(&read, now) {
+            drop(raw);
+            self.db
+                .db
+                .delete_cf_opt(self.cf(op), self.keys.bytes(), &self.write)?;
+            return Ok(Outcome::default());
+        }
+        let len = read.body.len();
+        if self.refresh_on_read() {
+            let body = read.body.to_vec();
+            drop(raw);
+            self.put(op, &body, map)?;
+        }
+        Ok(Outcome {
+            found: true,
+            items: 1,
+            bytes: if report_bytes { len as u64 } else { 0 },
+        })
+    }
+
+    /// `ListState.get`: the whole list parsed; with TTL, expired elements are dropped and the
+    /// list written back (or deleted when none is left).
+    fn read_list(&mut self, op: &StateOp) -> Result<Outcome> {
+        let (now, codec) = (self.now(), self.codec);
+        let Some(raw) = self.db.db.get_pinned_cf(self.cf(op), self.keys.bytes())? else {
+            return Ok(Outcome::default());
+        };
+        let elements = codec.elements(&raw).context("corrupt list")?;
+        let live: Vec<_> = elements.iter().filter(|e| !codec.expired(e, now)).collect();
+        let outcome = match live.len() {
+            0 => Outcome::default(),
+            n => Outcome {
+                found: true,
+                items: n as u32,
+                bytes: live.iter().map(|e| e.body.len() as u64).sum(),
+            },
+        };
+        let refresh = self.refresh_on_read();
+        if live.len() < elements.len() || (refresh && !live.is_empty()) {
+            let mut list = Vec::new();
+            for (i, e) in live.iter().enumerate() {
+                if i > 0 {
+                    list.push(LIST_DELIMITER);
+                }
+                let stamp = if refresh { now } else { e.stamp.unwrap_or(now) };
+                codec.write(&mut list, e.body, stamp);
+            }
+            drop(raw);
+            if list.is_empty() {
+                self.db
+                    .db
+                    .delete_cf_opt(self.cf(op), self.keys.bytes(), &self.write)?;
+            } else {
+                self.db
+                    .db
+                    .put_cf_opt(self.cf(op), self.keys.bytes(), &list, &self.write)?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// `MapState.entries()` iterated by prefix seek; expired entries deleted on the way.
+    fn iterate_map(&mut self, op: &StateOp) -> Result<Outcome> {
+        let (now, codec, refresh) = (self.now(), self.codec, self.refresh_on_read());
+        let cf = self.cf(op);
+        let prefix = self.keys.bytes();
+        let mut batch = WriteBatch::default();
+        let mut it = self.db.db.raw_iterator_cf(cf);
+        it.seek(prefix);
+        let (mut items, mut bytes) = (0u32, 0u64);
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            if !k.starts_with(prefix) {
+                break;
+            }
+            let (read, _) = v
+                .get(1..)
+                .and_then(|v| codec.read(v))
+                .context("corrupt map value")?;
+            if codec.expired(&read, now) {
+                batch.delete_cf(cf, k);
+            } else {
+                items += 1;
+                bytes += read.body.len() as u64;
+                if refresh {
+                    let mut fresh = vec![0];
+                    codec.write(&mut fresh, read.body, now);
+                    batch.put_cf(cf, k, fresh);
+                }
+            }
+            it.next();
+        }
+        it.status()?;
+        drop(it);
+        if !batch.is_empty() {
+            self.db.db.write_opt(batch, &self.write)?;
+        }
+        Ok(Outcome {
+            found: items > 0,
+            items,
+            bytes,
+        })
+    }
 }
 
 impl Backend for RocksDbBackend {
@@ -207,67 +369,33 @@ impl Backend for RocksDbBackend {
             }
             _ => self.keys.set_key(op.key, op.namespace),
         }
-        let db = &self.db.db;
         let cf = self.cf(op);
         let outcome = match op.kind {
-            OpKind::ValueGet => match db.get_pinned_cf(cf, self.keys.bytes())? {
-                Some(v) => {
-                    let (body, _) = super::read_byte_array(&v).context("corrupt value")?;
-                    Outcome {
-                        found: true,
-                        items: 1,
-                        bytes: body.len() as u64,
-                    }
-                }
-                None => Outcome::default(),
-            },
+            OpKind::ValueGet => self.read_one(op, false, true)?,
             // A one-element list serializes exactly as a value: [length][bytes].
             OpKind::ValuePut(_) | OpKind::ListUpdate(_) => {
                 self.put(op, value, false)?;
                 Outcome::default()
             }
             OpKind::ValueClear | OpKind::ListClear => {
-                db.delete_cf_opt(cf, self.keys.bytes(), &self.write)?;
+                self.db
+                    .db
+                    .delete_cf_opt(cf, self.keys.bytes(), &self.write)?;
                 Outcome::default()
             }
-            OpKind::ListGet => match db.get_pinned_cf(cf, self.keys.bytes())? {
-                Some(v) => {
-                    let (items, bytes) = parse_list(&v)?;
-                    Outcome {
-                        found: true,
-                        items,
-                        bytes,
-                    }
-                }
-                None => Outcome::default(),
-            },
+            OpKind::ListGet => self.read_list(op)?,
             OpKind::ListAdd(_) => {
                 self.value_buf.clear();
-                super::write_byte_array(&mut self.value_buf, value);
-                db.merge_cf_opt(cf, self.keys.bytes(), &self.value_buf, &self.write)?;
+                let now = self.now();
+                self.codec.write(&mut self.value_buf, value, now);
+                self.db
+                    .db
+                    .merge_cf_opt(cf, self.keys.bytes(), &self.value_buf, &self.write)?;
                 Outcome::default()
             }
             OpKind::MapGet(uk) | OpKind::MapContains(uk) => {
                 self.keys.set_user_key(uk);
-                match db.get_pinned_cf(cf, self.keys.bytes())? {
-                    Some(v) if matches!(op.kind, OpKind::MapGet(_)) => {
-                        let (body, _) = v
-                            .get(1..)
-                            .and_then(super::read_byte_array)
-                            .context("corrupt map value")?;
-                        Outcome {
-                            found: true,
-                            items: 1,
-                            bytes: body.len() as u64,
-                        }
-                    }
-                    Some(_) => Outcome {
-                        found: true,
-                        items: 1,
-                        bytes: 0,
-                    },
-                    None => Outcome::default(),
-                }
+                self.read_one(op, true, matches!(op.kind, OpKind::MapGet(_)))?
             }
             OpKind::MapPut(uk, _) => {
                 self.keys.set_user_key(uk);
@@ -276,53 +404,40 @@ impl Backend for RocksDbBackend {
             }
             OpKind::MapRemove(uk) => {
                 self.keys.set_user_key(uk);
-                db.delete_cf_opt(cf, self.keys.bytes(), &self.write)?;
+                self.db
+                    .db
+                    .delete_cf_opt(cf, self.keys.bytes(), &self.write)?;
                 Outcome::default()
             }
-            OpKind::MapIterate => {
-                let prefix = self.keys.bytes();
-                let mut it = db.raw_iterator_cf(cf);
-                it.seek(prefix);
-                let (mut items, mut bytes) = (0u32, 0u64);
-                while let (Some(k), Some(v)) = (it.key(), it.value()) {
-                    if !k.starts_with(prefix) {
-                        break;
-                    }
-                    let (body, _) = v
-                        .get(1..)
-                        .and_then(super::read_byte_array)
-                        .context("corrupt map value")?;
-                    items += 1;
-                    bytes += body.len() as u64;
-                    it.next();
-                }
-                it.status()?;
-                Outcome {
-                    found: items > 0,
-                    items,
-                    bytes,
-                }
-            }
+            OpKind::MapIterate => self.iterate_map(op)?,
             OpKind::MapClear => {
                 self.delete_prefix(op)?;
                 Outcome::default()
             }
             // RocksDBCachingPriorityQueueSet: a timer is a row with an empty value.
             OpKind::TimerRegister(_) => {
-                db.put_cf_opt(cf, self.keys.bytes(), [], &self.write)?;
+                self.db
+                    .db
+                    .put_cf_opt(cf, self.keys.bytes(), [], &self.write)?;
                 Outcome::default()
             }
             OpKind::TimerDelete(_) => {
-                db.delete_cf_opt(cf, self.keys.bytes(), &self.write)?;
+                self.db
+                    .db
+                    .delete_cf_opt(cf, self.keys.bytes(), &self.write)?;
                 Outcome::default()
             }
         };
         Ok(outcome)
     }
 
+    fn set_time(&mut self, now_ms: i64) {
+        self.now.store(now_ms, Ordering::Relaxed);
+    }
+
     fn snapshot(&mut self, mode: CheckpointMode) -> Result<SyncSnapshot> {
         ensure!(mode != CheckpointMode::None, "no checkpoint mode given");
-        let view = snapshot::RetainedSnapshot::take(&self.db, &self.layout);
+        let view = snapshot::RetainedSnapshot::take(&self.db, &self.layout, self.now());
         match mode {
             CheckpointMode::Full => Ok(snapshot::full(view, &self.layout)),
             _ => {
@@ -338,7 +453,7 @@ impl Backend for RocksDbBackend {
     }
 
     fn digest(&self) -> Result<Digest> {
-        snapshot::digest_db(&self.db, &self.layout)
+        snapshot::digest_db(&self.db, &self.layout, self.now())
     }
 
     fn options_file(&self) -> Option<PathBuf> {

@@ -15,10 +15,10 @@ use anyhow::{ensure, Context, Result};
 use rocksdb::checkpoint::Checkpoint;
 use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions, Snapshot, WriteBatch, WriteOptions, DB};
 
+use super::values::ValueCodec;
 use super::OpenDb;
 use crate::backend::{
-    read_byte_array, AsyncPhase, Digest, EntryAddress, StateLayout, StateView, SyncSnapshot,
-    FULL_SNAPSHOT_FILE,
+    AsyncPhase, Digest, EntryAddress, StateLayout, StateView, SyncSnapshot, FULL_SNAPSHOT_FILE,
 };
 use crate::checkpoint::stream::{StreamReader, StreamWriter};
 use crate::checkpoint::{CheckpointHandle, UploadResult};
@@ -33,12 +33,14 @@ pub(super) struct RetainedSnapshot {
     snapshot: ManuallyDrop<Snapshot<'static>>,
     cfs: Vec<&'static ColumnFamily>,
     layout: StateLayout,
+    /// The time the snapshot was taken at, for TTL.
+    now: i64,
     db: Arc<DB>,
 }
 
 impl RetainedSnapshot {
     /// Takes a snapshot of the current state.
-    pub(super) fn take(db: &OpenDb, layout: &StateLayout) -> RetainedSnapshot {
+    pub(super) fn take(db: &OpenDb, layout: &StateLayout, now: i64) -> RetainedSnapshot {
         let snapshot = db.db.snapshot();
         // SAFETY: the snapshot borrows the DB inside `db.db`'s Arc; this struct holds a clone of
         // that Arc and releases the snapshot first (field order, and Drop below).
@@ -47,6 +49,7 @@ impl RetainedSnapshot {
             snapshot: ManuallyDrop::new(snapshot),
             cfs: db.cfs.clone(),
             layout: layout.clone(),
+            now,
             db: Arc::clone(&db.db),
         }
     }
@@ -67,24 +70,37 @@ impl Drop for RetainedSnapshot {
 }
 
 impl StateView for RetainedSnapshot {
+    fn time(&self) -> i64 {
+        self.now
+    }
+
     fn digest(&self) -> Result<Digest> {
         let mut digest = Digest::default();
         for state in 0..self.cfs.len() {
             let mut it = self.iterator(state);
             it.seek_to_first();
-            digest_rows(&mut it, state as StateId, &self.layout, &mut digest)?;
+            digest_rows(
+                &mut it,
+                state as StateId,
+                &self.layout,
+                self.now,
+                &mut digest,
+            )?;
         }
         Ok(digest)
     }
 }
 
-/// Adds every row an iterator yields to `digest`, decoding Flink's layout back to logical entries.
+/// Adds every row an iterator yields to `digest`, decoding Flink's layout back to logical
+/// entries; values expired at `now` are left out, as no read would return them.
 fn digest_rows(
     it: &mut DBRawIterator<'_>,
     state: StateId,
     layout: &StateLayout,
+    now: i64,
     digest: &mut Digest,
 ) -> Result<()> {
+    let codec = ValueCodec { ttl: layout.ttl };
     let prefix = crate::backend::keygroup::key_group_prefix_bytes(layout.max_parallelism);
     let kind = layout.states[state as usize].1;
     let corrupt = || anyhow::anyhow!("corrupt row in state {}", layout.states[state as usize].0);
@@ -122,23 +138,27 @@ fn digest_rows(
         };
         match kind {
             StateKind::Timer => digest.add(at, []),
-            StateKind::Value => {
-                let (body, _) = read_byte_array(v).ok_or_else(corrupt)?;
-                digest.add(at, [body]);
+            StateKind::Value | StateKind::Map => {
+                let stored = if kind == StateKind::Map {
+                    v.get(1..)
+                } else {
+                    Some(v)
+                };
+                let (read, _) = stored.and_then(|v| codec.read(v)).ok_or_else(corrupt)?;
+                if !codec.expired(&read, now) {
+                    digest.add(at, [read.body]);
+                }
             }
             StateKind::List => {
-                let mut elements = Vec::new();
-                let mut rest = v;
-                while !rest.is_empty() {
-                    let (e, r) = read_byte_array(rest).ok_or_else(corrupt)?;
-                    elements.push(e);
-                    rest = r.get(1..).unwrap_or_default();
+                let elements = codec.elements(v).ok_or_else(corrupt)?;
+                let live: Vec<&[u8]> = elements
+                    .iter()
+                    .filter(|e| !codec.expired(e, now))
+                    .map(|e| e.body)
+                    .collect();
+                if !live.is_empty() {
+                    digest.add(at, live);
                 }
-                digest.add(at, elements);
-            }
-            StateKind::Map => {
-                let (body, _) = v.get(1..).and_then(read_byte_array).ok_or_else(corrupt)?;
-                digest.add(at, [body]);
             }
         }
         it.next();
@@ -148,12 +168,12 @@ fn digest_rows(
 }
 
 /// Digest of the live DB (a snapshot's goes through [`RetainedSnapshot`]).
-pub(super) fn digest_db(db: &OpenDb, layout: &StateLayout) -> Result<Digest> {
+pub(super) fn digest_db(db: &OpenDb, layout: &StateLayout, now: i64) -> Result<Digest> {
     let mut digest = Digest::default();
     for (state, cf) in db.cfs.iter().enumerate() {
         let mut it = db.db.raw_iterator_cf(*cf);
         it.seek_to_first();
-        digest_rows(&mut it, state as StateId, layout, &mut digest)?;
+        digest_rows(&mut it, state as StateId, layout, now, &mut digest)?;
     }
     Ok(digest)
 }
@@ -209,6 +229,10 @@ struct SharedView(Arc<RetainedSnapshot>);
 impl StateView for SharedView {
     fn digest(&self) -> Result<Digest> {
         self.0.digest()
+    }
+
+    fn time(&self) -> i64 {
+        self.0.now
     }
 }
 
