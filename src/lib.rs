@@ -5,9 +5,11 @@
 //! Data flows one way, one module per stage:
 //! [`workload`] (spec → op stream) → [`run`] (replay, time, checkpoint through [`checkpoint`],
 //! against a [`backend`]) → [`measure`] (histograms) → [`report`] (results.json → md, csv, plots).
+//! [`describe`] analyses a workload's op stream without measuring anything.
 
 pub mod backend;
 pub mod checkpoint;
+pub mod describe;
 pub mod measure;
 pub mod report;
 pub mod run;

@@ -48,10 +48,25 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Inspect workload files.
+    Workload {
+        #[command(subcommand)]
+        command: WorkloadCommand,
+    },
     /// Redraw the report of an earlier run from its results.json.
     Report {
         /// Run directory (holding results.json).
         dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkloadCommand {
+    /// Print what a workload does: op mix, keys and namespaces, reuse distance, live state over
+    /// time, events per window. Generates the op stream; measures nothing.
+    Describe {
+        /// Workload file (JSON).
+        file: PathBuf,
     },
 }
 
@@ -144,6 +159,12 @@ fn main_result() -> Result<ExitCode> {
             let spec = load(&workload)?;
             let cells = matrix_cells(interval(&common, &spec)?);
             Ok(finish(run_cells(&spec, &cells, &options(common))?))
+        }
+        Command::Workload {
+            command: WorkloadCommand::Describe { file },
+        } => {
+            print!("{}", statebench::describe::describe(&load(&file)?)?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => {
             let results = load_results(&dir)?;
