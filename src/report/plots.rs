@@ -174,6 +174,7 @@ where
                 .margin(20)
                 .x_label_area_size(60)
                 .y_label_area_size(100)
+                .margin_right(70)
                 .build_cartesian_2d(0.0..x_range, (y_min * 0.8..y_max * 1.5).log_scale())
                 .map_err(to_plot_error)?;
             let percentile = |x: &f64| {
@@ -211,7 +212,12 @@ where
                     });
             }
             c.configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
+                // Latency rises to the right of a percentile plot and stays up on a timeline,
+                // so the legend goes where the lines usually are not.
+                .position(match x_axis {
+                    XAxis::Percentile => SeriesLabelPosition::UpperLeft,
+                    XAxis::Seconds => SeriesLabelPosition::LowerRight,
+                })
                 .label_font((FONT, 16))
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK)
