@@ -36,7 +36,7 @@ impl Draws {
         Ok(Draws {
             rng: Xoshiro256PlusPlus::seed_from_u64(spec.seed),
             keys: KeyChooser::new(&spec.keys)?,
-            sizes: SizeChooser::new(&spec.value_size),
+            sizes: SizeChooser::new(&spec.value_size)?,
             value_seed: splitmix64(&mut seed_state),
             values_made: 0,
         })

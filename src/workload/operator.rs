@@ -257,9 +257,7 @@ impl OperatorSpec {
                 }
             }
             OperatorSpec::Dedup { period_ms: 0, .. } => bad("period_ms", "at least 1", &0),
-            OperatorSpec::Dedup { ref users, .. } if users.count == 0 => {
-                bad("users.count", "at least 1", &0)
-            }
+            OperatorSpec::Dedup { ref users, .. } => users.validate("operator.users", origin),
             OperatorSpec::Ycsb { fields: 0, .. } => bad("fields", "at least 1", &0),
             OperatorSpec::Ycsb {
                 max_scan_length: 0, ..

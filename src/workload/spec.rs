@@ -15,8 +15,6 @@ pub const SPEC_VERSION: u32 = 1;
 
 /// Flink's upper bound for max parallelism (`KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM`).
 const MAX_PARALLELISM_UPPER_BOUND: u32 = 32_768;
-/// Largest value size accepted (RocksDB handles more, but a benchmark of that is a mistake).
-const MAX_VALUE_BYTES: u32 = 64 << 20;
 /// Most states one workload may declare (each is a column family).
 const MAX_STATES: usize = 64;
 
@@ -75,7 +73,7 @@ pub struct KeySpec {
     pub distribution: KeyDistribution,
 }
 
-/// Key popularity.
+/// Key popularity. Ids are `0..count`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum KeyDistribution {
@@ -85,6 +83,33 @@ pub enum KeyDistribution {
     Zipfian {
         /// Skew exponent, > 0.
         theta: f64,
+    },
+    /// Zipfian ranks scattered over the key space by FNV-1a, as YCSB's scrambled zipfian: the
+    /// same skew, but the hot keys are not the low ids.
+    ScrambledZipfian {
+        /// Skew exponent, > 0.
+        theta: f64,
+    },
+    /// YCSB's hotspot: `hot_op_fraction` of draws go uniformly to the first `hot_fraction` of
+    /// the keys, the rest uniformly to the others.
+    Hotspot {
+        /// Fraction of keys that are hot, in (0, 1).
+        hot_fraction: f64,
+        /// Fraction of draws that hit the hot set, in [0, 1].
+        hot_op_fraction: f64,
+    },
+    /// YCSB's latest: a new key appears with every draw (ids in order, wrapping at `count`) and
+    /// recent keys are the popular ones, zipfian over recency.
+    Latest {
+        /// Skew exponent, > 0.
+        theta: f64,
+    },
+    /// 0, 1, 2, ..., count − 1, 0, ...
+    Sequential,
+    /// Always the same key (Gadget's constant popularity).
+    Constant {
+        /// The key, < count.
+        key: u64,
     },
 }
 
@@ -104,6 +129,102 @@ pub enum ValueSize {
         /// Largest size.
         max: u32,
     },
+    /// Normal, rounded and clamped to `[0, 64 MiB]`.
+    Normal {
+        /// Mean size.
+        mean: f64,
+        /// Standard deviation.
+        std_dev: f64,
+    },
+    /// Exponential with this mean, rounded and clamped to `[0, 64 MiB]`.
+    Exponential {
+        /// Mean size.
+        mean: f64,
+    },
+}
+
+/// Largest value size accepted (RocksDB handles more, but a benchmark of that is a mistake).
+pub const MAX_VALUE_BYTES: u32 = 64 << 20;
+
+impl KeySpec {
+    /// Checks the key count and the distribution's parameters; `field` names this spec in
+    /// errors (`keys`, `operator.users`).
+    pub fn validate(&self, field: &str, origin: &str) -> Result<()> {
+        let bad = |f: &str, expected: &str, got: &dyn Display| {
+            Err(anyhow!(
+                "{origin}: field `{field}.{f}`: expected {expected}, got {got}"
+            ))
+        };
+        if self.count == 0 {
+            return bad("count", "at least 1", &self.count);
+        }
+        match self.distribution {
+            KeyDistribution::Zipfian { theta }
+            | KeyDistribution::ScrambledZipfian { theta }
+            | KeyDistribution::Latest { theta }
+                if !(theta.is_finite() && theta > 0.0) =>
+            {
+                bad("distribution.theta", "a number > 0", &theta)
+            }
+            KeyDistribution::Hotspot { hot_fraction, .. }
+                if !(hot_fraction > 0.0 && hot_fraction < 1.0) =>
+            {
+                bad(
+                    "distribution.hot_fraction",
+                    "a fraction in (0, 1)",
+                    &hot_fraction,
+                )
+            }
+            KeyDistribution::Hotspot {
+                hot_op_fraction, ..
+            } if !(0.0..=1.0).contains(&hot_op_fraction) => bad(
+                "distribution.hot_op_fraction",
+                "a fraction from 0 to 1",
+                &hot_op_fraction,
+            ),
+            KeyDistribution::Constant { key } if key >= self.count => bad(
+                "distribution.key",
+                &format!("a key below count ({})", self.count),
+                &key,
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl ValueSize {
+    /// Checks the size parameters.
+    fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |f: &str, expected: &str, got: &dyn Display| {
+            Err(anyhow!(
+                "{origin}: field `value_size.{f}`: expected {expected}, got {got}"
+            ))
+        };
+        let max = MAX_VALUE_BYTES as f64;
+        match *self {
+            ValueSize::Fixed { bytes } if bytes > MAX_VALUE_BYTES => {
+                bad("bytes", &format!("at most {MAX_VALUE_BYTES}"), &bytes)
+            }
+            ValueSize::Uniform { min, max } if min > max || max > MAX_VALUE_BYTES => bad(
+                "min",
+                &format!("min <= max <= {MAX_VALUE_BYTES}"),
+                &format!("min {min}, max {max}"),
+            ),
+            ValueSize::Normal { mean, .. } | ValueSize::Exponential { mean }
+                if !(mean.is_finite() && mean > 0.0 && mean <= max) =>
+            {
+                bad(
+                    "mean",
+                    &format!("a size > 0 and <= {MAX_VALUE_BYTES}"),
+                    &mean,
+                )
+            }
+            ValueSize::Normal { std_dev, .. } if !(std_dev.is_finite() && std_dev >= 0.0) => {
+                bad("std_dev", "a number >= 0", &std_dev)
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// One state of the operator and what each event does to it.
@@ -339,31 +460,8 @@ impl WorkloadSpec {
                 &self.max_parallelism,
             );
         }
-        if self.keys.count == 0 {
-            return bad("keys.count", "at least 1", &self.keys.count);
-        }
-        if let KeyDistribution::Zipfian { theta } = self.keys.distribution {
-            if !(theta.is_finite() && theta > 0.0) {
-                return bad("keys.distribution.theta", "a number > 0", &theta);
-            }
-        }
-        match self.value_size {
-            ValueSize::Fixed { bytes } if bytes > MAX_VALUE_BYTES => {
-                return bad(
-                    "value_size.bytes",
-                    &format!("at most {MAX_VALUE_BYTES}"),
-                    &bytes,
-                );
-            }
-            ValueSize::Uniform { min, max } if min > max || max > MAX_VALUE_BYTES => {
-                return bad(
-                    "value_size",
-                    &format!("min <= max <= {MAX_VALUE_BYTES}"),
-                    &format!("min {min}, max {max}"),
-                );
-            }
-            _ => {}
-        }
+        self.keys.validate("keys", origin)?;
+        self.value_size.validate(origin)?;
         if let Some(op) = &self.operator {
             if !self.states.is_empty() {
                 return bad(
