@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use statebench::run::{matrix_cells, run_cells, RunOptions, DEFAULT_INTERVAL};
+use statebench::run::{matrix_cells, run_cells, OpInput, RunOptions, DEFAULT_INTERVAL};
 use statebench::workload::WorkloadSpec;
 
 fn main() -> anyhow::Result<()> {
@@ -21,7 +21,7 @@ fn main() -> anyhow::Result<()> {
         .checkpoint_interval_ms
         .map_or(DEFAULT_INTERVAL, std::time::Duration::from_millis);
     let summary = run_cells(
-        &spec,
+        &OpInput::Generated(spec),
         &matrix_cells(interval),
         &RunOptions {
             reports: root.join("reports"),

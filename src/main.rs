@@ -11,8 +11,8 @@ use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use statebench::backend::BackendConfig;
 use statebench::checkpoint::{parse_duration, CheckpointMode, CheckpointSetting};
 use statebench::report::{load_results, write_report};
-use statebench::run::{matrix_cells, run_cells, Cell, RunOptions, RunSummary};
-use statebench::workload::WorkloadSpec;
+use statebench::run::{matrix_cells, run_cells, Cell, OpInput, RunOptions, RunSummary};
+use statebench::workload::{trace, WorkloadSpec};
 
 /// Which state backend, RocksDB profile and checkpoint setting should a Flink job use here?
 #[derive(Parser)]
@@ -26,7 +26,7 @@ struct Cli {
 enum Command {
     /// Run one cell: one backend, profile and checkpoint setting.
     Run {
-        /// Workload file (JSON).
+        /// Workload file (JSON) or trace (recorded with `trace record`).
         workload: PathBuf,
         /// State backend.
         #[arg(long, value_enum, default_value_t = BackendArg::Rocksdb)]
@@ -43,10 +43,15 @@ enum Command {
     },
     /// Run every cell: hashmap × {none, full}, rocksdb × 4 profiles × {none, full, incremental}.
     Matrix {
-        /// Workload file (JSON).
+        /// Workload file (JSON) or trace.
         workload: PathBuf,
         #[command(flatten)]
         common: Common,
+    },
+    /// Record, export and import op-stream traces.
+    Trace {
+        #[command(subcommand)]
+        command: TraceCommand,
     },
     /// Inspect workload files.
     Workload {
@@ -67,6 +72,34 @@ enum WorkloadCommand {
     Describe {
         /// Workload file (JSON).
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TraceCommand {
+    /// Record a workload's op stream into a binary trace.
+    Record {
+        /// Workload file (JSON).
+        workload: PathBuf,
+        /// Trace file to write.
+        out: PathBuf,
+    },
+    /// Write a trace as CSV (format in README.md).
+    Export {
+        /// Trace file.
+        trace: PathBuf,
+        /// CSV file to write.
+        out: PathBuf,
+    },
+    /// Turn a CSV op stream into a trace, with a workload file for the states and settings.
+    Import {
+        /// CSV file.
+        csv: PathBuf,
+        /// Workload file whose states the CSV refers to.
+        #[arg(long)]
+        workload: PathBuf,
+        /// Trace file to write.
+        out: PathBuf,
     },
 }
 
@@ -126,6 +159,31 @@ fn load(path: &Path) -> Result<WorkloadSpec> {
     WorkloadSpec::load(path)
 }
 
+fn trace_command(command: TraceCommand) -> Result<()> {
+    match command {
+        TraceCommand::Record { workload, out } => {
+            let s = trace::record(&load(&workload)?, &out)?;
+            println!(
+                "{}: {} events, {} ops, {} bytes ({:.2} bytes/op)",
+                out.display(),
+                s.events,
+                s.ops,
+                s.bytes,
+                s.bytes as f64 / s.ops.max(1) as f64
+            );
+        }
+        TraceCommand::Export { trace: file, out } => {
+            let rows = trace::export_csv(&file, &out)?;
+            println!("{}: {rows} ops", out.display());
+        }
+        TraceCommand::Import { csv, workload, out } => {
+            let s = trace::import_csv(&csv, &load(&workload)?, &out)?;
+            println!("{}: {} events, {} ops", out.display(), s.events, s.ops);
+        }
+    }
+    Ok(())
+}
+
 fn main_result() -> Result<ExitCode> {
     match Cli::parse().command {
         Command::Run {
@@ -135,7 +193,8 @@ fn main_result() -> Result<ExitCode> {
             checkpoint,
             common,
         } => {
-            let spec = load(&workload)?;
+            let input = OpInput::from_path(&workload)?;
+            let spec = input.spec();
             let mode: CheckpointMode = checkpoint.parse().context("--checkpoint")?;
             let backend = match backend {
                 BackendArg::Hashmap => BackendConfig::HashMap,
@@ -151,14 +210,18 @@ fn main_result() -> Result<ExitCode> {
             );
             let cell = Cell {
                 backend,
-                checkpoint: CheckpointSetting::new(mode, interval(&common, &spec)?),
+                checkpoint: CheckpointSetting::new(mode, interval(&common, spec)?),
             };
-            Ok(finish(run_cells(&spec, &[cell], &options(common))?))
+            Ok(finish(run_cells(&input, &[cell], &options(common))?))
         }
         Command::Matrix { workload, common } => {
-            let spec = load(&workload)?;
-            let cells = matrix_cells(interval(&common, &spec)?);
-            Ok(finish(run_cells(&spec, &cells, &options(common))?))
+            let input = OpInput::from_path(&workload)?;
+            let cells = matrix_cells(interval(&common, input.spec())?);
+            Ok(finish(run_cells(&input, &cells, &options(common))?))
+        }
+        Command::Trace { command } => {
+            trace_command(command)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Workload {
             command: WorkloadCommand::Describe { file },

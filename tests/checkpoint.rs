@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use statebench::backend::{Backend, BackendConfig};
 use statebench::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointStore};
-use statebench::run::{run_cell, Cell, CellPaths};
+use statebench::run::{run_cell, Cell, CellPaths, OpInput};
 use statebench::workload::{fill_value, StateOp};
 
 fn apply(backend: &mut dyn Backend, ops: &[StateOp]) {
@@ -152,7 +152,13 @@ fn cells_take_checkpoints_during_the_run_and_verify_the_last_one() {
             backend,
             checkpoint: CheckpointSetting::new(mode, Duration::from_millis(15)),
         };
-        let result = run_cell(&spec, &cell, &paths, &mut |_, _| {}).unwrap();
+        let result = run_cell(
+            &OpInput::Generated(spec.clone()),
+            &cell,
+            &paths,
+            &mut |_, _| {},
+        )
+        .unwrap();
         assert_eq!(result.measured_events, 54_000);
         assert!(result.measured_ops > result.measured_events);
         assert_eq!(result.all_ops.count, result.measured_ops);

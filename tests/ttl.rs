@@ -221,7 +221,7 @@ fn backends_agree_on_a_ttl_workload_with_advancing_time() {
 #[test]
 fn checkpoints_of_ttl_state_restore_to_the_same_live_state() {
     use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
-    use statebench::run::{run_cell, Cell, CellPaths};
+    use statebench::run::{run_cell, Cell, CellPaths, OpInput};
     let mut spec = common::mixed_spec(40_000, 1_000);
     spec.ttl = Some(TtlSpec {
         ttl_ms: 2_000,
@@ -242,7 +242,13 @@ fn checkpoints_of_ttl_state_restore_to_the_same_live_state() {
             backend,
             checkpoint: CheckpointSetting::new(mode, std::time::Duration::from_millis(20)),
         };
-        let result = run_cell(&spec, &cell, &paths, &mut |_, _| {}).unwrap();
+        let result = run_cell(
+            &OpInput::Generated(spec.clone()),
+            &cell,
+            &paths,
+            &mut |_, _| {},
+        )
+        .unwrap();
         let restore = result.restore.unwrap();
         assert!(restore.verified, "{}", result.id);
         assert!(restore.entries > 0);

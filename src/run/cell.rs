@@ -10,7 +10,52 @@ use crate::backend::{BackendConfig, StateLayout};
 use crate::checkpoint::{CheckpointMode, CheckpointSetting, Coordinator};
 use crate::measure::Recorder;
 use crate::report::schema::{CellResult, RestoreRecord};
-use crate::workload::{fill_value, OpGenerator, WorkloadSpec};
+use crate::workload::trace::{self, TraceReader};
+use crate::workload::{fill_value, OpGenerator, OpSource, WorkloadSpec};
+
+/// Where a run's ops come from: generated from a workload, or replayed from a trace.
+#[derive(Clone, Debug)]
+pub enum OpInput {
+    /// Generated afresh for every cell from the workload.
+    Generated(WorkloadSpec),
+    /// Replayed from a trace file for every cell; `spec` is the workload embedded in it.
+    Trace {
+        /// The trace file.
+        path: PathBuf,
+        /// The workload it was recorded from (or imported with).
+        spec: WorkloadSpec,
+    },
+}
+
+impl OpInput {
+    /// A workload file or a trace, told apart by the trace's magic bytes.
+    pub fn from_path(path: &Path) -> Result<OpInput> {
+        if trace::is_trace(path) {
+            let spec = TraceReader::open(path)?.spec().clone();
+            Ok(OpInput::Trace {
+                path: path.to_path_buf(),
+                spec,
+            })
+        } else {
+            Ok(OpInput::Generated(WorkloadSpec::load(path)?))
+        }
+    }
+
+    /// The workload.
+    pub fn spec(&self) -> &WorkloadSpec {
+        match self {
+            OpInput::Generated(spec) | OpInput::Trace { spec, .. } => spec,
+        }
+    }
+
+    /// A fresh op stream from the first event.
+    pub fn open(&self) -> Result<Box<dyn OpSource>> {
+        Ok(match self {
+            OpInput::Generated(spec) => Box::new(OpGenerator::new(spec)?),
+            OpInput::Trace { path, .. } => Box::new(TraceReader::open(path)?),
+        })
+    }
+}
 
 /// One point of the matrix.
 #[derive(Clone, Debug)]
@@ -49,7 +94,7 @@ const PROGRESS_EVERY: u64 = 4096;
 /// Runs one cell and returns what it measured. A restore that does not verify is reported in
 /// the result (`verified: false`), not hidden.
 pub fn run_cell(
-    spec: &WorkloadSpec,
+    input: &OpInput,
     cell: &Cell,
     paths: &CellPaths,
     progress: Progress<'_>,
@@ -60,16 +105,20 @@ pub fn run_cell(
         std::fs::remove_dir_all(&work)
             .with_context(|| format!("cannot clear {}", work.display()))?;
     }
+    let spec = input.spec();
     let layout = StateLayout::of(spec);
     let mut backend = cell.backend.open(&layout, &work.join("db"))?;
     let mut coordinator = Coordinator::new(cell.checkpoint, &work.join("checkpoints"))?;
-    let mut generator = OpGenerator::new(spec)?;
+    let mut generator = input.open()?;
     let (mut ops, mut value) = (Vec::new(), Vec::new());
     let mut recorder: Option<Recorder> = None;
     let mut measured_start = Instant::now();
     let mut measured_ops = 0u64;
 
-    while generator.next_event(&mut ops) {
+    while generator
+        .next_event(&mut ops)
+        .with_context(|| format!("cell {id}"))?
+    {
         let event = generator.position();
         if recorder.is_none() && event > spec.warmup_events {
             measured_start = Instant::now();

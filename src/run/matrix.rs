@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::cell::{run_cell, Cell, CellPaths};
+use super::cell::{run_cell, Cell, CellPaths, OpInput};
 use super::output::{run_directory, utc_now_rfc3339};
 use crate::backend::rocksdb::{options_file, PredefinedProfile, RocksDbConfig};
 use crate::backend::BackendConfig;
@@ -15,7 +15,6 @@ use crate::checkpoint::{CheckpointMode, CheckpointSetting};
 use crate::measure::describe_machine;
 use crate::report::schema::{Results, SCHEMA_VERSION};
 use crate::report::{write_atomically, write_report};
-use crate::workload::WorkloadSpec;
 
 /// Checkpoint interval when neither the command line nor the workload names one.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
@@ -68,7 +67,8 @@ pub struct RunSummary {
 }
 
 /// Runs `cells` one after another into a new run directory and writes the report.
-pub fn run_cells(spec: &WorkloadSpec, cells: &[Cell], options: &RunOptions) -> Result<RunSummary> {
+pub fn run_cells(input: &OpInput, cells: &[Cell], options: &RunOptions) -> Result<RunSummary> {
+    let spec = input.spec();
     let dir = run_directory(&options.reports, &spec.name)?;
     let work = options.work.clone().unwrap_or_else(|| dir.join("work"));
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
@@ -99,7 +99,7 @@ pub fn run_cells(spec: &WorkloadSpec, cells: &[Cell], options: &RunOptions) -> R
     for (i, cell) in cells.iter().enumerate() {
         let base = i as u64 * spec.events;
         bar.set_message(format!("[{}/{}] {}", i + 1, cells.len(), cell.id()));
-        let result = run_cell(spec, cell, &paths, &mut |done, _| {
+        let result = run_cell(input, cell, &paths, &mut |done, _| {
             bar.set_position(base + done)
         })?;
         bar.suspend(|| eprintln!("{}", one_line(i + 1, cells.len(), &result)));

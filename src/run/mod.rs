@@ -4,6 +4,6 @@ mod cell;
 mod matrix;
 mod output;
 
-pub use cell::{run_cell, Cell, CellPaths};
+pub use cell::{run_cell, Cell, CellPaths, OpInput};
 pub use matrix::{matrix_cells, run_cells, RunOptions, RunSummary, DEFAULT_INTERVAL};
 pub use output::{run_directory, utc_now_rfc3339};

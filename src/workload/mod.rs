@@ -9,9 +9,11 @@ mod keyed;
 mod op;
 mod operator;
 mod session;
+mod source;
 mod spec;
 mod stream;
 mod timers;
+pub mod trace;
 mod window;
 mod ycsb;
 
@@ -20,6 +22,7 @@ pub use generator::OpGenerator;
 use generator::OperatorModel;
 pub use op::{fill_value, Namespace, OpClass, OpKind, StateId, StateOp, ValueRef};
 pub use operator::{Aggregation, DedupState, OperatorSpec, YcsbWorkload};
+pub use source::OpSource;
 pub use spec::{
     GapDistribution, KeyDistribution, KeySpec, MapMix, StateKind, StateSpec, StreamSpec, TtlSpec,
     TtlUpdate, ValueSize, WorkloadSpec, SPEC_VERSION,
