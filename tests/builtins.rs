@@ -13,7 +13,10 @@ use statebench::workload::WorkloadSpec;
 fn every_built_in_workload_runs_and_verifies() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads");
     let work = tempfile::tempdir().unwrap();
-    let paths = CellPaths { work: work.path().join("work"), run: work.path().to_path_buf() };
+    let paths = CellPaths {
+        work: work.path().join("work"),
+        run: work.path().to_path_buf(),
+    };
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -28,13 +31,24 @@ fn every_built_in_workload_runs_and_verifies() {
         let input = OpInput::Generated(spec);
         for (backend, mode) in [
             (BackendConfig::HashMap, CheckpointMode::Full),
-            (BackendConfig::RocksDb(RocksDbConfig::new(PredefinedProfile::Default)), CheckpointMode::Incremental),
+            (
+                BackendConfig::RocksDb(RocksDbConfig::new(PredefinedProfile::Default)),
+                CheckpointMode::Incremental,
+            ),
         ] {
-            let cell = Cell { backend, checkpoint: CheckpointSetting::new(mode, Duration::from_millis(50)) };
+            let cell = Cell {
+                backend,
+                checkpoint: CheckpointSetting::new(mode, Duration::from_millis(50)),
+            };
             let result = run_cell(&input, &cell, &paths, &mut |_, _| {})
                 .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
             assert!(result.measured_ops > 0, "{}", path.display());
-            assert!(result.restore.unwrap().verified, "{} {}", path.display(), result.id);
+            assert!(
+                result.restore.unwrap().verified,
+                "{} {}",
+                path.display(),
+                result.id
+            );
         }
     }
     assert!(names.len() >= 12, "{names:?}");

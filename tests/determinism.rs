@@ -66,13 +66,16 @@ fn same_file_and_seed_give_the_same_stream() {
 }
 
 #[test]
-fn window_operator_streams_are_deterministic_too() {
-    for file in ["tumbling-aggregate.json", "sliding-holistic.json"] {
-        let path = format!("{}/workloads/{file}", env!("CARGO_MANIFEST_DIR"));
-        let spec = WorkloadSpec::load(path.as_ref()).unwrap();
+fn every_built_in_workload_is_deterministic() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.display();
+        let mut spec = WorkloadSpec::load(&path).unwrap();
+        spec.keys.count = spec.keys.count.min(10_000);
         let first = stream_hash(&spec, 30_000);
         assert_eq!(first, stream_hash(&spec, 30_000), "{file}");
-        assert!(first.1 > 30_000, "{file}: {} ops", first.1);
+        assert!(first.1 >= 30_000, "{file}: {} ops", first.1);
     }
 }
 

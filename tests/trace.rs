@@ -12,7 +12,10 @@ use statebench::workload::trace::{self, TraceReader};
 use statebench::workload::{OpGenerator, OpSource, StateOp, WorkloadSpec};
 
 fn window_spec() -> WorkloadSpec {
-    let path = format!("{}/workloads/session-window.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/workloads/session-window.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut spec = WorkloadSpec::load(path.as_ref()).unwrap();
     spec.events = 30_000;
     spec.warmup_events = 3_000;
@@ -45,7 +48,11 @@ fn a_trace_replays_the_generated_stream_exactly() {
         assert_eq!(replayed, generated, "{}", spec.name);
         let ops: usize = replayed.iter().map(|(_, o)| o.len()).sum();
         assert_eq!(summary.ops as usize, ops);
-        assert!((summary.bytes as f64) < 16.0 * ops as f64, "compact: {} bytes for {ops} ops", summary.bytes);
+        assert!(
+            (summary.bytes as f64) < 16.0 * ops as f64,
+            "compact: {} bytes for {ops} ops",
+            summary.bytes
+        );
     }
 }
 
@@ -53,7 +60,11 @@ fn a_trace_replays_the_generated_stream_exactly() {
 fn csv_export_and_import_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let spec = window_spec();
-    let (a, csv, b) = (dir.path().join("a.sbt"), dir.path().join("a.csv"), dir.path().join("b.sbt"));
+    let (a, csv, b) = (
+        dir.path().join("a.sbt"),
+        dir.path().join("a.csv"),
+        dir.path().join("b.sbt"),
+    );
     trace::record(&spec, &a).unwrap();
     let rows = trace::export_csv(&a, &csv).unwrap();
     assert!(rows > spec.events);
@@ -79,7 +90,10 @@ fn corrupt_and_truncated_traces_are_errors() {
     let bytes = std::fs::read(&path).unwrap();
     let bad = dir.path().join("bad.sbt");
     // Truncated anywhere.
-    for cut in (0..bytes.len()).step_by(bytes.len() / 97 + 1).chain([bytes.len() - 1]) {
+    for cut in (0..bytes.len())
+        .step_by(bytes.len() / 97 + 1)
+        .chain([bytes.len() - 1])
+    {
         std::fs::write(&bad, &bytes[..cut]).unwrap();
         let err = open_and_drain(&bad).expect_err(&format!("cut at {cut} accepted"));
         assert!(format!("{err:#}").contains("bad.sbt"), "{err:#}");
@@ -112,17 +126,35 @@ fn bad_csv_rows_are_named_by_line() {
     let spec = common::mixed_spec(10, 10);
     let header = "event,time_ms,state,key,namespace,op,user_key,value_tag,value_len\n";
     let cases = [
-        ("0,0,0,1,void,value.get,,,\n0,0,0,1,void,value.fly,,,\n", "line 3", "unknown op"),
+        (
+            "0,0,0,1,void,value.get,,,\n0,0,0,1,void,value.fly,,,\n",
+            "line 3",
+            "unknown op",
+        ),
         ("0,0,7,1,void,value.get,,,\n", "line 2", "state"),
-        ("0,0,0,1,void,map.put,1,5,8\n", "line 2", "map.put on state 0"),
+        (
+            "0,0,0,1,void,map.put,1,5,8\n",
+            "line 2",
+            "map.put on state 0",
+        ),
         ("0,0,2,1,window:5,map.get,1,,\n", "line 2", "namespace"),
-        ("0,0,0,1,void,value.get,,,\n2,0,0,1,void,value.get,,,\n", "line 3", "event"),
+        (
+            "0,0,0,1,void,value.get,,,\n2,0,0,1,void,value.get,,,\n",
+            "line 3",
+            "event",
+        ),
     ];
     for (rows, line, what) in cases {
         let csv = dir.path().join("in.csv");
         std::fs::write(&csv, format!("{header}{rows}")).unwrap();
-        let err = format!("{:#}", trace::import_csv(&csv, &spec, &dir.path().join("o.sbt")).unwrap_err());
-        assert!(err.contains("in.csv") && err.contains(line) && err.contains(what), "{err}");
+        let err = format!(
+            "{:#}",
+            trace::import_csv(&csv, &spec, &dir.path().join("o.sbt")).unwrap_err()
+        );
+        assert!(
+            err.contains("in.csv") && err.contains(line) && err.contains(what),
+            "{err}"
+        );
         assert!(!dir.path().join("o.sbt").exists(), "no half-written trace");
     }
 }
@@ -134,7 +166,10 @@ fn a_cell_runs_from_a_trace_and_verifies() {
     trace::record(&window_spec(), &path).unwrap();
     let input = OpInput::from_path(&path).unwrap();
     assert!(matches!(input, OpInput::Trace { .. }));
-    let paths = CellPaths { work: dir.path().join("work"), run: dir.path().to_path_buf() };
+    let paths = CellPaths {
+        work: dir.path().join("work"),
+        run: dir.path().to_path_buf(),
+    };
     let cell = Cell {
         backend: common::every_backend().remove(1),
         checkpoint: CheckpointSetting::new(CheckpointMode::Incremental, Duration::from_millis(20)),

@@ -295,6 +295,20 @@ pub enum GapDistribution {
         /// Mean gap, ms.
         mean_ms: f64,
     },
+    /// Uniform in `[min_ms, max_ms]`.
+    Uniform {
+        /// Smallest gap, ms.
+        min_ms: f64,
+        /// Largest gap, ms.
+        max_ms: f64,
+    },
+    /// Normal, clamped at 0 (events never go back in arrival order).
+    Normal {
+        /// Mean gap, ms.
+        mean_ms: f64,
+        /// Standard deviation, ms.
+        std_dev_ms: f64,
+    },
 }
 
 /// State TTL as Flink's `StateTtlConfig` sets it: values carry their last-write (or access)
@@ -578,11 +592,26 @@ fn validate_stream(stream: &StreamSpec, origin: &str) -> Result<()> {
             "{origin}: field `stream.{field}`: expected {expected}, got {got}"
         ))
     };
-    let gap = match stream.gap {
-        GapDistribution::Constant { ms } | GapDistribution::Exponential { mean_ms: ms } => ms,
+    let (gap, spread) = match stream.gap {
+        GapDistribution::Constant { ms } | GapDistribution::Exponential { mean_ms: ms } => {
+            (ms, 0.0)
+        }
+        GapDistribution::Uniform { min_ms, max_ms } => ((min_ms + max_ms) / 2.0, max_ms - min_ms),
+        GapDistribution::Normal {
+            mean_ms,
+            std_dev_ms,
+        } => (mean_ms, std_dev_ms),
     };
     if !(gap.is_finite() && gap > 0.0) {
-        return bad("gap", "a gap > 0 ms", &gap);
+        return bad("gap", "a mean gap > 0 ms", &gap);
+    }
+    if !(spread.is_finite() && spread >= 0.0) {
+        return bad("gap", "min_ms <= max_ms and std_dev_ms >= 0", &spread);
+    }
+    if let GapDistribution::Uniform { min_ms, .. } = stream.gap {
+        if min_ms < 0.0 {
+            return bad("gap.min_ms", "a gap >= 0 ms", &min_ms);
+        }
     }
     if !(0.0..=1.0).contains(&stream.out_of_order_fraction) {
         return bad(

@@ -56,6 +56,19 @@ impl EventStream {
                 let u: f64 = draws.rng.random();
                 -mean_ms * (1.0 - u).ln()
             }
+            GapDistribution::Uniform { min_ms, max_ms } => {
+                let u: f64 = draws.rng.random();
+                min_ms + u * (max_ms - min_ms)
+            }
+            GapDistribution::Normal {
+                mean_ms,
+                std_dev_ms,
+            } => {
+                // Box–Muller from two uniforms: portable, no lookup tables.
+                let (u1, u2): (f64, f64) = (draws.rng.random(), draws.rng.random());
+                let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                (mean_ms + std_dev_ms * z).max(0.0)
+            }
         };
         self.clock_ms += gap;
         let clock = self.clock_ms as i64;
