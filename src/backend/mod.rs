@@ -87,6 +87,44 @@ pub trait Backend: Send {
 
     /// The effective options file the backend runs with, if it has one.
     fn options_file(&self) -> Option<PathBuf>;
+
+    /// The backend's own counters and gauges, for backends that keep them (RocksDB).
+    fn stats(&self) -> Result<Option<StatsSnapshot>>;
+}
+
+/// A backend's native statistics at one moment: counters (cumulative since open) and gauges.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Bytes the application wrote (puts and merges; RocksDB `bytes.written`).
+    pub user_bytes_written: u64,
+    /// Point reads (`number.keys.read`).
+    pub keys_read: u64,
+    /// Bytes written by memtable flushes.
+    pub flush_bytes: u64,
+    /// Bytes read by compactions.
+    pub compaction_read_bytes: u64,
+    /// Bytes written by compactions.
+    pub compaction_write_bytes: u64,
+    /// Block cache hits.
+    pub block_cache_hits: u64,
+    /// Block cache misses.
+    pub block_cache_misses: u64,
+    /// Bytes of blocks read, from the cache or from files into it.
+    pub block_bytes_read: u64,
+    /// Time writes were stalled, µs.
+    pub stall_micros: u64,
+    /// Write delays and stops.
+    pub stall_count: u64,
+    /// Memtable memory now.
+    pub memtable_bytes: u64,
+    /// Block cache memory now.
+    pub block_cache_usage: u64,
+    /// SST files' total size now.
+    pub sst_bytes: u64,
+    /// Estimated live data now.
+    pub live_data_bytes: u64,
+    /// SST files per LSM level now.
+    pub files_per_level: Vec<u64>,
 }
 
 /// Which backend to build, with its settings.

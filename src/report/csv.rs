@@ -5,11 +5,11 @@ use std::fmt::Write;
 
 use anyhow::Result;
 
-use super::schema::Results;
+use super::schema::{Results, RocksDbStats};
 use super::summary::checkpoint_stats;
 use super::Exporter;
 
-const COLUMNS: [&str; 19] = [
+const COLUMNS: [&str; 22] = [
     "cell",
     "backend",
     "profile",
@@ -29,6 +29,9 @@ const COLUMNS: [&str; 19] = [
     "avg_async_ms",
     "restore_ms",
     "verified",
+    "write_amplification",
+    "block_cache_hit_rate",
+    "stall_ms",
 ];
 
 /// Writes summary.csv.
@@ -53,6 +56,7 @@ impl Exporter for CsvExporter {
         out.push_str("\r\n");
         for c in &results.cells {
             let s = checkpoint_stats(c).unwrap_or_default();
+            let stat = |f: fn(&RocksDbStats) -> String| c.rocksdb.as_ref().map_or(String::new(), f);
             for o in c.ops.iter().chain(std::iter::once(&c.all_ops)) {
                 let fields = [
                     c.id.clone(),
@@ -78,6 +82,9 @@ impl Exporter for CsvExporter {
                     c.restore
                         .as_ref()
                         .map_or(String::new(), |r| r.verified.to_string()),
+                    stat(|r| format!("{:.4}", r.write_amplification)),
+                    stat(|r| format!("{:.4}", r.block_cache_hit_rate)),
+                    stat(|r| format!("{:.3}", r.stall_ms)),
                 ];
                 let row: Vec<String> = fields.iter().map(|f| escape(f)).collect();
                 write!(out, "{}\r\n", row.join(","))?;

@@ -189,15 +189,18 @@ fn headline(md: &mut String, r: &Results) -> Result<()> {
     writeln!(md, "## Headline\n")?;
     writeln!(
         md,
-        "| cell | ops/s | events/s | p50 | p99 | p99.9 | max | checkpoints | avg sync | avg async | last size | restore | verified |"
+        "| cell | ops/s | events/s | p50 | p99 | p99.9 | max | checkpoints | avg sync | avg async | last size | restore | verified | write amp | cache hits |"
     )?;
-    writeln!(md, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|")?;
+    writeln!(
+        md,
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|"
+    )?;
     for c in &r.cells {
         let s = checkpoint_stats(c);
         let dash = || "—".to_string();
         writeln!(
             md,
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             c.id,
             rate(c.ops_per_s),
             rate(c.events_per_s),
@@ -213,6 +216,12 @@ fn headline(md: &mut String, r: &Results) -> Result<()> {
                 .as_ref()
                 .map_or_else(dash, |x| millis(x.restore_ms)),
             verified_mark(c),
+            c.rocksdb
+                .as_ref()
+                .map_or_else(dash, |r| format!("{:.2}×", r.write_amplification)),
+            c.rocksdb
+                .as_ref()
+                .map_or_else(dash, |r| format!("{:.1}%", 100.0 * r.block_cache_hit_rate)),
         )?;
     }
     writeln!(md)?;
@@ -277,6 +286,37 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             } else {
                 "**DOES NOT MATCH the state it captured**"
             }
+        )?;
+    }
+    if let Some(r) = &c.rocksdb {
+        let levels: Vec<String> = r
+            .files_per_level
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(level, n)| format!("L{level} {n}"))
+            .collect();
+        writeln!(
+            md,
+            "RocksDB over the measured part: write amplification {:.2}×, space amplification {:.2}×, \
+             block cache hit rate {:.1}%, {} of blocks read per get; {} write stalls ({}); \
+             {} written by the operator, {} flushed, compactions read {} and wrote {}. \
+             At the end: memtables {}, block cache {}, SST files {} (live data {}), files per level: {}.\n",
+            r.write_amplification,
+            r.space_amplification,
+            100.0 * r.block_cache_hit_rate,
+            bytes(r.block_bytes_per_get as u64),
+            r.stall_count,
+            millis(r.stall_ms),
+            bytes(r.user_bytes_written),
+            bytes(r.flush_bytes),
+            bytes(r.compaction_read_bytes),
+            bytes(r.compaction_write_bytes),
+            bytes(r.memtable_bytes),
+            bytes(r.block_cache_usage),
+            bytes(r.sst_bytes),
+            bytes(r.live_data_bytes),
+            if levels.is_empty() { "none".to_string() } else { levels.join(", ") }
         )?;
     }
     if let Some(options) = &c.options_file {

@@ -128,6 +128,7 @@ mod tests {
                 ..RestoreRecord::default()
             }),
             options_file: None,
+            rocksdb: None,
         }
     }
 

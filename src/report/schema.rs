@@ -83,6 +83,65 @@ pub struct CellResult {
     pub restore: Option<RestoreRecord>,
     /// The effective RocksDB OPTIONS file, relative to the run directory.
     pub options_file: Option<String>,
+    /// What RocksDB's own statistics say about the measured part (RocksDB cells).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rocksdb: Option<RocksDbStats>,
+}
+
+/// RocksDB's statistics over a cell's measured part: why a profile is fast or slow.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RocksDbStats {
+    /// (flush + compaction bytes written) / bytes the application wrote.
+    pub write_amplification: f64,
+    /// SST bytes / estimated live data, at the end.
+    pub space_amplification: f64,
+    /// Block cache hits / (hits + misses).
+    pub block_cache_hit_rate: f64,
+    /// Block bytes read (from cache or files) per point read.
+    pub block_bytes_per_get: f64,
+    /// Time writes were stalled, ms.
+    pub stall_ms: f64,
+    /// Write delays and stops.
+    pub stall_count: u64,
+    /// Bytes the application wrote.
+    pub user_bytes_written: u64,
+    /// Bytes flushed from memtables.
+    pub flush_bytes: u64,
+    /// Bytes compactions read.
+    pub compaction_read_bytes: u64,
+    /// Bytes compactions wrote.
+    pub compaction_write_bytes: u64,
+    /// Memtable memory at the end.
+    pub memtable_bytes: u64,
+    /// Block cache memory at the end.
+    pub block_cache_usage: u64,
+    /// SST bytes at the end.
+    pub sst_bytes: u64,
+    /// Estimated live data at the end.
+    pub live_data_bytes: u64,
+    /// SST files per level at the end.
+    pub files_per_level: Vec<u64>,
+    /// One sample per second of the measured part.
+    pub samples: Vec<StatsSample>,
+}
+
+/// RocksDB's gauges and the counters' progress at one moment of the measured part.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct StatsSample {
+    /// Seconds since the measured part started.
+    pub t_s: f64,
+    /// Memtable memory.
+    pub memtable_bytes: u64,
+    /// Block cache memory.
+    pub block_cache_usage: u64,
+    /// SST bytes.
+    pub sst_bytes: u64,
+    /// Bytes flushed since the measured part started.
+    pub flush_bytes: u64,
+    /// Bytes compactions wrote since the measured part started.
+    pub compaction_write_bytes: u64,
+    /// Stall time since the measured part started, ms.
+    pub stall_ms: f64,
 }
 
 /// Latency summary of one op class, in nanoseconds.

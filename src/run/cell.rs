@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::backend::{BackendConfig, StateLayout};
 use crate::checkpoint::{CheckpointMode, CheckpointSetting, Coordinator};
-use crate::measure::Recorder;
+use crate::measure::{summarize_stats, Recorder};
 use crate::report::schema::{CellResult, RestoreRecord};
 use crate::workload::trace::{self, TraceReader};
 use crate::workload::{fill_value, OpGenerator, OpSource, WorkloadSpec};
@@ -90,6 +90,8 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
 /// How often (in events) progress is reported and the clock checked outside op timing.
 const PROGRESS_EVERY: u64 = 4096;
+/// How often backend statistics are sampled during the measured part.
+const STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs one cell and returns what it measured. A restore that does not verify is reported in
 /// the result (`verified: false`), not hidden.
@@ -114,6 +116,10 @@ pub fn run_cell(
     let mut recorder: Option<Recorder> = None;
     let mut measured_start = Instant::now();
     let mut measured_ops = 0u64;
+    // Backend statistics: a snapshot when measuring starts, one per second, one at the end.
+    let mut stats_start = None;
+    let mut stats_samples = Vec::new();
+    let mut next_stats_sample = Instant::now();
 
     while generator
         .next_event(&mut ops)
@@ -124,6 +130,8 @@ pub fn run_cell(
             measured_start = Instant::now();
             recorder = Some(Recorder::new(measured_start));
             coordinator.set_epoch(measured_start);
+            stats_start = backend.stats()?;
+            next_stats_sample = measured_start + STATS_EVERY;
         }
         backend.set_time(generator.event_time());
         let mut last = None;
@@ -144,6 +152,13 @@ pub fn run_cell(
             last = Some(end);
         }
         let now = last.unwrap_or_else(Instant::now);
+        if let Some(start) = stats_start.as_ref().filter(|_| now >= next_stats_sample) {
+            if let Some(current) = backend.stats()? {
+                let t = (now - measured_start).as_secs_f64();
+                stats_samples.push(crate::measure::sample(start, &current, t));
+            }
+            next_stats_sample += STATS_EVERY;
+        }
         coordinator
             .poll(now, backend.as_mut())
             .with_context(|| format!("cell {id}"))?;
@@ -152,6 +167,7 @@ pub fn run_cell(
         }
     }
     let measured_end = Instant::now();
+    let stats_end = backend.stats()?;
     progress(generator.events(), generator.events());
     coordinator
         .finish(backend.as_mut())
@@ -161,6 +177,10 @@ pub fn run_cell(
     let recorder = recorder.context("the workload has no events after warm-up")?;
     let (all_ops, op_latencies, timeline) = recorder.finish(measured_end);
     let options_file = save_options_file(backend.as_ref(), &paths.run, &id)?;
+    let rocksdb = match (stats_start, stats_end) {
+        (Some(start), Some(end)) => Some(summarize_stats(&start, &end, stats_samples)),
+        _ => None,
+    };
     drop(backend);
 
     let restore = match coordinator.last() {
@@ -193,6 +213,7 @@ pub fn run_cell(
         checkpoints,
         restore,
         options_file,
+        rocksdb,
     })
 }
 

@@ -23,8 +23,8 @@ use anyhow::{bail, ensure, Context, Result};
 
 use super::keygroup::key_group;
 use super::{
-    AsyncPhase, Backend, Digest, EntryAddress, Outcome, StateLayout, StateView, SyncSnapshot,
-    FULL_SNAPSHOT_FILE,
+    AsyncPhase, Backend, Digest, EntryAddress, Outcome, StateLayout, StateView, StatsSnapshot,
+    SyncSnapshot, FULL_SNAPSHOT_FILE,
 };
 use crate::checkpoint::stream::{StreamReader, StreamWriter};
 use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointTarget, UploadResult};
@@ -436,5 +436,9 @@ impl Backend for HeapBackend {
 
     fn options_file(&self) -> Option<PathBuf> {
         None
+    }
+
+    fn stats(&self) -> Result<Option<StatsSnapshot>> {
+        Ok(None)
     }
 }

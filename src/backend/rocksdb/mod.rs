@@ -11,6 +11,7 @@ mod options;
 pub mod options_file;
 pub mod profile;
 mod snapshot;
+mod stats;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use anyhow::{ensure, Context, Result};
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, WriteBatch, WriteOptions, DB};
 
-use super::{Backend, Digest, Outcome, StateLayout, SyncSnapshot};
+use super::{Backend, Digest, Outcome, StateLayout, StatsSnapshot, SyncSnapshot};
 use crate::checkpoint::{CheckpointHandle, CheckpointMode};
 use crate::workload::{OpKind, StateKind, StateOp, TtlUpdate};
 use values::ValueCodec;
@@ -59,6 +60,8 @@ impl RocksDbConfig {
 pub(crate) struct OpenDb {
     cfs: Vec<&'static ColumnFamily>,
     db: Arc<DB>,
+    /// The DB options, which own the statistics object the tickers are read from.
+    db_opts: rocksdb::Options,
 }
 
 impl OpenDb {
@@ -69,7 +72,10 @@ impl OpenDb {
         now: &Arc<AtomicI64>,
     ) -> Result<OpenDb> {
         let shared = SharedMemory::new(&config.memory);
-        let db_opts = options::db_options(&config.settings, shared.as_ref());
+        let mut db_opts = options::db_options(&config.settings, shared.as_ref());
+        // Tickers for the per-cell statistics; timers stay off (they cost a clock read each).
+        db_opts.enable_statistics();
+        db_opts.set_statistics_level(rocksdb::statistics::StatsLevel::ExceptTimers);
         let codec = ValueCodec { ttl: layout.ttl };
         let cf = |name: &str, kind: Option<StateKind>| {
             let mut options = options::cf_options(&config.settings, shared.as_ref());
@@ -103,7 +109,7 @@ impl OpenDb {
             let handle: &'static ColumnFamily = unsafe { &*(handle as *const ColumnFamily) };
             cfs.push(handle);
         }
-        Ok(OpenDb { cfs, db })
+        Ok(OpenDb { cfs, db, db_opts })
     }
 }
 
@@ -458,6 +464,10 @@ impl Backend for RocksDbBackend {
 
     fn options_file(&self) -> Option<PathBuf> {
         options_file::latest_options_file(&self.dir)
+    }
+
+    fn stats(&self) -> Result<Option<StatsSnapshot>> {
+        stats::snapshot(&self.db).map(Some)
     }
 }
 

@@ -1,0 +1,121 @@
+//! RocksDB's statistics are read per cell and are plausible on a workload that writes, flushes
+//! and compacts.
+
+mod common;
+
+use std::time::Duration;
+
+use statebench::backend::rocksdb::{PredefinedProfile, RocksDbBackend, RocksDbConfig};
+use statebench::backend::{Backend, StateLayout};
+use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
+use statebench::measure::summarize_stats;
+use statebench::run::{run_cell, Cell, CellPaths, OpInput};
+use statebench::workload::{fill_value, Namespace, OpKind, StateKind, StateOp, ValueRef};
+
+#[test]
+fn forced_flushes_and_compactions_show_in_the_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = StateLayout {
+        states: vec![("v".into(), StateKind::Value)],
+        max_parallelism: 128,
+        ttl: None,
+    };
+    let mut b = RocksDbBackend::open(
+        &RocksDbConfig::new(PredefinedProfile::Default),
+        &layout,
+        dir.path(),
+    )
+    .unwrap();
+    let start = b.stats().unwrap().unwrap();
+    let mut value = Vec::new();
+    for round in 0..3u64 {
+        for key in 0..20_000u64 {
+            let v = ValueRef {
+                tag: key ^ round,
+                len: 100,
+            };
+            fill_value(v, &mut value);
+            let op = StateOp {
+                state: 0,
+                key,
+                namespace: Namespace::Void,
+                kind: OpKind::ValuePut(v),
+            };
+            b.apply(&op, &value).unwrap();
+        }
+        b.compact().unwrap();
+    }
+    for key in 0..5_000u64 {
+        let op = StateOp {
+            state: 0,
+            key,
+            namespace: Namespace::Void,
+            kind: OpKind::ValueGet,
+        };
+        assert!(b.apply(&op, &[]).unwrap().found);
+    }
+    let end = b.stats().unwrap().unwrap();
+    let s = summarize_stats(&start, &end, vec![]);
+    assert!(s.user_bytes_written >= 3 * 20_000 * 100, "{s:?}");
+    assert!(
+        s.flush_bytes > 0 && s.compaction_write_bytes > 0 && s.compaction_read_bytes > 0,
+        "{s:?}"
+    );
+    assert!(
+        s.write_amplification >= 1.0,
+        "flush + compaction rewrote everything: {s:?}"
+    );
+    assert!(
+        s.space_amplification >= 0.5 && s.space_amplification < 3.0,
+        "{s:?}"
+    );
+    assert!(
+        s.block_cache_hit_rate > 0.0 && s.block_cache_hit_rate <= 1.0,
+        "{s:?}"
+    );
+    assert!(s.block_bytes_per_get > 0.0, "{s:?}");
+    assert!(
+        s.sst_bytes > 0 && s.live_data_bytes > 0 && s.block_cache_usage > 0,
+        "{s:?}"
+    );
+    assert_eq!(s.files_per_level.len(), 7);
+    assert!(s.files_per_level.iter().sum::<u64>() >= 1, "{s:?}");
+}
+
+#[test]
+fn rocksdb_cells_carry_statistics_and_samples() {
+    let spec = common::mixed_spec(150_000, 5_000);
+    let dir = tempfile::tempdir().unwrap();
+    let paths = CellPaths {
+        work: dir.path().join("work"),
+        run: dir.path().to_path_buf(),
+    };
+    let cell = Cell {
+        backend: common::every_backend().remove(1),
+        checkpoint: CheckpointSetting::new(CheckpointMode::Incremental, Duration::from_millis(200)),
+    };
+    let result = run_cell(
+        &OpInput::Generated(spec.clone()),
+        &cell,
+        &paths,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let s = result.rocksdb.expect("RocksDB statistics");
+    assert!(
+        s.user_bytes_written > 0 && s.flush_bytes > 0,
+        "checkpoints flush: {s:?}"
+    );
+    assert!(s.memtable_bytes > 0 || s.sst_bytes > 0);
+    assert!(s.samples.windows(2).all(|w| w[0].t_s < w[1].t_s));
+    let heap = Cell {
+        backend: common::every_backend().remove(0),
+        checkpoint: CheckpointSetting::new(CheckpointMode::None, Duration::from_secs(1)),
+    };
+    assert!(
+        run_cell(&OpInput::Generated(spec), &heap, &paths, &mut |_, _| {})
+            .unwrap()
+            .rocksdb
+            .is_none()
+    );
+}
