@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use statebench::run::{matrix_cells, run_cells, OpInput, RunOptions, DEFAULT_INTERVAL};
+use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
+use statebench::run::{
+    matrix_cells, predefined_configs, run_cells, OpInput, RunOptions, DEFAULT_INTERVAL,
+};
 use statebench::workload::WorkloadSpec;
 
 fn main() -> anyhow::Result<()> {
@@ -22,7 +25,10 @@ fn main() -> anyhow::Result<()> {
         .map_or(DEFAULT_INTERVAL, std::time::Duration::from_millis);
     let summary = run_cells(
         &OpInput::Generated(spec),
-        &matrix_cells(interval),
+        &matrix_cells(
+            CheckpointSetting::new(CheckpointMode::None, interval),
+            &predefined_configs(),
+        ),
         &RunOptions {
             reports: root.join("reports"),
             work: None,

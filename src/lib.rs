@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod checkpoint;
+pub mod config;
 pub mod describe;
 pub mod measure;
 pub mod report;

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use statebench::backend::BackendConfig;
 use statebench::checkpoint::{parse_duration, CheckpointMode, CheckpointSetting};
+use statebench::config::{load_user_profiles, FlinkConfig};
 use statebench::report::{load_results, write_report};
 use statebench::run::{matrix_cells, run_cells, Cell, OpInput, RunOptions, RunSummary};
 use statebench::workload::{trace, WorkloadSpec};
@@ -31,8 +32,8 @@ enum Command {
         /// State backend.
         #[arg(long, value_enum, default_value_t = BackendArg::Rocksdb)]
         backend: BackendArg,
-        /// RocksDB predefined profile: DEFAULT, SPINNING_DISK_OPTIMIZED,
-        /// SPINNING_DISK_OPTIMIZED_HIGH_MEM or FLASH_SSD_OPTIMIZED.
+        /// RocksDB profile: DEFAULT, SPINNING_DISK_OPTIMIZED, SPINNING_DISK_OPTIMIZED_HIGH_MEM,
+        /// FLASH_SSD_OPTIMIZED, or a user profile from --profiles.
         #[arg(long, default_value = "DEFAULT")]
         profile: String,
         /// Checkpoint mode: none, full or incremental.
@@ -115,6 +116,18 @@ struct Common {
     /// default: inside the run directory.
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// A Flink configuration file (flink-conf.yaml or config.yaml) whose state backend, RocksDB
+    /// and checkpointing keys apply over every profile.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// A Flink key set over the configuration file, e.g.
+    /// --set state.backend.rocksdb.writebuffer.size=128mb (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// A YAML file of named user profiles (profile name → Flink keys) to run beside the
+    /// predefined ones.
+    #[arg(long)]
+    profiles: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -125,13 +138,52 @@ enum BackendArg {
     Rocksdb,
 }
 
-fn interval(common: &Common, spec: &WorkloadSpec) -> Result<Duration> {
-    match &common.interval {
-        Some(text) => parse_duration(text).context("--interval"),
-        None => Ok(spec
-            .checkpoint_interval_ms
-            .map_or(statebench::run::DEFAULT_INTERVAL, Duration::from_millis)),
+/// The Flink configuration of the command line: the file, then each --set.
+fn flink_config(common: &Common) -> Result<FlinkConfig> {
+    let mut config = match &common.config {
+        Some(path) => FlinkConfig::from_file(path)?,
+        None => FlinkConfig::default(),
+    };
+    for assignment in &common.set {
+        config.set(assignment)?;
     }
+    Ok(config)
+}
+
+/// Checkpoint settings: --interval, else the configuration's interval, else the workload's,
+/// else the default; min pause and retained count from the configuration.
+fn checkpoint_setting(
+    common: &Common,
+    config: &FlinkConfig,
+    spec: &WorkloadSpec,
+) -> Result<CheckpointSetting> {
+    let resolved = config.resolve(None)?.checkpoint;
+    let interval = match (&common.interval, resolved) {
+        (Some(text), _) => parse_duration(text).context("--interval")?,
+        (None, Some(c)) => c.interval,
+        (None, None) => spec
+            .checkpoint_interval_ms
+            .map_or(statebench::run::DEFAULT_INTERVAL, Duration::from_millis),
+    };
+    let base = resolved.unwrap_or(CheckpointSetting::new(CheckpointMode::None, interval));
+    Ok(CheckpointSetting { interval, ..base })
+}
+
+/// The RocksDB configurations to run: each predefined profile with the configuration over it,
+/// then each user profile (the configuration, then the profile's keys).
+fn rocksdb_configs(common: &Common, config: &FlinkConfig) -> Result<Vec<RocksDbConfig>> {
+    let mut configs = Vec::new();
+    for profile in PredefinedProfile::ALL {
+        configs.push(config.resolve(Some(profile))?.rocksdb_config);
+    }
+    if let Some(path) = &common.profiles {
+        for user in load_user_profiles(path)? {
+            let mut resolved = config.overlay(&user.config).resolve(None)?.rocksdb_config;
+            resolved.label = user.name;
+            configs.push(resolved);
+        }
+    }
+    Ok(configs)
 }
 
 fn options(common: Common) -> RunOptions {
@@ -196,11 +248,22 @@ fn main_result() -> Result<ExitCode> {
             let input = OpInput::from_path(&workload)?;
             let spec = input.spec();
             let mode: CheckpointMode = checkpoint.parse().context("--checkpoint")?;
+            let config = flink_config(&common)?;
             let backend = match backend {
                 BackendArg::Hashmap => BackendConfig::HashMap,
                 BackendArg::Rocksdb => {
-                    let profile: PredefinedProfile = profile.parse().context("--profile")?;
-                    BackendConfig::RocksDb(RocksDbConfig::new(profile))
+                    let configs = rocksdb_configs(&common, &config)?;
+                    let names: Vec<String> = configs.iter().map(|c| c.label.clone()).collect();
+                    let chosen = configs
+                        .into_iter()
+                        .find(|c| c.label.eq_ignore_ascii_case(&profile))
+                        .with_context(|| {
+                            format!(
+                                "--profile {profile:?}: expected one of {}",
+                                names.join(", ")
+                            )
+                        })?;
+                    BackendConfig::RocksDb(chosen)
                 }
             };
             anyhow::ensure!(
@@ -210,13 +273,18 @@ fn main_result() -> Result<ExitCode> {
             );
             let cell = Cell {
                 backend,
-                checkpoint: CheckpointSetting::new(mode, interval(&common, spec)?),
+                checkpoint: CheckpointSetting {
+                    mode,
+                    ..checkpoint_setting(&common, &config, spec)?
+                },
             };
             Ok(finish(run_cells(&input, &[cell], &options(common))?))
         }
         Command::Matrix { workload, common } => {
             let input = OpInput::from_path(&workload)?;
-            let cells = matrix_cells(interval(&common, input.spec())?);
+            let config = flink_config(&common)?;
+            let checkpoint = checkpoint_setting(&common, &config, input.spec())?;
+            let cells = matrix_cells(checkpoint, &rocksdb_configs(&common, &config)?);
             Ok(finish(run_cells(&input, &cells, &options(common))?))
         }
         Command::Trace { command } => {

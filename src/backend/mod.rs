@@ -149,7 +149,7 @@ impl BackendConfig {
     pub fn profile(&self) -> Option<String> {
         match self {
             BackendConfig::HashMap => None,
-            BackendConfig::RocksDb(c) => Some(c.profile.name().to_string()),
+            BackendConfig::RocksDb(c) => Some(c.label.clone()),
         }
     }
 

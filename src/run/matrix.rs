@@ -19,27 +19,32 @@ use crate::report::{write_atomically, write_report};
 /// Checkpoint interval when neither the command line nor the workload names one.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Every cell of the full matrix: hashmap × {none, full}; rocksdb × 4 profiles × {none, full,
-/// incremental}.
-pub fn matrix_cells(interval: Duration) -> Vec<Cell> {
-    let mut backends = vec![BackendConfig::HashMap];
-    backends.extend(
-        PredefinedProfile::ALL
-            .into_iter()
-            .map(|p| BackendConfig::RocksDb(RocksDbConfig::new(p))),
-    );
+/// Every cell of the full matrix: hashmap × {none, full}; each RocksDB configuration (the four
+/// predefined profiles, then any user profiles) × {none, full, incremental}. The checkpoint
+/// settings other than mode come from `checkpoint`.
+pub fn matrix_cells(checkpoint: CheckpointSetting, rocksdb: &[RocksDbConfig]) -> Vec<Cell> {
+    let backends = std::iter::once(BackendConfig::HashMap)
+        .chain(rocksdb.iter().cloned().map(BackendConfig::RocksDb));
     let mut cells = Vec::new();
     for backend in backends {
         for mode in CheckpointMode::ALL {
             if backend.supports(mode) {
                 cells.push(Cell {
                     backend: backend.clone(),
-                    checkpoint: CheckpointSetting::new(mode, interval),
+                    checkpoint: CheckpointSetting { mode, ..checkpoint },
                 });
             }
         }
     }
     cells
+}
+
+/// The four predefined profiles with Flink's defaults: the matrix's RocksDB rows.
+pub fn predefined_configs() -> Vec<RocksDbConfig> {
+    PredefinedProfile::ALL
+        .into_iter()
+        .map(RocksDbConfig::new)
+        .collect()
 }
 
 /// Where and how to run.

@@ -5,5 +5,7 @@ mod matrix;
 mod output;
 
 pub use cell::{run_cell, Cell, CellPaths, OpInput};
-pub use matrix::{matrix_cells, run_cells, RunOptions, RunSummary, DEFAULT_INTERVAL};
+pub use matrix::{
+    matrix_cells, predefined_configs, run_cells, RunOptions, RunSummary, DEFAULT_INTERVAL,
+};
 pub use output::{run_directory, utc_now_rfc3339};

@@ -29,26 +29,33 @@ use values::ValueCodec;
 pub use layout::KeyBuilder;
 pub use options::SharedMemory;
 use options::LIST_DELIMITER;
-pub use profile::{MemoryMode, PredefinedProfile, RocksSettings};
+pub use profile::{MemoryMode, PredefinedProfile, RocksSettings, TimerFactory};
 
-/// RocksDB backend settings: a predefined profile (with Flink's defaults under it) and memory.
+/// RocksDB backend settings: a predefined profile (with Flink's defaults under it and the
+/// user's keys over it), memory, and where timers live.
 #[derive(Clone, Debug)]
 pub struct RocksDbConfig {
+    /// The name cells are labelled with: the predefined profile's, or a user profile's.
+    pub label: String,
     /// The predefined profile.
     pub profile: PredefinedProfile,
     /// The resolved settings (profile over Flink defaults).
     pub settings: RocksSettings,
     /// Memory mode.
     pub memory: MemoryMode,
+    /// `timer-service.factory`.
+    pub timers: TimerFactory,
 }
 
 impl RocksDbConfig {
     /// A profile with Flink's defaults under it and Flink's default (managed) memory.
     pub fn new(profile: PredefinedProfile) -> RocksDbConfig {
         RocksDbConfig {
+            label: profile.name().to_string(),
             profile,
             settings: profile.settings(),
             memory: MemoryMode::flink_default(),
+            timers: TimerFactory::Rocksdb,
         }
     }
 }
@@ -228,6 +235,15 @@ impl RocksDbBackend {
                 .compact_range_cf(*cf, None::<&[u8]>, None::<&[u8]>);
         }
         Ok(())
+    }
+
+    /// An integer property (e.g. `rocksdb.block-cache-capacity`) of the first state's column
+    /// family: with shared memory every column family reports the same shared objects.
+    pub fn property(&self, name: &str) -> Result<Option<u64>> {
+        match self.db.cfs.first() {
+            Some(cf) => Ok(self.db.db.property_int_value_cf(*cf, name)?),
+            None => Ok(None),
+        }
     }
 
     /// Rows physically stored in the state column families, expired or not.

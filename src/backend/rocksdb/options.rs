@@ -3,8 +3,8 @@
 //! forces on every state column family (merge operator, cached index and filter blocks).
 
 use rocksdb::{
-    BlockBasedOptions, Cache, ChecksumType, DBCompactionStyle, DBCompressionType, LogLevel,
-    MergeOperands, Options, WriteBufferManager,
+    BlockBasedIndexType, BlockBasedOptions, Cache, ChecksumType, DBCompactionStyle,
+    DBCompressionType, LogLevel, MergeOperands, Options, WriteBufferManager,
 };
 
 use super::profile::{CompactionStyle, Compression, MemoryMode, RocksSettings};
@@ -57,6 +57,11 @@ impl SharedMemory {
     pub fn new(mode: &MemoryMode) -> Option<SharedMemory> {
         match *mode {
             MemoryMode::Managed {
+                total_bytes,
+                write_buffer_ratio,
+                ..
+            }
+            | MemoryMode::FixedPerSlot {
                 total_bytes,
                 write_buffer_ratio,
                 ..
@@ -148,6 +153,12 @@ pub fn cf_options(settings: &RocksSettings, shared: Option<&SharedMemory>) -> Op
             table.set_cache_index_and_filter_blocks(true);
             table.set_cache_index_and_filter_blocks_with_high_priority(true);
             table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            if settings.partitioned_index_filters {
+                table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+                table.set_partition_filters(true);
+                table.set_pin_top_level_index_and_filter(true);
+                table.set_bloom_filter(10.0, false);
+            }
         }
         None => table.set_block_cache(&Cache::new_lru_cache(settings.block_cache_size)),
     }

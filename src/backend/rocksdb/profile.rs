@@ -164,6 +164,9 @@ pub struct RocksSettings {
     pub bloom_block_based: bool,
     /// `write-batch-size`: bytes after which a write batch is flushed
     pub write_batch_size: usize,
+    /// `memory.partitioned-index-filters`: two-level index and partitioned filters (shared
+    /// memory only)
+    pub partitioned_index_filters: bool,
 }
 
 impl RocksSettings {
@@ -187,6 +190,7 @@ impl RocksSettings {
             bloom_bits_per_key: 10.0,
             bloom_block_based: false,
             write_batch_size: 2 << 20,
+            partitioned_index_filters: false,
         }
     }
 }
@@ -198,6 +202,16 @@ pub enum MemoryMode {
     /// manager charged to it, sized from the slot's managed memory.
     Managed {
         /// Managed memory of the slot, bytes.
+        total_bytes: u64,
+        /// `memory.write-buffer-ratio`
+        write_buffer_ratio: f64,
+        /// `memory.high-prio-pool-ratio`
+        high_prio_pool_ratio: f64,
+    },
+    /// `memory.fixed-per-slot`: the same shared cache and write buffer manager as managed
+    /// memory, sized from a fixed amount instead of the slot's managed memory.
+    FixedPerSlot {
+        /// Memory per slot, bytes.
         total_bytes: u64,
         /// `memory.write-buffer-ratio`
         write_buffer_ratio: f64,
@@ -230,6 +244,18 @@ impl MemoryMode {
         let wbm = (2.0 * m * write_buffer_ratio / 3.0) as u64;
         (cache, wbm)
     }
+}
+
+/// `state.backend.rocksdb.timer-service.factory`: where event-time timers live.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimerFactory {
+    /// In RocksDB column families (Flink's default).
+    #[default]
+    #[serde(rename = "ROCKSDB")]
+    Rocksdb,
+    /// In heap priority queues beside RocksDB.
+    #[serde(rename = "HEAP")]
+    Heap,
 }
 
 #[cfg(test)]

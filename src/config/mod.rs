@@ -1,0 +1,192 @@
+//! Flink's configuration as input: the `state.backend.*`, `state.backend.rocksdb.*` and
+//! checkpointing keys read from a Flink config file (the flat legacy `flink-conf.yaml` or the
+//! nested `config.yaml` of Flink 1.19+/2.x) and from `--set key=value`, resolved as Flink resolves
+//! them: user setting > predefined profile > Flink default. Named user profiles (sets of keys over
+//! a predefined profile) can be defined in a file and run beside the predefined ones.
+
+mod keys;
+mod parse;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
+use crate::checkpoint::CheckpointSetting;
+pub use keys::{parse_memory_size, KEYS};
+use parse::{flatten_yaml, parse_flat};
+
+/// Where a setting came from, for error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A line of a file.
+    File {
+        /// The file.
+        path: String,
+        /// 1-based line, when known.
+        line: Option<usize>,
+    },
+    /// `--set` on the command line.
+    CommandLine,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::File {
+                path,
+                line: Some(line),
+            } => write!(f, "{path}, line {line}"),
+            Origin::File { path, line: None } => write!(f, "{path}"),
+            Origin::CommandLine => write!(f, "--set"),
+        }
+    }
+}
+
+/// A flat set of Flink configuration keys with their values and origins.
+#[derive(Clone, Debug, Default)]
+pub struct FlinkConfig {
+    entries: BTreeMap<String, (String, Origin)>,
+}
+
+/// What a configuration resolves to for statebench.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// `state.backend.type`: true for RocksDB, false for the heap backend (None: not set).
+    pub rocksdb: Option<bool>,
+    /// The RocksDB configuration: the profile's settings with the user's keys over them.
+    pub rocksdb_config: RocksDbConfig,
+    /// The checkpoint mode and interval, when the configuration sets an interval.
+    pub checkpoint: Option<CheckpointSetting>,
+}
+
+impl FlinkConfig {
+    /// Reads a Flink configuration file: `flink-conf.yaml` with Flink's legacy line parser
+    /// (`key: value`), any other name as standard (nested) YAML flattened to dotted keys.
+    pub fn from_file(path: &Path) -> Result<FlinkConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read Flink configuration {}", path.display()))?;
+        let name = path.display().to_string();
+        let legacy = path.file_name().is_some_and(|n| n == "flink-conf.yaml");
+        let pairs = if legacy {
+            parse_flat(&text, &name)?
+        } else {
+            flatten_yaml(&text, &name)?
+        };
+        let mut config = FlinkConfig::default();
+        for (key, value, line) in pairs {
+            config.entries.insert(
+                key,
+                (
+                    value,
+                    Origin::File {
+                        path: name.clone(),
+                        line,
+                    },
+                ),
+            );
+        }
+        config.check_known()?;
+        Ok(config)
+    }
+
+    /// Applies `key=value` from the command line (over anything a file set).
+    pub fn set(&mut self, assignment: &str) -> Result<()> {
+        let (key, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--set {assignment:?}: expected key=value"))?;
+        let key = key.trim().to_string();
+        if !keys::is_known(&key) {
+            bail!("{}", keys::unknown_key_message(&key, &Origin::CommandLine));
+        }
+        self.entries
+            .insert(key, (value.trim().to_string(), Origin::CommandLine));
+        Ok(())
+    }
+
+    /// Keys under the prefixes statebench reads must be known ones; other keys (a real
+    /// configuration has many: `taskmanager.*`, `rest.*`, ...) are left alone.
+    fn check_known(&self) -> Result<()> {
+        for (key, (_, origin)) in &self.entries {
+            if keys::in_scope(key) && !keys::is_known(key) {
+                bail!("{}", keys::unknown_key_message(key, origin));
+            }
+        }
+        Ok(())
+    }
+
+    /// The value of a key, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries.get(key).map(|(v, _)| v.as_str())
+    }
+
+    /// Resolves the configuration over `profile` (or the profile it names itself).
+    pub fn resolve(&self, profile: Option<PredefinedProfile>) -> Result<Resolved> {
+        keys::resolve(&self.entries, profile)
+    }
+
+    /// A configuration of the given keys, as a user profile file defines them.
+    fn from_pairs(pairs: Vec<(String, String)>, origin: &Origin) -> Result<FlinkConfig> {
+        let mut config = FlinkConfig::default();
+        for (key, value) in pairs {
+            config.entries.insert(key, (value, origin.clone()));
+        }
+        config.check_known()?;
+        Ok(config)
+    }
+
+    /// Merges `other` over this configuration (its keys win).
+    pub fn overlay(&self, other: &FlinkConfig) -> FlinkConfig {
+        let mut merged = self.clone();
+        merged
+            .entries
+            .extend(other.entries.iter().map(|(k, v)| (k.clone(), v.clone())));
+        merged
+    }
+}
+
+/// A named user profile: RocksDB keys over a predefined profile.
+#[derive(Clone, Debug)]
+pub struct UserProfile {
+    /// The profile's name (used in cell ids).
+    pub name: String,
+    /// Its keys.
+    pub config: FlinkConfig,
+}
+
+/// Reads named profiles from a YAML file: a mapping of profile name to a mapping of Flink keys
+/// (nested or dotted), e.g. `BIG_BUFFERS: { state.backend.rocksdb.writebuffer.size: 128mb }`.
+/// A profile may name its base with `state.backend.rocksdb.predefined-options`.
+pub fn load_user_profiles(path: &Path) -> Result<Vec<UserProfile>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read profiles file {}", path.display()))?;
+    let name = path.display().to_string();
+    let profiles = parse::profile_sections(&text, &name)?;
+    let mut out = Vec::new();
+    for (profile, pairs) in profiles {
+        if profile.is_empty()
+            || !profile
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            bail!("{name}: profile {profile:?}: expected a name of letters, digits, '_' and '-'");
+        }
+        if PredefinedProfile::ALL.iter().any(|p| p.name() == profile) {
+            bail!("{name}: profile {profile:?}: that name is a predefined profile");
+        }
+        let origin = Origin::File {
+            path: format!("{name} (profile {profile})"),
+            line: None,
+        };
+        let config = FlinkConfig::from_pairs(pairs, &origin)?;
+        // Resolve once now so a bad value is reported when the file is read.
+        config.resolve(None)?;
+        out.push(UserProfile {
+            name: profile,
+            config,
+        });
+    }
+    Ok(out)
+}
