@@ -256,7 +256,12 @@ fn main_result() -> Result<ExitCode> {
                     let names: Vec<String> = configs.iter().map(|c| c.label.clone()).collect();
                     let chosen = configs
                         .into_iter()
-                        .find(|c| c.label.eq_ignore_ascii_case(&profile))
+                        .find(|c| {
+                            c.label
+                                .split('+')
+                                .next()
+                                .is_some_and(|name| name.eq_ignore_ascii_case(&profile))
+                        })
                         .with_context(|| {
                             format!(
                                 "--profile {profile:?}: expected one of {}",

@@ -377,6 +377,10 @@ pub(super) fn resolve(
             TimerFactory::Rocksdb
         };
     }
+    if config.timers == TimerFactory::Heap {
+        // Visible in cell ids: the timer service changes what a cell measures.
+        config.label.push_str("+HEAP_TIMERS");
+    }
     let checkpoint = match get(&["execution.checkpointing.interval"]) {
         Some(Value::Duration(interval)) => {
             let incremental = matches!(

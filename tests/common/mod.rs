@@ -1,7 +1,7 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)] // each test binary uses part of these helpers
 
-use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
+use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig, TimerFactory};
 use statebench::backend::{BackendConfig, StateLayout};
 use statebench::workload::{OpGenerator, StateOp, WorkloadSpec};
 
@@ -57,7 +57,7 @@ pub fn layout(spec: &WorkloadSpec) -> StateLayout {
     StateLayout::of(spec)
 }
 
-/// The heap backend and RocksDB under every predefined profile.
+/// The heap backend, RocksDB under every predefined profile, and RocksDB with HEAP timers.
 pub fn every_backend() -> Vec<BackendConfig> {
     let mut all = vec![BackendConfig::HashMap];
     all.extend(
@@ -65,5 +65,8 @@ pub fn every_backend() -> Vec<BackendConfig> {
             .into_iter()
             .map(|p| BackendConfig::RocksDb(RocksDbConfig::new(p))),
     );
+    let mut heap_timers = RocksDbConfig::new(PredefinedProfile::Default);
+    heap_timers.timers = TimerFactory::Heap;
+    all.push(BackendConfig::RocksDb(heap_timers));
     all
 }

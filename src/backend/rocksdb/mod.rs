@@ -6,6 +6,7 @@
 //! ListState.add is a merge with Flink's ',' string-append operator; MapState keeps one row per
 //! entry (`[null flag][value]`) and iterates by prefix seek. WAL disabled, no fsync.
 
+mod heap_timers;
 mod layout;
 mod options;
 pub mod options_file;
@@ -24,6 +25,7 @@ use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, WriteBatch, WriteOptions, DB
 use super::{Backend, Digest, Outcome, StateLayout, StatsSnapshot, SyncSnapshot};
 use crate::checkpoint::{CheckpointHandle, CheckpointMode};
 use crate::workload::{OpKind, StateKind, StateOp, TtlUpdate};
+use heap_timers::{HeapTimers, HEAP_TIMERS_FILE};
 use values::ValueCodec;
 
 pub use layout::KeyBuilder;
@@ -132,6 +134,8 @@ pub struct RocksDbBackend {
     now: Arc<AtomicI64>,
     value_buf: Vec<u8>,
     local_checkpoints: u64,
+    /// Timers of the HEAP timer factory (empty with ROCKSDB timers).
+    heap_timers: HeapTimers,
 }
 
 impl RocksDbBackend {
@@ -157,6 +161,7 @@ impl RocksDbBackend {
             now,
             value_buf: Vec::new(),
             local_checkpoints: 0,
+            heap_timers: HeapTimers::new(layout, config.timers),
         })
     }
 
@@ -169,19 +174,26 @@ impl RocksDbBackend {
     ) -> Result<RocksDbBackend> {
         match handle.mode {
             CheckpointMode::Full => {
-                let backend = RocksDbBackend::open(config, layout, dir)?;
+                let mut backend = RocksDbBackend::open(config, layout, dir)?;
                 snapshot::restore_full(
                     &backend.db,
                     layout,
                     handle,
                     config.settings.write_batch_size,
                     &backend.write,
+                    &mut backend.heap_timers,
                 )?;
                 Ok(backend)
             }
             CheckpointMode::Incremental => {
                 snapshot::materialize_incremental(handle, dir)?;
-                RocksDbBackend::open(config, layout, dir)
+                let mut backend = RocksDbBackend::open(config, layout, dir)?;
+                if handle.private.contains_key(HEAP_TIMERS_FILE) {
+                    backend
+                        .heap_timers
+                        .read_file(&handle.dir.join(HEAP_TIMERS_FILE), layout)?;
+                }
+                Ok(backend)
             }
             CheckpointMode::None => anyhow::bail!("checkpoint {} has no mode", handle.id),
         }
@@ -385,6 +397,9 @@ impl RocksDbBackend {
 
 impl Backend for RocksDbBackend {
     fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
+        if self.heap_timers.apply(op) {
+            return Ok(Outcome::default());
+        }
         match op.kind {
             OpKind::TimerRegister(ts) | OpKind::TimerDelete(ts) => {
                 self.keys.set_timer(ts, op.key, op.namespace)
@@ -459,7 +474,12 @@ impl Backend for RocksDbBackend {
 
     fn snapshot(&mut self, mode: CheckpointMode) -> Result<SyncSnapshot> {
         ensure!(mode != CheckpointMode::None, "no checkpoint mode given");
-        let view = snapshot::RetainedSnapshot::take(&self.db, &self.layout, self.now());
+        let view = snapshot::RetainedSnapshot::take(
+            &self.db,
+            &self.layout,
+            self.now(),
+            self.heap_timers.clone(),
+        );
         match mode {
             CheckpointMode::Full => Ok(snapshot::full(view, &self.layout)),
             _ => {
@@ -469,13 +489,15 @@ impl Backend for RocksDbBackend {
                     file_name(&self.dir),
                     self.local_checkpoints
                 ));
-                snapshot::incremental(&self.db, view, local)
+                snapshot::incremental(&self.db, view, local, &self.layout)
             }
         }
     }
 
     fn digest(&self) -> Result<Digest> {
-        snapshot::digest_db(&self.db, &self.layout, self.now())
+        let mut digest = snapshot::digest_db(&self.db, &self.layout, self.now())?;
+        self.heap_timers.digest_into(&mut digest);
+        Ok(digest)
     }
 
     fn options_file(&self) -> Option<PathBuf> {

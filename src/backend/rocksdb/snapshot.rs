@@ -15,6 +15,7 @@ use anyhow::{ensure, Context, Result};
 use rocksdb::checkpoint::Checkpoint;
 use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions, Snapshot, WriteBatch, WriteOptions, DB};
 
+use super::heap_timers::{HeapTimers, HEAP_TIMERS_FILE};
 use super::values::ValueCodec;
 use super::OpenDb;
 use crate::backend::{
@@ -35,12 +36,19 @@ pub(super) struct RetainedSnapshot {
     layout: StateLayout,
     /// The time the snapshot was taken at, for TTL.
     now: i64,
+    /// Heap timers (HEAP timer factory) as they were at the snapshot.
+    timers: HeapTimers,
     db: Arc<DB>,
 }
 
 impl RetainedSnapshot {
     /// Takes a snapshot of the current state.
-    pub(super) fn take(db: &OpenDb, layout: &StateLayout, now: i64) -> RetainedSnapshot {
+    pub(super) fn take(
+        db: &OpenDb,
+        layout: &StateLayout,
+        now: i64,
+        timers: HeapTimers,
+    ) -> RetainedSnapshot {
         let snapshot = db.db.snapshot();
         // SAFETY: the snapshot borrows the DB inside `db.db`'s Arc; this struct holds a clone of
         // that Arc and releases the snapshot first (field order, and Drop below).
@@ -50,6 +58,7 @@ impl RetainedSnapshot {
             cfs: db.cfs.clone(),
             layout: layout.clone(),
             now,
+            timers,
             db: Arc::clone(&db.db),
         }
     }
@@ -87,6 +96,7 @@ impl StateView for RetainedSnapshot {
                 &mut digest,
             )?;
         }
+        self.timers.digest_into(&mut digest);
         Ok(digest)
     }
 }
@@ -199,6 +209,12 @@ pub(super) fn full(view: RetainedSnapshot, layout: &StateLayout) -> SyncSnapshot
         // Merge the per-state iterators by (key group, state), as RocksStatesPerKeyGroupMergeIterator.
         for kg in 0..layout.max_parallelism {
             for (state, it) in iterators.iter_mut().enumerate() {
+                if captured.timers.holds(state as StateId) {
+                    captured
+                        .timers
+                        .write_key_group(state as StateId, kg, &mut writer)?;
+                    continue;
+                }
                 while let (Some(k), Some(v)) = (it.key(), it.value()) {
                     if key_group_of(k, prefix) != kg {
                         break;
@@ -248,6 +264,7 @@ pub(super) fn incremental(
     db: &OpenDb,
     view: RetainedSnapshot,
     local: PathBuf,
+    layout: &StateLayout,
 ) -> Result<SyncSnapshot> {
     if local.exists() {
         fs::remove_dir_all(&local)?;
@@ -255,8 +272,14 @@ pub(super) fn incremental(
     Checkpoint::new(&db.db)?
         .create_checkpoint(&local)
         .with_context(|| format!("native checkpoint into {}", local.display()))?;
+    let timers = view.timers.clone();
+    let layout = layout.clone();
     let async_phase: AsyncPhase = Box::new(move |target| {
         let mut upload = UploadResult::default();
+        if (0..layout.states.len()).any(|s| timers.holds(s as StateId)) {
+            let bytes = timers.write_file(&target.dir.join(HEAP_TIMERS_FILE), &layout)?;
+            upload.private.insert(HEAP_TIMERS_FILE.to_string(), bytes);
+        }
         for entry in fs::read_dir(&local)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -320,6 +343,7 @@ pub(super) fn restore_full(
     handle: &CheckpointHandle,
     batch_bytes: usize,
     write: &WriteOptions,
+    timers: &mut HeapTimers,
 ) -> Result<()> {
     let path = handle.dir.join(FULL_SNAPSHOT_FILE);
     let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -330,6 +354,11 @@ pub(super) fn restore_full(
         .next_entry()
         .with_context(|| format!("reading {}", path.display()))?
     {
+        if timers.holds(e.state) {
+            let (state, key) = (e.state, e.key.to_vec());
+            timers.insert_key(state, &key)?;
+            continue;
+        }
         batch.put_cf(db.cfs[e.state as usize], e.key, e.value);
         if batch.len() >= RESTORE_BATCH_ENTRIES || batch.size_in_bytes() >= batch_bytes {
             db.db.write_opt(std::mem::take(&mut batch), write)?;
