@@ -155,6 +155,7 @@ fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
         }
         writeln!(md, "\n")?;
     }
+    explain_rocksdb(md, r, rec)?;
     if let Some(tail) = rec.lowest_tail.map(|i| &r.cells[i]) {
         writeln!(
             md,
@@ -175,6 +176,42 @@ fn speedup(fast: f64, slow: f64) -> String {
     } else {
         format!("{:.0}% faster than", (ratio - 1.0) * 100.0)
     }
+}
+
+/// Why the best RocksDB cell beats the next one, in RocksDB's own numbers.
+fn explain_rocksdb(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
+    let Some(best) = rec.best_rocksdb else {
+        return Ok(());
+    };
+    let next = (0..r.cells.len())
+        .filter(|&i| {
+            i != best && r.cells[i].rocksdb.is_some() && r.cells[i].checkpoint_mode != "none"
+        })
+        .max_by(|&x, &y| r.cells[x].ops_per_s.total_cmp(&r.cells[y].ops_per_s));
+    let (a, Some(b)) = (&r.cells[best], next.map(|i| &r.cells[i])) else {
+        return Ok(());
+    };
+    if let (Some(sa), Some(sb)) = (&a.rocksdb, &b.rocksdb) {
+        writeln!(
+            md,
+            "RocksDB's view of the two best RocksDB cells, `{}` vs `{}`: write amplification \
+             {:.2}× vs {:.2}×, block cache hit rate {:.1}% vs {:.1}%, {} vs {} of blocks read per \
+             get, write stalls {} vs {}, average checkpoint stall {} vs {}.\n",
+            a.id,
+            b.id,
+            sa.write_amplification,
+            sb.write_amplification,
+            100.0 * sa.block_cache_hit_rate,
+            100.0 * sb.block_cache_hit_rate,
+            bytes(sa.block_bytes_per_get as u64),
+            bytes(sb.block_bytes_per_get as u64),
+            millis(sa.stall_ms),
+            millis(sb.stall_ms),
+            millis(checkpoint_stats(a).map_or(0.0, |s| s.avg_sync_ms)),
+            millis(checkpoint_stats(b).map_or(0.0, |s| s.avg_sync_ms)),
+        )?;
+    }
+    Ok(())
 }
 
 fn verified_mark(cell: &CellResult) -> &'static str {
