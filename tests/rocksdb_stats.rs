@@ -119,3 +119,43 @@ fn rocksdb_cells_carry_statistics_and_samples() {
             .is_none()
     );
 }
+
+#[test]
+fn write_stalls_are_timed_and_counted() {
+    // Tiny memtables and one background job: flushes fall behind and writes stall.
+    let mut config = statebench::config::FlinkConfig::default();
+    config
+        .set("state.backend.rocksdb.writebuffer.size=64kb")
+        .unwrap();
+    config.set("state.backend.rocksdb.thread.num=1").unwrap();
+    config
+        .set("state.backend.rocksdb.memory.managed=false")
+        .unwrap();
+    let rocks = config.resolve(None).unwrap().rocksdb_config;
+    let dir = tempfile::tempdir().unwrap();
+    let layout = StateLayout {
+        states: vec![("v".into(), StateKind::Value)],
+        max_parallelism: 128,
+        ttl: None,
+    };
+    let mut b = RocksDbBackend::open(&rocks, &layout, dir.path()).unwrap();
+    let start = b.stats().unwrap().unwrap();
+    let mut value = Vec::new();
+    for key in 0..200_000u64 {
+        let v = ValueRef { tag: key, len: 200 };
+        fill_value(v, &mut value);
+        let op = StateOp {
+            state: 0,
+            key,
+            namespace: Namespace::Void,
+            kind: OpKind::ValuePut(v),
+        };
+        b.apply(&op, &value).unwrap();
+    }
+    let s = summarize_stats(&start, &b.stats().unwrap().unwrap(), vec![]);
+    assert!(s.stall_ms > 0.0 && s.stall_count > 0, "{s:?}");
+    assert!(
+        s.files_per_level[0] > 0 || s.files_per_level[1] > 0,
+        "{s:?}"
+    );
+}

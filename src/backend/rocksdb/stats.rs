@@ -24,12 +24,21 @@ pub(super) fn snapshot(db: &OpenDb) -> Result<StatsSnapshot> {
     for level in 0..LEVELS {
         files_per_level.push(sum(&format!("rocksdb.num-files-at-level{level}"))?);
     }
-    // "rocksdb.db-write-stall-stats" is a map; its string form lists `total-delays=N` and
-    // `total-stops=N` among other counts.
-    let stall_count = db
-        .db
-        .property_value("rocksdb.db-write-stall-stats")?
-        .map_or(0, |text| stall_events(&text));
+    // Write stall counts, e.g. "Write Stall (count): ..., total-delays: 0, total-stops: 16":
+    // per column family, plus the write buffer manager's stops at the DB level.
+    let mut stall_count = stall_events(
+        &db.db
+            .property_value("rocksdb.db-write-stall-stats")?
+            .unwrap_or_default(),
+        &["write-buffer-manager-limit-stops"],
+    );
+    for cf in &db.cfs {
+        let text = db
+            .db
+            .property_value_cf(*cf, "rocksdb.cf-write-stall-stats")?
+            .unwrap_or_default();
+        stall_count += stall_events(&text, &["total-delays", "total-stops"]);
+    }
     let block_cache_usage = match db.cfs.first() {
         Some(cf) => db
             .db
@@ -57,11 +66,12 @@ pub(super) fn snapshot(db: &OpenDb) -> Result<StatsSnapshot> {
     })
 }
 
-/// Sums `total-delays` and `total-stops` in a write-stall-stats string.
-fn stall_events(text: &str) -> u64 {
-    text.split([';', ',', '\n', ' '])
-        .filter_map(|field| field.trim().split_once('='))
-        .filter(|(key, _)| matches!(key.trim(), "total-delays" | "total-stops"))
+/// Sums the named counters of a write-stall-stats string (`name: count` pairs).
+fn stall_events(text: &str, names: &[&str]) -> u64 {
+    let body = text.split_once("):").map_or(text, |(_, rest)| rest);
+    body.split([',', '\n'])
+        .filter_map(|field| field.split_once(':'))
+        .filter(|(key, _)| names.contains(&key.trim()))
         .filter_map(|(_, value)| value.trim().parse::<u64>().ok())
         .sum()
 }
@@ -72,10 +82,11 @@ mod tests {
 
     #[test]
     fn stall_counts_are_read_from_the_property_text() {
-        assert_eq!(
-            stall_events("cf-l0-file-count-limit-delays=1; total-delays=3; total-stops=2;"),
-            5
-        );
-        assert_eq!(stall_events(""), 0);
+        let cf = "Write Stall (count): l0-file-count-limit-delays: 0, memtable-limit-stops: 1640, \
+                  total-delays: 3, total-stops: 1640\n";
+        assert_eq!(stall_events(cf, &["total-delays", "total-stops"]), 1643);
+        let db = "Write Stall (count): write-buffer-manager-limit-stops: 7\n";
+        assert_eq!(stall_events(db, &["write-buffer-manager-limit-stops"]), 7);
+        assert_eq!(stall_events("", &["total-stops"]), 0);
     }
 }
