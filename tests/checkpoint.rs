@@ -8,21 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use statebench::backend::{Backend, BackendConfig};
+use statebench::backend::BackendConfig;
 use statebench::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointStore};
 use statebench::run::{run_cell, Cell, CellPaths, OpInput};
-use statebench::workload::{fill_value, StateOp};
-
-fn apply(backend: &mut dyn Backend, ops: &[StateOp]) {
-    let mut value = Vec::new();
-    for op in ops {
-        match op.kind.value() {
-            Some(v) => fill_value(v, &mut value),
-            None => value.clear(),
-        }
-        backend.apply(op, &value).unwrap();
-    }
-}
 
 #[test]
 fn a_restore_equals_the_state_at_the_checkpoint_for_every_backend_and_mode() {
@@ -54,11 +42,11 @@ fn restores_equal_checkpointed_state(spec: &statebench::workload::WorkloadSpec) 
             let store = CheckpointStore::new(&dir.path().join("checkpoints")).unwrap();
             let mut backend = config.open(&layout, &dir.path().join("db")).unwrap();
 
-            apply(backend.as_mut(), first);
+            common::apply(backend.as_mut(), first);
             let at_first = backend.digest().unwrap();
             let sync = backend.snapshot(mode).unwrap();
             // Ops go on before the async phase runs: the checkpoint must not see them.
-            apply(backend.as_mut(), second);
+            common::apply(backend.as_mut(), second);
             let target = store.target(1, Arc::new(BTreeMap::new())).unwrap();
             let upload = (sync.async_phase)(&target).unwrap();
             let handle = store.complete(&target, mode, &upload).unwrap();
@@ -78,7 +66,7 @@ fn restores_equal_checkpointed_state(spec: &statebench::workload::WorkloadSpec) 
 
             // A second checkpoint; incremental ones reuse the files they can.
             let sync = backend.snapshot(mode).unwrap();
-            apply(backend.as_mut(), third);
+            common::apply(backend.as_mut(), third);
             let target = store.target(2, Arc::new(handle.shared.clone())).unwrap();
             let upload = (sync.async_phase)(&target).unwrap();
             let handle2 = store.complete(&target, mode, &upload).unwrap();
@@ -111,7 +99,7 @@ fn a_corrupt_full_checkpoint_fails_to_restore() {
         let dir = tempfile::tempdir().unwrap();
         let store = CheckpointStore::new(&dir.path().join("checkpoints")).unwrap();
         let mut backend = config.open(&layout, &dir.path().join("db")).unwrap();
-        apply(backend.as_mut(), &common::all_ops(&spec));
+        common::apply(backend.as_mut(), &common::all_ops(&spec));
         let sync = backend.snapshot(CheckpointMode::Full).unwrap();
         let target = store.target(1, Arc::new(BTreeMap::new())).unwrap();
         let upload = (sync.async_phase)(&target).unwrap();

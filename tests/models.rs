@@ -7,8 +7,8 @@ mod common;
 use std::collections::{HashMap, HashSet};
 
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
-use statebench::backend::{Backend, BackendConfig, Outcome, StateLayout};
-use statebench::workload::{fill_value, Namespace, OpGenerator, OpKind, StateOp, WorkloadSpec};
+use statebench::backend::{BackendConfig, Outcome, StateLayout};
+use statebench::workload::{Namespace, OpGenerator, OpKind, StateOp, WorkloadSpec};
 
 const STREAM: &str = r#"{ "gap": { "type": "exponential", "mean_ms": 2 }, "out_of_order_fraction": 0.2,
     "max_delay_ms": 40, "watermark_delay_ms": 15, "watermark_interval_ms": 20 }"#;
@@ -33,19 +33,6 @@ fn ops_of(spec: &WorkloadSpec) -> (Vec<StateOp>, u64) {
     (all, generator.dropped_late())
 }
 
-fn apply(backend: &mut dyn Backend, ops: &[StateOp]) -> Vec<Outcome> {
-    let mut value = Vec::new();
-    ops.iter()
-        .map(|op| {
-            match op.kind.value() {
-                Some(v) => fill_value(v, &mut value),
-                None => value.clear(),
-            }
-            backend.apply(op, &value).unwrap()
-        })
-        .collect()
-}
-
 /// Runs the ops on both backends, checks they agree, and returns the heap's outcomes and the
 /// number of logical entries left.
 fn on_both(spec: &WorkloadSpec, ops: &[StateOp]) -> (Vec<Outcome>, u64) {
@@ -54,8 +41,13 @@ fn on_both(spec: &WorkloadSpec, ops: &[StateOp]) -> (Vec<Outcome>, u64) {
     let mut heap = BackendConfig::HashMap.open(&layout, dir.path()).unwrap();
     let rocks = BackendConfig::RocksDb(RocksDbConfig::new(PredefinedProfile::Default));
     let mut rocks = rocks.open(&layout, &dir.path().join("db")).unwrap();
-    let outcomes = apply(heap.as_mut(), ops);
-    assert_eq!(outcomes, apply(rocks.as_mut(), ops), "{}", spec.name);
+    let outcomes = common::apply(heap.as_mut(), ops);
+    assert_eq!(
+        outcomes,
+        common::apply(rocks.as_mut(), ops),
+        "{}",
+        spec.name
+    );
     let digest = heap.digest().unwrap();
     assert_eq!(digest, rocks.digest().unwrap());
     (outcomes, digest.entries)

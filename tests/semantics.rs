@@ -4,21 +4,8 @@
 mod common;
 
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
-use statebench::backend::{Backend, BackendConfig, Outcome};
-use statebench::workload::{fill_value, Namespace, OpKind, StateOp, ValueRef};
-
-fn apply_all(backend: &mut dyn Backend, ops: &[StateOp]) -> Vec<Outcome> {
-    let mut value = Vec::new();
-    ops.iter()
-        .map(|op| {
-            match op.kind.value() {
-                Some(v) => fill_value(v, &mut value),
-                None => value.clear(),
-            }
-            backend.apply(op, &value).unwrap()
-        })
-        .collect()
-}
+use statebench::backend::{BackendConfig, Outcome};
+use statebench::workload::{Namespace, OpKind, StateOp, ValueRef};
 
 #[test]
 fn rocksdb_answers_every_op_as_the_heap_backend_does() {
@@ -29,8 +16,8 @@ fn rocksdb_answers_every_op_as_the_heap_backend_does() {
     let mut heap = BackendConfig::HashMap.open(&layout, dir.path()).unwrap();
     let rocks_config = BackendConfig::RocksDb(RocksDbConfig::new(PredefinedProfile::Default));
     let mut rocks = rocks_config.open(&layout, &dir.path().join("db")).unwrap();
-    let from_heap = apply_all(heap.as_mut(), &ops);
-    let from_rocks = apply_all(rocks.as_mut(), &ops);
+    let from_heap = common::apply(heap.as_mut(), &ops);
+    let from_rocks = common::apply(rocks.as_mut(), &ops);
     for (i, (h, r)) in from_heap.iter().zip(&from_rocks).enumerate() {
         assert_eq!(h, r, "op {i}: {:?}", ops[i]);
     }
@@ -115,7 +102,7 @@ fn hand_checked_list_and_map_sequences() {
     for config in common::every_backend() {
         let dir = tempfile::tempdir().unwrap();
         let mut backend = config.open(&layout, &dir.path().join("db")).unwrap();
-        let got = apply_all(backend.as_mut(), &sequence);
+        let got = common::apply(backend.as_mut(), &sequence);
         assert_eq!(got, expected, "{}", config.name());
         let digest = backend.digest().unwrap();
         assert_eq!(

@@ -7,23 +7,12 @@ use statebench::backend::rocksdb::{
     PredefinedProfile, RocksDbBackend, RocksDbConfig, TimerFactory,
 };
 use statebench::backend::{Backend, BackendConfig, StateLayout};
-use statebench::workload::{fill_value, OpKind, StateOp};
+use statebench::workload::OpKind;
 
 fn config(timers: TimerFactory) -> RocksDbConfig {
     let mut c = RocksDbConfig::new(PredefinedProfile::Default);
     c.timers = timers;
     c
-}
-
-fn apply(backend: &mut dyn Backend, ops: &[StateOp]) {
-    let mut value = Vec::new();
-    for op in ops {
-        match op.kind.value() {
-            Some(v) => fill_value(v, &mut value),
-            None => value.clear(),
-        }
-        backend.apply(op, &value).unwrap();
-    }
 }
 
 #[test]
@@ -51,12 +40,12 @@ fn heap_timers_stay_out_of_rocksdb_and_agree_with_rocksdb_timers() {
         &dir.path().join("heap"),
     )
     .unwrap();
-    apply(&mut in_cf, ops);
-    apply(&mut on_heap, ops);
+    common::apply(&mut in_cf, ops);
+    common::apply(&mut on_heap, ops);
     let digest = in_cf.digest().unwrap();
     assert_eq!(digest, on_heap.digest().unwrap());
     let mut reference = BackendConfig::HashMap.open(&layout, dir.path()).unwrap();
-    apply(reference.as_mut(), ops);
+    common::apply(reference.as_mut(), ops);
     assert_eq!(digest, reference.digest().unwrap());
     let pending_rows = in_cf.stored_rows().unwrap() - on_heap.stored_rows().unwrap();
     assert!(

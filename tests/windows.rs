@@ -2,10 +2,12 @@
 //! exactly once, after the watermark passes their end; late elements are dropped; at the end of
 //! input every window has fired and no state is left.
 
+mod common;
+
 use std::collections::HashMap;
 
-use statebench::backend::{Backend, BackendConfig, StateLayout};
-use statebench::workload::{fill_value, Namespace, OpGenerator, OpKind, StateOp, WorkloadSpec};
+use statebench::backend::{BackendConfig, StateLayout};
+use statebench::workload::{Namespace, OpGenerator, OpKind, StateOp, WorkloadSpec};
 
 fn spec(operator: &str, stream: &str, events: u64, keys: u64) -> WorkloadSpec {
     let json = format!(
@@ -130,19 +132,6 @@ fn every_window_fires_exactly_once_and_late_elements_are_dropped() {
     }
 }
 
-fn apply(backend: &mut dyn Backend, ops: &[StateOp]) -> Vec<statebench::backend::Outcome> {
-    let mut value = Vec::new();
-    ops.iter()
-        .map(|op| {
-            match op.kind.value() {
-                Some(v) => fill_value(v, &mut value),
-                None => value.clear(),
-            }
-            backend.apply(op, &value).unwrap()
-        })
-        .collect()
-}
-
 #[test]
 fn holistic_windows_read_every_element_and_backends_agree() {
     let spec = spec(
@@ -159,8 +148,8 @@ fn holistic_windows_read_every_element_and_backends_agree() {
         statebench::backend::rocksdb::PredefinedProfile::Default,
     ));
     let mut rocks = rocks.open(&layout, &dir.path().join("db")).unwrap();
-    let from_heap = apply(heap.as_mut(), &ops);
-    assert_eq!(from_heap, apply(rocks.as_mut(), &ops));
+    let from_heap = common::apply(heap.as_mut(), &ops);
+    assert_eq!(from_heap, common::apply(rocks.as_mut(), &ops));
     // Each firing reads as many elements as were added to the window since it was created.
     let mut added: HashMap<(u64, i64, i64), u32> = HashMap::new();
     let mut fired = 0;

@@ -10,9 +10,8 @@ use super::generator::Draws;
 use super::op::{Namespace, OpKind, StateOp};
 use super::operator::DedupState;
 use super::spec::KeySpec;
-use super::stream::EventStream;
+use super::stream::{Event, EventStream, EventTimeModel};
 use super::timers::TimerQueue;
-use super::OperatorModel;
 
 /// Unique visitors per page and period, in map or value state.
 #[derive(Debug)]
@@ -75,18 +74,17 @@ impl Dedup {
     }
 }
 
-impl OperatorModel for Dedup {
-    fn event_time(&self) -> i64 {
-        self.time
+impl EventTimeModel for Dedup {
+    fn stream(&mut self) -> &mut EventStream {
+        &mut self.stream
     }
 
-    fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>) {
-        let (event, watermark) = self.stream.next(draws);
-        self.time = event.timestamp;
+    fn on_watermark(&mut self, watermark: i64, _draws: &mut Draws, out: &mut Vec<StateOp>) {
+        self.advance_watermark(watermark, out);
+    }
+
+    fn on_element(&mut self, event: &Event, draws: &mut Draws, out: &mut Vec<StateOp>) {
         let user = self.users.sample(&mut draws.rng);
-        if let Some(wm) = watermark {
-            self.advance_watermark(wm, out);
-        }
         let period_end =
             event.timestamp - event.timestamp.rem_euclid(self.period) + self.period - 1;
         let (key, timers) = match self.state {
@@ -126,8 +124,13 @@ impl OperatorModel for Dedup {
             out.push(op(timers, OpKind::TimerRegister(period_end)));
             self.timers.insert(period_end, key);
         }
-        if last {
-            self.advance_watermark(i64::MAX, out);
-        }
+    }
+
+    fn set_time(&mut self, timestamp: i64) {
+        self.time = timestamp;
+    }
+
+    fn time(&self) -> i64 {
+        self.time
     }
 }

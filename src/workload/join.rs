@@ -6,9 +6,8 @@ use rand::RngExt;
 
 use super::generator::Draws;
 use super::op::{Namespace, OpKind, StateId, StateOp};
-use super::stream::EventStream;
+use super::stream::{Event, EventStream, EventTimeModel};
 use super::timers::TimerQueue;
-use super::OperatorModel;
 
 const LEFT_BUFFER: StateId = 0;
 const RIGHT_BUFFER: StateId = 1;
@@ -84,26 +83,21 @@ impl IntervalJoin {
     }
 }
 
-impl OperatorModel for IntervalJoin {
-    fn event_time(&self) -> i64 {
-        self.time
+impl EventTimeModel for IntervalJoin {
+    fn stream(&mut self) -> &mut EventStream {
+        &mut self.stream
     }
 
-    fn dropped_late(&self) -> u64 {
-        self.dropped_late
+    fn on_watermark(&mut self, watermark: i64, _draws: &mut Draws, out: &mut Vec<StateOp>) {
+        self.advance_watermark(watermark, out);
     }
 
-    fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>) {
-        let (event, watermark) = self.stream.next(draws);
-        self.time = event.timestamp;
+    fn on_element(&mut self, event: &Event, draws: &mut Draws, out: &mut Vec<StateOp>) {
         let side = if draws.rng.random_bool(self.left_fraction) {
             Side::Left
         } else {
             Side::Right
         };
-        if let Some(wm) = watermark {
-            self.advance_watermark(wm, out);
-        }
         let ts = event.timestamp;
         if ts < self.watermark {
             self.dropped_late += 1; // isLate
@@ -145,8 +139,17 @@ impl OperatorModel for IntervalJoin {
             out.push(op(TIMERS, namespace, OpKind::TimerRegister(cleanup)));
             self.timers.insert(cleanup, (event.key, side));
         }
-        if last {
-            self.advance_watermark(i64::MAX, out);
-        }
+    }
+
+    fn set_time(&mut self, timestamp: i64) {
+        self.time = timestamp;
+    }
+
+    fn time(&self) -> i64 {
+        self.time
+    }
+
+    fn dropped(&self) -> u64 {
+        self.dropped_late
     }
 }

@@ -9,9 +9,8 @@ use std::collections::HashMap;
 use super::generator::Draws;
 use super::op::{Namespace, OpKind, StateId, StateOp};
 use super::operator::Aggregation;
-use super::stream::EventStream;
+use super::stream::{Event, EventStream, EventTimeModel};
 use super::timers::TimerQueue;
-use super::OperatorModel;
 
 const CONTENTS: StateId = 0;
 const TIMERS: StateId = 1;
@@ -291,24 +290,28 @@ impl SessionWindows {
     }
 }
 
-impl OperatorModel for SessionWindows {
-    fn event_time(&self) -> i64 {
+impl EventTimeModel for SessionWindows {
+    fn stream(&mut self) -> &mut EventStream {
+        &mut self.stream
+    }
+
+    fn on_watermark(&mut self, watermark: i64, draws: &mut Draws, out: &mut Vec<StateOp>) {
+        self.advance_watermark(watermark, draws, out);
+    }
+
+    fn on_element(&mut self, event: &Event, draws: &mut Draws, out: &mut Vec<StateOp>) {
+        self.element(event.key, event.timestamp, event.value.len, draws, out);
+    }
+
+    fn set_time(&mut self, timestamp: i64) {
+        self.time = timestamp;
+    }
+
+    fn time(&self) -> i64 {
         self.time
     }
 
-    fn dropped_late(&self) -> u64 {
+    fn dropped(&self) -> u64 {
         self.dropped_late
-    }
-
-    fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>) {
-        let (event, watermark) = self.stream.next(draws);
-        self.time = event.timestamp;
-        if let Some(wm) = watermark {
-            self.advance_watermark(wm, draws, out);
-        }
-        self.element(event.key, event.timestamp, event.value.len, draws, out);
-        if last {
-            self.advance_watermark(i64::MAX, draws, out);
-        }
     }
 }

@@ -6,9 +6,8 @@
 use super::generator::Draws;
 use super::op::{Namespace, OpKind, StateId, StateOp};
 use super::operator::Aggregation;
-use super::stream::{Event, EventStream};
+use super::stream::{Event, EventStream, EventTimeModel};
 use super::timers::TimerQueue;
-use super::OperatorModel;
 
 const CONTENTS: StateId = 0;
 const TIMERS: StateId = 1;
@@ -128,28 +127,29 @@ impl WindowOperator {
     }
 }
 
-impl OperatorModel for WindowOperator {
-    /// Timestamp of the last event.
-    fn event_time(&self) -> i64 {
+impl EventTimeModel for WindowOperator {
+    fn stream(&mut self) -> &mut EventStream {
+        &mut self.stream
+    }
+
+    fn on_watermark(&mut self, watermark: i64, _draws: &mut Draws, out: &mut Vec<StateOp>) {
+        self.advance_watermark(watermark, out);
+    }
+
+    fn on_element(&mut self, event: &Event, _draws: &mut Draws, out: &mut Vec<StateOp>) {
+        self.element(event, out);
+    }
+
+    fn set_time(&mut self, timestamp: i64) {
+        self.last_timestamp = timestamp;
+    }
+
+    fn time(&self) -> i64 {
         self.last_timestamp
     }
 
-    /// Window elements dropped as late so far (Flink's `numLateRecordsDropped`).
-    fn dropped_late(&self) -> u64 {
+    /// Flink's `numLateRecordsDropped`.
+    fn dropped(&self) -> u64 {
         self.dropped_late
-    }
-
-    /// The ops of one event: the watermark before it, the element, and (for the last event) the
-    /// final watermark that ends a bounded input.
-    fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>) {
-        let (event, watermark) = self.stream.next(draws);
-        self.last_timestamp = event.timestamp;
-        if let Some(wm) = watermark {
-            self.advance_watermark(wm, out);
-        }
-        self.element(&event, out);
-        if last {
-            self.advance_watermark(i64::MAX, out);
-        }
     }
 }

@@ -2,8 +2,8 @@
 #![allow(dead_code)] // each test binary uses part of these helpers
 
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig, TimerFactory};
-use statebench::backend::{BackendConfig, StateLayout};
-use statebench::workload::{OpGenerator, StateOp, WorkloadSpec};
+use statebench::backend::{Backend, BackendConfig, Outcome, StateLayout};
+use statebench::workload::{fill_value, OpGenerator, StateOp, WorkloadSpec};
 
 /// A small workload touching every state kind and every op the generator makes, over few keys
 /// so that keys repeat, lists are cleared and map entries removed.
@@ -69,4 +69,18 @@ pub fn every_backend() -> Vec<BackendConfig> {
     heap_timers.timers = TimerFactory::Heap;
     all.push(BackendConfig::RocksDb(heap_timers));
     all
+}
+
+/// Applies ops in order (materializing their values) and returns what each found.
+pub fn apply(backend: &mut dyn Backend, ops: &[StateOp]) -> Vec<Outcome> {
+    let mut value = Vec::new();
+    ops.iter()
+        .map(|op| {
+            match op.kind.value() {
+                Some(v) => fill_value(v, &mut value),
+                None => value.clear(),
+            }
+            backend.apply(op, &value).unwrap()
+        })
+        .collect()
 }
