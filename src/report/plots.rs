@@ -116,6 +116,8 @@ where
                 .x_desc(axis.as_str())
                 .axis_desc_style((FONT, 20))
                 .label_style((FONT, 18))
+                .x_labels(8)
+                .x_label_formatter(&|v| value_label(*v))
                 .y_labels(labels.len())
                 .y_label_formatter(&|v| match v {
                     SegmentValue::CenterOf(i) => labels
