@@ -5,6 +5,8 @@
 mod common;
 
 use std::collections::BTreeMap;
+
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -171,5 +173,12 @@ fn cells_take_checkpoints_during_the_run_and_verify_the_last_one() {
             !paths.work.join(&result.id).exists(),
             "scratch space cleaned up"
         );
+        // The interval log holds one histogram per timeline second.
+        let log = std::fs::read(paths.run.join(result.histogram_log.as_ref().unwrap())).unwrap();
+        let intervals = IntervalLogIterator::new(&log)
+            .filter(|e| matches!(e, Ok(LogEntry::Interval(_))))
+            .count();
+        assert_eq!(intervals, result.timeline.len(), "{}", result.id);
+        assert!(IntervalLogIterator::new(&log).all(|e| e.is_ok()));
     }
 }

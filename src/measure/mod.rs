@@ -1,10 +1,12 @@
 //! Measurement: per-op latency histograms, the per-second timeline, backend statistics over the
 //! measured part, and the machine description.
 
+mod interval_log;
 mod machine;
 mod recorder;
 mod stats;
 
+pub use interval_log::write_interval_log;
 pub use machine::describe_machine;
-pub use recorder::{summarize, Recorder};
+pub use recorder::{summarize, IntervalHistogram, Recorded, Recorder};
 pub use stats::{sample, summarize_stats};

@@ -25,6 +25,33 @@ fn new_histogram() -> Histogram<u64> {
     h
 }
 
+/// Intervals kept for the interval log (two hours of one-second intervals).
+const MAX_LOGGED_INTERVALS: usize = 7_200;
+
+/// One interval's histogram of every op, for the HdrHistogram interval log.
+#[derive(Clone, Debug)]
+pub struct IntervalHistogram {
+    /// Start, relative to the measured part's start.
+    pub start: Duration,
+    /// Length of the interval.
+    pub length: Duration,
+    /// Latencies recorded in it, ns.
+    pub histogram: Histogram<u64>,
+}
+
+/// What a recorder measured.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// Every op together.
+    pub all: OpLatency,
+    /// Per op class (classes that occurred).
+    pub ops: Vec<OpLatency>,
+    /// Per-second summary.
+    pub timeline: Vec<TimelinePoint>,
+    /// Per-second histograms, for the interval log.
+    pub intervals: Vec<IntervalHistogram>,
+}
+
 /// Latency recorder of one cell's measured part.
 pub struct Recorder {
     per_class: Vec<Histogram<u64>>,
@@ -32,6 +59,7 @@ pub struct Recorder {
     epoch: Instant,
     interval_end: Instant,
     timeline: Vec<TimelinePoint>,
+    intervals: Vec<IntervalHistogram>,
 }
 
 impl Recorder {
@@ -43,6 +71,7 @@ impl Recorder {
             epoch,
             interval_end: epoch + INTERVAL,
             timeline: Vec::new(),
+            intervals: Vec::new(),
         }
     }
 
@@ -60,42 +89,55 @@ impl Recorder {
 
     fn close_intervals(&mut self, now: Instant) {
         while now >= self.interval_end {
-            let h = &self.interval;
-            self.timeline.push(TimelinePoint {
-                t_s: (self.interval_end - self.epoch).as_secs_f64(),
-                ops: h.len(),
-                p50_ns: h.value_at_quantile(0.5),
-                p99_ns: h.value_at_quantile(0.99),
-                max_ns: h.max(),
-            });
-            self.interval.reset();
+            let end = self.interval_end;
+            self.close_interval(end, INTERVAL);
             self.interval_end += INTERVAL;
         }
     }
 
-    /// Ends the measured part at `end`: closes the last partial interval and returns
-    /// (all-ops summary, per-class summaries of the classes that occurred, timeline).
-    pub fn finish(mut self, end: Instant) -> (OpLatency, Vec<OpLatency>, Vec<TimelinePoint>) {
-        if !self.interval.is_empty() {
-            let h = &self.interval;
-            self.timeline.push(TimelinePoint {
-                t_s: (end - self.epoch).as_secs_f64(),
-                ops: h.len(),
-                p50_ns: h.value_at_quantile(0.5),
-                p99_ns: h.value_at_quantile(0.99),
-                max_ns: h.max(),
+    /// Summarizes the current interval (ending at `end`, `length` long) and starts a new one.
+    fn close_interval(&mut self, end: Instant, length: Duration) {
+        let h = &self.interval;
+        let offset = end - self.epoch;
+        self.timeline.push(TimelinePoint {
+            t_s: offset.as_secs_f64(),
+            ops: h.len(),
+            p50_ns: h.value_at_quantile(0.5),
+            p99_ns: h.value_at_quantile(0.99),
+            max_ns: h.max(),
+        });
+        if self.intervals.len() < MAX_LOGGED_INTERVALS {
+            self.intervals.push(IntervalHistogram {
+                start: offset.saturating_sub(length),
+                length,
+                histogram: h.clone(),
             });
         }
+        self.interval.reset();
+    }
+
+    /// Ends the measured part at `end`: closes the last partial interval and returns what was
+    /// recorded.
+    pub fn finish(mut self, end: Instant) -> Recorded {
+        if !self.interval.is_empty() {
+            let length = end.saturating_duration_since(self.interval_end - INTERVAL);
+            self.close_interval(end, length);
+        }
         let mut all = new_histogram();
-        let mut classes = Vec::new();
+        let mut ops = Vec::new();
         for (class, h) in OpClass::ALL.iter().zip(&self.per_class) {
             if h.is_empty() {
                 continue;
             }
             let _ = all.add(h);
-            classes.push(summarize(class.name(), h));
+            ops.push(summarize(class.name(), h));
         }
-        (summarize("all", &all), classes, self.timeline)
+        Recorded {
+            all: summarize("all", &all),
+            ops,
+            timeline: self.timeline,
+            intervals: self.intervals,
+        }
     }
 }
 
@@ -156,7 +198,11 @@ mod tests {
             Duration::from_micros(5),
             start + Duration::from_millis(1500),
         );
-        let (all, classes, timeline) = r.finish(start + Duration::from_millis(1600));
+        let recorded = r.finish(start + Duration::from_millis(1600));
+        let (all, classes, timeline) = (recorded.all, recorded.ops, recorded.timeline);
+        assert_eq!(recorded.intervals.len(), 2);
+        assert_eq!(recorded.intervals[1].start, Duration::from_secs(1));
+        assert_eq!(recorded.intervals[1].histogram.len(), 1);
         assert_eq!(all.count, 1001);
         assert_eq!(classes.len(), 2);
         let get = &classes[0];

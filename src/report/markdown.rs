@@ -356,6 +356,12 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             if levels.is_empty() { "none".to_string() } else { levels.join(", ") }
         )?;
     }
+    if let Some(log) = &c.histogram_log {
+        writeln!(
+            md,
+            "Latency per second as an HdrHistogram interval log: [{log}]({log})\n"
+        )?;
+    }
     if let Some(options) = &c.options_file {
         writeln!(md, "Effective RocksDB options: [{options}]({options})\n")?;
     }

@@ -122,6 +122,7 @@ mod tests {
             },
             ops: vec![],
             timeline: vec![],
+            histogram_log: None,
             checkpoints: vec![],
             restore: verified.map(|verified| RestoreRecord {
                 verified,

@@ -77,6 +77,9 @@ pub struct CellResult {
     pub ops: Vec<OpLatency>,
     /// Per-second throughput and latency over the measured part.
     pub timeline: Vec<TimelinePoint>,
+    /// The HdrHistogram interval log (one histogram per second), relative to the run directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram_log: Option<String>,
     /// Every checkpoint that completed, in order.
     pub checkpoints: Vec<CheckpointRecord>,
     /// Restore of the last completed checkpoint, None when checkpointing is off.

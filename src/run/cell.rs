@@ -2,13 +2,13 @@
 //! timing every op on the operator thread; then restore the last checkpoint and verify it.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
 use crate::backend::{BackendConfig, StateLayout};
 use crate::checkpoint::{CheckpointMode, CheckpointSetting, Coordinator};
-use crate::measure::{summarize_stats, Recorder};
+use crate::measure::{summarize_stats, write_interval_log, Recorder};
 use crate::report::schema::{CellResult, RestoreRecord};
 use crate::workload::trace::{self, TraceReader};
 use crate::workload::{fill_value, OpGenerator, OpSource, WorkloadSpec};
@@ -115,6 +115,7 @@ pub fn run_cell(
     let (mut ops, mut value) = (Vec::new(), Vec::new());
     let mut recorder: Option<Recorder> = None;
     let mut measured_start = Instant::now();
+    let mut measured_started_at = SystemTime::now();
     let mut measured_ops = 0u64;
     // Backend statistics: a snapshot when measuring starts, one per second, one at the end.
     let mut stats_start = None;
@@ -128,6 +129,7 @@ pub fn run_cell(
         let event = generator.position();
         if recorder.is_none() && event > spec.warmup_events {
             measured_start = Instant::now();
+            measured_started_at = SystemTime::now();
             recorder = Some(Recorder::new(measured_start));
             coordinator.set_epoch(measured_start);
             stats_start = backend.stats()?;
@@ -175,7 +177,14 @@ pub fn run_cell(
 
     let elapsed = measured_end - measured_start;
     let recorder = recorder.context("the workload has no events after warm-up")?;
-    let (all_ops, op_latencies, timeline) = recorder.finish(measured_end);
+    let recorded = recorder.finish(measured_end);
+    let histogram_log = format!("histograms/{id}.hlog");
+    write_interval_log(
+        &paths.run.join(&histogram_log),
+        measured_started_at,
+        &id,
+        &recorded.intervals,
+    )?;
     let options_file = save_options_file(backend.as_ref(), &paths.run, &id)?;
     let rocksdb = match (stats_start, stats_end) {
         (Some(start), Some(end)) => Some(summarize_stats(&start, &end, stats_samples)),
@@ -207,9 +216,10 @@ pub fn run_cell(
         elapsed_s: elapsed.as_secs_f64(),
         ops_per_s: measured_ops as f64 / secs,
         events_per_s: measured_events as f64 / secs,
-        all_ops,
-        ops: op_latencies,
-        timeline,
+        all_ops: recorded.all,
+        ops: recorded.ops,
+        timeline: recorded.timeline,
+        histogram_log: Some(histogram_log),
         checkpoints,
         restore,
         options_file,
