@@ -82,9 +82,10 @@ impl OpenDb {
     ) -> Result<OpenDb> {
         let shared = SharedMemory::new(&config.memory);
         let mut db_opts = options::db_options(&config.settings, shared.as_ref());
-        // Tickers for the per-cell statistics; timers stay off (they cost a clock read each).
+        // Tickers for the per-cell statistics only: histograms and timers cost a clock read or
+        // more per op (measured: gets 15-25% slower with histograms on).
         db_opts.enable_statistics();
-        db_opts.set_statistics_level(rocksdb::statistics::StatsLevel::ExceptTimers);
+        db_opts.set_statistics_level(rocksdb::statistics::StatsLevel::ExceptHistogramOrTimers);
         let codec = ValueCodec { ttl: layout.ttl };
         let cf = |name: &str, kind: Option<StateKind>| {
             let mut options = options::cf_options(&config.settings, shared.as_ref());
