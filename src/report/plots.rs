@@ -4,9 +4,9 @@
 //! look the same on every machine and need no system font lookup.
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::OnceLock;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -20,6 +20,14 @@ const WIDTH: u32 = 1400;
 const LOG_FLOOR_US: f64 = 0.01;
 /// Percentile axis goes up to 99.9999 %.
 const MAX_NINES: f64 = 6.0;
+/// Height of a line chart's plot, above its legend.
+const LINE_PLOT_HEIGHT: u32 = 820;
+/// Legend entries per row under a line chart; two fit the longest cell ids side by side.
+const LEGEND_COLUMNS: usize = 2;
+/// Height of one legend row, px.
+const LEGEND_ROW: u32 = 30;
+/// Left edge of the legend, aligned with the plot's y axis.
+const LEGEND_LEFT: i32 = 120;
 /// Dark, distinct colours (Tableau's, then deeper ones), so 14 cells stay apart on white.
 const COLOURS: [(u8, u8, u8); 14] = [
     (31, 119, 180),
@@ -43,21 +51,21 @@ fn colour(i: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // The font is compiled in; it is valid, so registration cannot fail at run time.
-        let _ = register_font_bytes();
-    });
-}
-
-fn register_font_bytes() -> Result<()> {
-    plotters::style::register_font(
-        FONT,
-        FontStyle::Normal,
-        include_bytes!("../../assets/DejaVuSans.ttf"),
-    )
-    .map_err(|_| anyhow!("the bundled font is invalid"))
+/// Registers the bundled DejaVu Sans as [`FONT`], once per process; every later call returns the
+/// first call's outcome.
+fn register_font() -> Result<()> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            plotters::style::register_font(
+                FONT,
+                FontStyle::Normal,
+                include_bytes!("../../assets/DejaVuSans.ttf"),
+            )
+            .map_err(|_| "the bundled font assets/DejaVuSans.ttf is not a valid font".to_string())
+        })
+        .clone()
+        .map_err(|e| anyhow!(e))
 }
 
 /// What a chart shows.
@@ -76,6 +84,19 @@ enum Chart {
         y_axis: String,
         series: Vec<(String, Vec<(f64, f64)>)>,
     },
+}
+
+impl Chart {
+    /// Pixel height that fits the chart: a row per bar, or the plot plus a legend row per
+    /// [`LEGEND_COLUMNS`] series.
+    fn height(&self) -> u32 {
+        match self {
+            Chart::Bars { labels, .. } => 200 + 44 * labels.len() as u32,
+            Chart::Lines { series, .. } => {
+                LINE_PLOT_HEIGHT + 20 + LEGEND_ROW * series.len().div_ceil(LEGEND_COLUMNS) as u32
+            }
+        }
+    }
 }
 
 /// The horizontal axis of a line chart.
@@ -102,54 +123,63 @@ where
             labels,
             values,
         } => {
-            let n = labels.len().max(1) as i32;
-            let max = values.iter().copied().fold(0.0, f64::max).max(1e-9) * 1.15;
+            // One unit of the y axis per bar, first cell at the top. The ids are drawn beside the
+            // rows by hand: a discrete axis cannot hold a single row.
+            let n = labels.len().max(1);
+            let row = |i: usize| (n - 1 - i) as f64;
+            let label_style = TextStyle::from((FONT, 18).into_font());
+            let mut label_width = 0;
+            for label in labels {
+                let (w, _) = root
+                    .estimate_text_size(label, &label_style)
+                    .map_err(to_plot_error)?;
+                label_width = label_width.max(w);
+            }
+            let max = match values.iter().copied().fold(0.0, f64::max) {
+                m if m > 0.0 => m * 1.15,
+                _ => 1.0,
+            };
             let mut c = ChartBuilder::on(&root)
                 .caption(title, (FONT, 26))
                 .margin(20)
                 .x_label_area_size(60)
-                .y_label_area_size(520)
-                .build_cartesian_2d(0.0..max, (0..n).into_segmented())
+                .y_label_area_size(label_width + 30)
+                .build_cartesian_2d(0.0..max, 0.0..n as f64)
                 .map_err(to_plot_error)?;
             c.configure_mesh()
                 .disable_y_mesh()
+                .y_labels(0)
                 .x_desc(axis.as_str())
                 .axis_desc_style((FONT, 20))
                 .label_style((FONT, 18))
                 .x_labels(8)
                 .x_label_formatter(&|v| value_label(*v))
-                .y_labels(labels.len())
-                .y_label_formatter(&|v| match v {
-                    SegmentValue::CenterOf(i) => labels
-                        .get((n - 1 - *i) as usize)
-                        .cloned()
-                        .unwrap_or_default(),
-                    _ => String::new(),
-                })
                 .draw()
                 .map_err(to_plot_error)?;
             c.draw_series(values.iter().enumerate().map(|(i, v)| {
-                let row = n - 1 - i as i32;
-                let mut bar = Rectangle::new(
-                    [
-                        (0.0, SegmentValue::Exact(row)),
-                        (*v, SegmentValue::Exact(row + 1)),
-                    ],
+                Rectangle::new(
+                    [(0.0, row(i) + 0.12), (*v, row(i) + 0.88)],
                     colour(i).filled(),
-                );
-                bar.set_margin(4, 4, 0, 0);
-                bar
+                )
             }))
             .map_err(to_plot_error)?;
             c.draw_series(values.iter().enumerate().map(|(i, v)| {
-                let row = n - 1 - i as i32;
                 Text::new(
                     format!(" {}", value_label(*v)),
-                    (*v, SegmentValue::CenterOf(row)),
+                    (*v, row(i) + 0.5),
                     TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Left, VPos::Center)),
                 )
             }))
             .map_err(to_plot_error)?;
+            for (i, label) in labels.iter().enumerate() {
+                let (x, y) = c.backend_coord(&(0.0, row(i) + 0.5));
+                root.draw(&Text::new(
+                    label.as_str(),
+                    (x - 12, y),
+                    label_style.pos(Pos::new(HPos::Right, VPos::Center)),
+                ))
+                .map_err(to_plot_error)?;
+            }
         }
         Chart::Lines {
             title,
@@ -171,7 +201,9 @@ where
                 XAxis::Percentile => x_max.ceil().max(1.0),
                 XAxis::Seconds => x_max,
             };
-            let mut c = ChartBuilder::on(&root)
+            // The legend goes under the plot, where it cannot hide a line however many there are.
+            let (plot, legend) = root.split_vertically(LINE_PLOT_HEIGHT);
+            let mut c = ChartBuilder::on(&plot)
                 .caption(title, (FONT, 26))
                 .margin(20)
                 .x_label_area_size(60)
@@ -203,28 +235,31 @@ where
                 .y_label_formatter(&|y| format!("{y}"))
                 .draw()
                 .map_err(to_plot_error)?;
+            let rows = series.len().div_ceil(LEGEND_COLUMNS).max(1);
+            let column_width = (WIDTH as i32 - LEGEND_LEFT) / LEGEND_COLUMNS as i32;
             for (i, (name, pts)) in series.iter().enumerate() {
                 let color = colour(i);
                 let clamped = pts.iter().map(|&(x, y)| (x, y.max(LOG_FLOOR_US)));
                 c.draw_series(LineSeries::new(clamped, color.stroke_width(2)))
-                    .map_err(to_plot_error)?
-                    .label(name.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3))
-                    });
+                    .map_err(to_plot_error)?;
+                // Column-major, so the legend reads top to bottom in the order of the cells.
+                let x = LEGEND_LEFT + (i / rows) as i32 * column_width;
+                let y = 10 + (i % rows) as i32 * LEGEND_ROW as i32 + LEGEND_ROW as i32 / 2;
+                legend
+                    .draw(&PathElement::new(
+                        vec![(x, y), (x + 30, y)],
+                        color.stroke_width(4),
+                    ))
+                    .map_err(to_plot_error)?;
+                legend
+                    .draw(&Text::new(
+                        name.as_str(),
+                        (x + 40, y),
+                        TextStyle::from((FONT, 18).into_font())
+                            .pos(Pos::new(HPos::Left, VPos::Center)),
+                    ))
+                    .map_err(to_plot_error)?;
             }
-            c.configure_series_labels()
-                // Latency rises to the right of a percentile plot and stays up on a timeline,
-                // so the legend goes where the lines usually are not.
-                .position(match x_axis {
-                    XAxis::Percentile => SeriesLabelPosition::UpperLeft,
-                    XAxis::Seconds => SeriesLabelPosition::LowerRight,
-                })
-                .label_font((FONT, 16))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(to_plot_error)?;
         }
     }
     root.present().map_err(to_plot_error)?;
@@ -243,7 +278,8 @@ fn value_label(v: f64) -> String {
 }
 
 /// Writes `<dir>/<name>.png` and `<dir>/<name>.svg`.
-fn write_chart(dir: &Path, name: &str, height: u32, chart: &Chart) -> Result<Vec<PathBuf>> {
+fn write_chart(dir: &Path, name: &str, chart: &Chart) -> Result<Vec<PathBuf>> {
+    let height = chart.height();
     let png = dir.join(format!("{name}.png"));
     let tmp = temporary_path(&png);
     draw(
@@ -263,11 +299,10 @@ fn write_chart(dir: &Path, name: &str, height: u32, chart: &Chart) -> Result<Vec
 
 /// Draws every chart of a run into `dir` (created); returns the files written.
 pub fn write_plots(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
-    register_font();
-    std::fs::create_dir_all(dir)?;
+    register_font()?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let cells = &results.cells;
     let labels: Vec<String> = cells.iter().map(|c| c.id.clone()).collect();
-    let bar_height = 160 + 44 * cells.len() as u32;
     let mut files = Vec::new();
     let bars = |title: &str, axis: &str, values: Vec<f64>| Chart::Bars {
         title: format!("{title} — {}", results.workload.name),
@@ -278,7 +313,6 @@ pub fn write_plots(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
     files.extend(write_chart(
         dir,
         "p99_per_cell",
-        bar_height,
         &bars(
             "p99 latency of all ops",
             "p99 latency (µs)",
@@ -291,7 +325,6 @@ pub fn write_plots(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
     files.extend(write_chart(
         dir,
         "throughput_per_cell",
-        bar_height,
         &bars(
             "Throughput",
             "state ops per second",
@@ -325,12 +358,7 @@ pub fn write_plots(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
                 .collect()
         },
     );
-    files.extend(write_chart(
-        dir,
-        "latency_distribution",
-        900,
-        &distribution,
-    )?);
+    files.extend(write_chart(dir, "latency_distribution", &distribution)?);
     let timeline = lines(
         "p99 latency per second",
         XAxis::Seconds,
@@ -342,6 +370,6 @@ pub fn write_plots(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
                 .collect()
         },
     );
-    files.extend(write_chart(dir, "timeline", 900, &timeline)?);
+    files.extend(write_chart(dir, "timeline", &timeline)?);
     Ok(files)
 }

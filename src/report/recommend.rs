@@ -100,38 +100,7 @@ pub fn flink_config(cell: &CellResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::schema::{OpLatency, RestoreRecord};
-    use crate::report::tests::results_with;
-
-    fn cell(id: &str, mode: &str, ops: f64, p999: u64, verified: Option<bool>) -> CellResult {
-        CellResult {
-            id: id.to_string(),
-            backend: "rocksdb".to_string(),
-            profile: Some("DEFAULT".to_string()),
-            checkpoint_mode: mode.to_string(),
-            checkpoint_interval_ms: 1000,
-            measured_events: 10,
-            measured_ops: 10,
-            elapsed_s: 1.0,
-            ops_per_s: ops,
-            events_per_s: ops,
-            all_ops: OpLatency {
-                op: "all".into(),
-                p999_ns: p999,
-                ..OpLatency::default()
-            },
-            ops: vec![],
-            timeline: vec![],
-            histogram_log: None,
-            checkpoints: vec![],
-            restore: verified.map(|verified| RestoreRecord {
-                verified,
-                ..RestoreRecord::default()
-            }),
-            options_file: None,
-            rocksdb: None,
-        }
-    }
+    use crate::report::tests::{cell, results_with};
 
     #[test]
     fn the_fastest_verified_checkpointing_cell_wins() {
