@@ -1,120 +1,115 @@
 //! Key and value-size distributions, sampled from the workload's seeded generator. Every
 //! distribution of YCSB and Gadget that makes sense for keyed state is here; all are exact
 //! functions of the random stream, so the same seed draws the same keys on every machine.
+//!
+//! The plain `zipfian` and `uniform` keys and the `fixed` and `uniform` sizes consume the random
+//! stream exactly as the first release did, so their op streams are unchanged; the newer zipfian
+//! keys (`scrambled_zipfian`, `latest`) use a faster exact sampler (rejection-inversion).
+
+use std::f64::consts::{PI, SQRT_2};
 
 use anyhow::{Context, Result};
 use rand::{Rng, RngExt};
-use rand_distr::{Distribution, Exp, Normal, Zipf};
+use rand_distr::{Distribution, Exp1, Normal, Zipf};
 
 use super::spec::{KeyDistribution, KeySpec, ValueSize, MAX_VALUE_BYTES};
 
+/// Size of the item space YCSB's `ScrambledZipfianGenerator` draws its ranks from
+/// (`ITEM_COUNT`, 10^10).
+const YCSB_SCRAMBLED_ITEMS: u64 = 10_000_000_000;
+
 /// Draws key ids in `0..count` with the workload's popularity distribution.
 #[derive(Clone, Debug)]
-pub enum KeyChooser {
+pub struct KeyChooser(Keys);
+
+#[derive(Clone, Debug)]
+enum Keys {
     /// Every key equally likely.
-    Uniform {
-        /// Number of keys.
-        count: u64,
-    },
-    /// Zipf over ranks; rank r is key id r (key groups scatter hot keys anyway).
-    Zipfian {
-        /// The rank distribution over `1..=count`.
-        zipf: Zipf<f64>,
-    },
-    /// Zipf over ranks, rank r mapped to key `fnv1a64(r) % count` (YCSB's scrambling; YCSB
-    /// draws its ranks over 10^10 items with precomputed theta-0.99 constants, here they are drawn
-    /// over the key space itself, for any theta).
-    ScrambledZipfian {
-        /// The rank distribution over `1..=count`.
-        zipf: Zipf<f64>,
-        /// Number of keys.
-        count: u64,
-    },
-    /// YCSB's hotspot.
+    Uniform { count: u64 },
+    /// Zipf over ranks; rank r is key id r − 1 (key groups scatter hot keys anyway). Drawn by
+    /// `rand_distr`'s sampler, which the first release used: the same seed, the same keys.
+    Zipfian { zipf: Zipf<f64> },
+    /// YCSB's `ScrambledZipfianGenerator`: a zipfian rank r in `0..10^10` (YCSB's item space,
+    /// or `0..count` if that is larger) mapped to key `|fnv1a64(r)| % count`, the absolute
+    /// value of the signed FNV-1a hash as YCSB's `Utils.fnvhash64` takes it. The distribution
+    /// is YCSB's for any theta (YCSB precomputes its zeta constant for 0.99 only); the ranks are
+    /// drawn exactly, where YCSB's Gray et al. generator approximates them.
+    ScrambledZipfian { ranks: Ranks, count: u64 },
+    /// YCSB's hotspot: keys `0..hot` (at least one) take `hot_op_fraction` of the draws,
+    /// uniformly; the others the rest.
     Hotspot {
-        /// Keys `0..hot` are the hot set.
         hot: u64,
-        /// Number of keys.
         count: u64,
-        /// Probability a draw hits the hot set.
         hot_op_fraction: f64,
     },
-    /// YCSB's latest: draw i inserts key `i % count`; a draw picks a recent key, zipfian over
-    /// how far back it was inserted.
+    /// YCSB's latest: every draw first inserts key `next` (0, 1, ..., count − 1, then 0
+    /// again), then returns the key inserted b draws ago, b + 1 zipfian over the `inserted`
+    /// keys so far (at most `count`): until `count` draws, only keys already inserted.
     Latest {
-        /// Recency ranks over `1..=count`.
-        zipf: Zipf<f64>,
-        /// Number of keys.
+        ranks: Ranks,
         count: u64,
-        /// Draws so far (= keys inserted).
-        drawn: u64,
-    },
-    /// 0, 1, ..., count − 1, then again.
-    Sequential {
-        /// Number of keys.
-        count: u64,
-        /// The next key.
+        inserted: u64,
         next: u64,
     },
+    /// 0, 1, ..., count − 1, then again.
+    Sequential { count: u64, next: u64 },
     /// Always one key.
-    Constant {
-        /// The key.
-        key: u64,
-    },
+    Constant { key: u64 },
 }
 
-/// FNV-1a, 64-bit, of a rank's 8 little-endian bytes (YCSB's `Utils.fnvhash64`).
-fn fnv1a64(value: u64) -> u64 {
+/// FNV-1a, 64-bit, of a rank's 8 little-endian bytes, made non-negative as a signed number:
+/// YCSB's `Utils.fnvhash64` (where `Long.MIN_VALUE` stays negative, here it is 2^63).
+fn ycsb_fnv_hash64(value: u64) -> u64 {
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
     for byte in value.to_le_bytes() {
         hash ^= byte as u64;
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    hash
+    (hash as i64).unsigned_abs()
 }
 
 impl KeyChooser {
     /// Builds the chooser a validated key spec describes.
     pub fn new(spec: &KeySpec) -> Result<KeyChooser> {
         let count = spec.count;
-        let zipf = |theta: f64| {
-            Zipf::new(count as f64, theta)
-                .context("keys.distribution: cannot build a zipfian distribution")
-        };
-        Ok(match spec.distribution {
-            KeyDistribution::Uniform => KeyChooser::Uniform { count },
-            KeyDistribution::Zipfian { theta } => KeyChooser::Zipfian { zipf: zipf(theta)? },
-            KeyDistribution::ScrambledZipfian { theta } => KeyChooser::ScrambledZipfian {
-                zipf: zipf(theta)?,
+        Ok(KeyChooser(match spec.distribution {
+            KeyDistribution::Uniform => Keys::Uniform { count },
+            KeyDistribution::Zipfian { theta } => Keys::Zipfian {
+                zipf: Zipf::new(count as f64, theta)
+                    .context("keys.distribution: cannot build a zipfian distribution")?,
+            },
+            KeyDistribution::ScrambledZipfian { theta } => Keys::ScrambledZipfian {
+                ranks: Ranks::new(YCSB_SCRAMBLED_ITEMS.max(count), theta),
                 count,
             },
             KeyDistribution::Hotspot {
                 hot_fraction,
                 hot_op_fraction,
-            } => KeyChooser::Hotspot {
+            } => Keys::Hotspot {
                 hot: ((count as f64 * hot_fraction) as u64).clamp(1, count),
                 count,
                 hot_op_fraction,
             },
-            KeyDistribution::Latest { theta } => KeyChooser::Latest {
-                zipf: zipf(theta)?,
+            KeyDistribution::Latest { theta } => Keys::Latest {
+                ranks: Ranks::new(1, theta),
                 count,
-                drawn: 0,
+                inserted: 0,
+                next: 0,
             },
-            KeyDistribution::Sequential => KeyChooser::Sequential { count, next: 0 },
-            KeyDistribution::Constant { key } => KeyChooser::Constant { key },
-        })
+            KeyDistribution::Sequential => Keys::Sequential { count, next: 0 },
+            KeyDistribution::Constant { key } => Keys::Constant { key },
+        }))
     }
 
     /// Draws one key id.
     pub fn sample<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
-        match self {
-            KeyChooser::Uniform { count } => rng.random_range(0..*count),
-            KeyChooser::Zipfian { zipf } => zipf.sample(rng) as u64 - 1,
-            KeyChooser::ScrambledZipfian { zipf, count } => {
-                fnv1a64(zipf.sample(rng) as u64 - 1) % *count
+        match &mut self.0 {
+            Keys::Uniform { count } => rng.random_range(0..*count),
+            Keys::Zipfian { zipf } => zipf.sample(rng) as u64 - 1,
+            Keys::ScrambledZipfian { ranks, count } => {
+                ycsb_fnv_hash64(ranks.sample(rng) - 1) % *count
             }
-            KeyChooser::Hotspot {
+            Keys::Hotspot {
                 hot,
                 count,
                 hot_op_fraction,
@@ -125,29 +120,122 @@ impl KeyChooser {
                     rng.random_range(*hot..*count)
                 }
             }
-            KeyChooser::Latest { zipf, count, drawn } => {
-                let newest = *drawn;
-                *drawn += 1;
-                // How far back: zipfian, redrawn until it reaches a key inserted already.
-                let back = loop {
-                    let back = zipf.sample(rng) as u64 - 1;
-                    if back <= newest {
-                        break back;
-                    }
-                };
-                (newest - back) % *count
+            Keys::Latest {
+                ranks,
+                count,
+                inserted,
+                next,
+            } => {
+                let newest = *next;
+                *next = if newest + 1 == *count { 0 } else { newest + 1 };
+                if *inserted < *count {
+                    *inserted += 1;
+                    ranks.resize(*inserted);
+                }
+                let back = ranks.sample(rng) - 1;
+                if back <= newest {
+                    newest - back
+                } else {
+                    newest + *count - back
+                }
             }
-            KeyChooser::Sequential { count, next } => {
+            Keys::Sequential { count, next } => {
                 let key = *next;
-                *next = (key + 1) % *count;
+                *next = if key + 1 == *count { 0 } else { key + 1 };
                 key
             }
-            KeyChooser::Constant { key } => *key,
+            Keys::Constant { key } => *key,
         }
     }
 }
 
-/// Draws value sizes.
+/// Zipf over ranks `1..=n`, P(k) ∝ k^−theta, by Hörmann and Derflinger's rejection-inversion
+/// (as Apache Commons' `RejectionInversionZipfSampler`): exact, one uniform and two
+/// transcendental calls per draw (the exact test is rarely needed and rarely fails), constant
+/// set-up for any n, and a new n costs two more calls.
+#[derive(Clone, Copy, Debug)]
+struct Ranks {
+    theta: f64,
+    n: u64,
+    /// H(1.5) − 1, the low end of the inverted range (rank 1 is the whole h(1) = 1 below 1.5).
+    low: f64,
+    /// H(n + ½), the high end.
+    high: f64,
+    /// A rank k inverted from x with k − x ≤ this needs no exact test.
+    squeeze: f64,
+}
+
+impl Ranks {
+    /// Ranks over `1..=n`, for a validated theta (> 0, finite).
+    fn new(n: u64, theta: f64) -> Ranks {
+        let mut ranks = Ranks {
+            theta,
+            n,
+            low: 0.0,
+            high: 0.0,
+            squeeze: 0.0,
+        };
+        ranks.low = ranks.h_integral(1.5) - 1.0;
+        ranks.squeeze = 2.0 - ranks.h_integral_inverse(ranks.h_integral(2.5) - ranks.h(2.0));
+        ranks.resize(n);
+        ranks
+    }
+
+    /// Ranks now run over `1..=n`.
+    fn resize(&mut self, n: u64) {
+        self.n = n;
+        self.high = self.h_integral(n as f64 + 0.5);
+    }
+
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
+        loop {
+            let u = self.high + rng.random::<f64>() * (self.low - self.high);
+            let x = self.h_integral_inverse(u);
+            let k = ((x + 0.5) as u64).clamp(1, self.n);
+            let kf = k as f64;
+            if kf - x <= self.squeeze || u >= self.h_integral(kf + 0.5) - self.h(kf) {
+                return k;
+            }
+        }
+    }
+
+    /// h(x) = x^−theta.
+    fn h(&self, x: f64) -> f64 {
+        (-self.theta * x.ln()).exp()
+    }
+
+    /// H(x) = (x^(1−theta) − 1) / (1 − theta), an antiderivative of h (ln x at theta = 1).
+    fn h_integral(&self, x: f64) -> f64 {
+        let ln_x = x.ln();
+        exp_m1_over((1.0 - self.theta) * ln_x) * ln_x
+    }
+
+    /// The inverse of H; its argument is clamped where rounding would leave H's range.
+    fn h_integral_inverse(&self, x: f64) -> f64 {
+        let t = (x * (1.0 - self.theta)).max(-1.0);
+        (ln_1p_over(t) * x).exp()
+    }
+}
+
+/// ln(1 + x) / x, 1 at 0.
+fn ln_1p_over(x: f64) -> f64 {
+    if x.abs() > 1e-8 {
+        x.ln_1p() / x
+    } else {
+        1.0 - x * (0.5 - x * (1.0 / 3.0 - 0.25 * x))
+    }
+}
+
+/// (e^x − 1) / x, 1 at 0.
+fn exp_m1_over(x: f64) -> f64 {
+    if x.abs() > 1e-8 {
+        x.exp_m1() / x
+    } else {
+        1.0 + 0.5 * x * (1.0 + x / 3.0 * (1.0 + 0.25 * x))
+    }
+}
+
+/// Draws value sizes, whole bytes in `[0, MAX_VALUE_BYTES]`.
 #[derive(Clone, Copy, Debug)]
 pub enum SizeChooser {
     /// Always this many bytes.
@@ -156,8 +244,13 @@ pub enum SizeChooser {
     Uniform(u32, u32),
     /// Normal, rounded and clamped to `[0, MAX_VALUE_BYTES]`.
     Normal(Normal<f64>),
-    /// Exponential, rounded and clamped to `[0, MAX_VALUE_BYTES]`.
-    Exponential(Exp<f64>),
+    /// Exponential with this mean, rounded and clamped to `[0, MAX_VALUE_BYTES]`.
+    Exponential(f64),
+}
+
+/// A real size rounded to whole bytes and clamped to `[0, MAX_VALUE_BYTES]`.
+fn clamp_size(v: f64) -> u32 {
+    v.round().clamp(0.0, MAX_VALUE_BYTES as f64) as u32
 }
 
 impl SizeChooser {
@@ -170,21 +263,89 @@ impl SizeChooser {
                 Normal::new(mean, std_dev)
                     .context("value_size: cannot build a normal distribution")?,
             ),
-            ValueSize::Exponential { mean } => SizeChooser::Exponential(
-                Exp::new(1.0 / mean)
-                    .context("value_size: cannot build an exponential distribution")?,
-            ),
+            ValueSize::Exponential { mean } => SizeChooser::Exponential(mean),
         })
     }
 
     /// Draws one size. A fixed size draws nothing, so it leaves the random stream untouched.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
-        let clamp = |v: f64| v.round().clamp(0.0, MAX_VALUE_BYTES as f64) as u32;
         match *self {
             SizeChooser::Fixed(n) => n,
             SizeChooser::Uniform(min, max) => rng.random_range(min..=max),
-            SizeChooser::Normal(normal) => clamp(normal.sample(rng)),
-            SizeChooser::Exponential(exp) => clamp(exp.sample(rng)),
+            SizeChooser::Normal(normal) => clamp_size(normal.sample(rng)),
+            SizeChooser::Exponential(mean) => {
+                let standard: f64 = Exp1.sample(rng);
+                clamp_size(standard * mean)
+            }
         }
     }
+
+    /// The mean of the drawn sizes, rounding and clamping included (a normal of mean 5 and
+    /// standard deviation 50 draws 22.5 bytes on average), for estimates.
+    pub fn mean(&self) -> f64 {
+        match *self {
+            SizeChooser::Fixed(n) => n as f64,
+            SizeChooser::Uniform(min, max) => (min as f64 + max as f64) / 2.0,
+            SizeChooser::Normal(normal) => normal_size_mean(normal.mean(), normal.std_dev()),
+            SizeChooser::Exponential(mean) => {
+                // Σ_{k=1..=limit} P(X ≥ k − ½) = e^(−λ/2) (1 − e^(−λ·limit)) / (1 − e^(−λ)).
+                let rate = 1.0 / mean;
+                let limit = MAX_VALUE_BYTES as f64;
+                (-0.5 * rate).exp() * (-rate * limit).exp_m1() / (-rate).exp_m1()
+            }
+        }
+    }
+}
+
+/// Mean of `clamp_size(X)` for X normal: E = Σ_{k=1..=MAX_VALUE_BYTES} P(X ≥ k − ½), since a
+/// size is at least k exactly when X rounds to k or more.
+fn normal_size_mean(mu: f64, sigma: f64) -> f64 {
+    let max = MAX_VALUE_BYTES as f64;
+    if sigma == 0.0 {
+        return clamp_size(mu) as f64;
+    }
+    if sigma >= 8.0 {
+        // The sum is the midpoint rule for E[clamp(X, 0, max)] = ∫_0^max P(X ≥ t) dt; with its
+        // first Euler-Maclaurin correction it is exact to 1e-5 bytes at this width.
+        let (a, b) = (-mu / sigma, (max - mu) / sigma);
+        let density = |z: f64| (-0.5 * z * z).exp() / (2.0 * PI).sqrt();
+        return max * normal_tail(b)
+            + mu * (normal_tail(a) - normal_tail(b))
+            + sigma * (density(a) - density(b))
+            + (density(b) - density(a)) / (24.0 * sigma);
+    }
+    // Narrow: the terms more than 10 σ below the mean are 1, those above it 0; sum the others.
+    let first = (mu - 10.0 * sigma + 0.5).ceil().clamp(1.0, max + 1.0);
+    let last = (mu + 10.0 * sigma + 0.5).floor().min(max);
+    let mut sum = first - 1.0;
+    let mut k = first;
+    while k <= last {
+        sum += normal_tail((k - 0.5 - mu) / sigma);
+        k += 1.0;
+    }
+    sum
+}
+
+/// P(Z ≥ z) for a standard normal Z, to 1.2e-7 relative: `erfc` by the Chebyshev fit of
+/// Numerical Recipes' `erfcc`.
+fn normal_tail(z: f64) -> f64 {
+    let x = (z / SQRT_2).abs();
+    let t = 1.0 / (1.0 + 0.5 * x);
+    let poly = [
+        -1.265_512_23,
+        1.000_023_68,
+        0.374_091_96,
+        0.096_784_18,
+        -0.186_288_06,
+        0.278_868_07,
+        -1.135_203_98,
+        1.488_515_87,
+        -0.822_152_23,
+        0.170_872_77,
+    ]
+    .iter()
+    .rev()
+    .fold(0.0, |acc, c| c + t * acc);
+    let erfc = t * (-x * x + poly).exp();
+    0.5 * if z >= 0.0 { erfc } else { 2.0 - erfc }
 }
