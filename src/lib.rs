@@ -7,6 +7,7 @@
 //! against a [`backend`]) → [`measure`] (histograms) → [`report`] (results.json → md, csv, plots).
 //! [`describe`] analyses a workload's op stream without measuring anything.
 
+pub mod atomic;
 pub mod backend;
 pub mod checkpoint;
 pub mod config;

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use statebench::backend::BackendConfig;
-use statebench::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointStore};
-use statebench::run::{run_cell, Cell, CellPaths, OpInput};
+use statebench::checkpoint::{CheckpointMode, CheckpointStore};
 
 #[test]
 fn a_restore_equals_the_state_at_the_checkpoint_for_every_backend_and_mode() {
@@ -126,10 +125,7 @@ fn a_corrupt_full_checkpoint_fails_to_restore() {
 fn cells_take_checkpoints_during_the_run_and_verify_the_last_one() {
     let spec = common::mixed_spec(60_000, 2_000);
     let dir = tempfile::tempdir().unwrap();
-    let paths = CellPaths {
-        work: dir.path().join("work"),
-        run: dir.path().to_path_buf(),
-    };
+    let paths = common::cell_paths(dir.path());
     let configs = common::every_backend();
     let cells = [
         (configs[0].clone(), CheckpointMode::Full),
@@ -138,17 +134,7 @@ fn cells_take_checkpoints_during_the_run_and_verify_the_last_one() {
         (configs[1].clone(), CheckpointMode::None),
     ];
     for (backend, mode) in cells {
-        let cell = Cell {
-            backend,
-            checkpoint: CheckpointSetting::new(mode, Duration::from_millis(15)),
-        };
-        let result = run_cell(
-            &OpInput::Generated(spec.clone()),
-            &cell,
-            &paths,
-            &mut |_, _| {},
-        )
-        .unwrap();
+        let result = common::run(&spec, backend, mode, Duration::from_millis(15), &paths);
         assert_eq!(result.measured_events, 54_000);
         assert!(result.measured_ops > result.measured_events);
         assert_eq!(result.all_ops.count, result.measured_ops);

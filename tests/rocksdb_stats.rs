@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbBackend, RocksDbConfig};
 use statebench::backend::{Backend, StateLayout};
-use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
+use statebench::checkpoint::CheckpointMode;
 use statebench::measure::summarize_stats;
-use statebench::run::{run_cell, Cell, CellPaths, OpInput};
 use statebench::workload::{fill_value, Namespace, OpKind, StateKind, StateOp, ValueRef};
 
 #[test]
@@ -86,21 +85,14 @@ fn forced_flushes_and_compactions_show_in_the_statistics() {
 fn rocksdb_cells_carry_statistics_and_samples() {
     let spec = common::mixed_spec(150_000, 5_000);
     let dir = tempfile::tempdir().unwrap();
-    let paths = CellPaths {
-        work: dir.path().join("work"),
-        run: dir.path().to_path_buf(),
-    };
-    let cell = Cell {
-        backend: common::every_backend().remove(1),
-        checkpoint: CheckpointSetting::new(CheckpointMode::Incremental, Duration::from_millis(200)),
-    };
-    let result = run_cell(
-        &OpInput::Generated(spec.clone()),
-        &cell,
+    let paths = common::cell_paths(dir.path());
+    let result = common::run(
+        &spec,
+        common::every_backend().remove(1),
+        CheckpointMode::Incremental,
+        Duration::from_millis(200),
         &paths,
-        &mut |_, _| {},
-    )
-    .unwrap();
+    );
     let s = result.rocksdb.expect("RocksDB statistics");
     assert!(
         s.user_bytes_written > 0 && s.flush_bytes > 0,
@@ -108,16 +100,14 @@ fn rocksdb_cells_carry_statistics_and_samples() {
     );
     assert!(s.memtable_bytes > 0 || s.sst_bytes > 0);
     assert!(s.samples.windows(2).all(|w| w[0].t_s < w[1].t_s));
-    let heap = Cell {
-        backend: common::every_backend().remove(0),
-        checkpoint: CheckpointSetting::new(CheckpointMode::None, Duration::from_secs(1)),
-    };
-    assert!(
-        run_cell(&OpInput::Generated(spec), &heap, &paths, &mut |_, _| {})
-            .unwrap()
-            .rocksdb
-            .is_none()
+    let heap = common::run(
+        &spec,
+        common::every_backend().remove(0),
+        CheckpointMode::None,
+        Duration::from_secs(1),
+        &paths,
     );
+    assert!(heap.rocksdb.is_none());
 }
 
 #[test]

@@ -6,8 +6,8 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
-use statebench::run::{run_cell, Cell, CellPaths, OpInput};
+use statebench::checkpoint::CheckpointMode;
+use statebench::run::OpInput;
 use statebench::workload::trace::{self, TraceReader};
 use statebench::workload::{OpGenerator, OpSource, StateOp, WorkloadSpec};
 
@@ -166,15 +166,14 @@ fn a_cell_runs_from_a_trace_and_verifies() {
     trace::record(&window_spec(), &path).unwrap();
     let input = OpInput::from_path(&path).unwrap();
     assert!(matches!(input, OpInput::Trace { .. }));
-    let paths = CellPaths {
-        work: dir.path().join("work"),
-        run: dir.path().to_path_buf(),
-    };
-    let cell = Cell {
-        backend: common::every_backend().remove(1),
-        checkpoint: CheckpointSetting::new(CheckpointMode::Incremental, Duration::from_millis(20)),
-    };
-    let result = run_cell(&input, &cell, &paths, &mut |_, _| {}).unwrap();
+    let paths = common::cell_paths(dir.path());
+    let result = common::run_input(
+        &input,
+        common::every_backend().remove(1),
+        CheckpointMode::Incremental,
+        Duration::from_millis(20),
+        &paths,
+    );
     assert_eq!(result.measured_events, 27_000);
     assert!(result.restore.unwrap().verified);
 }

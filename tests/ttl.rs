@@ -220,35 +220,27 @@ fn backends_agree_on_a_ttl_workload_with_advancing_time() {
 
 #[test]
 fn checkpoints_of_ttl_state_restore_to_the_same_live_state() {
-    use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
-    use statebench::run::{run_cell, Cell, CellPaths, OpInput};
+    use statebench::checkpoint::CheckpointMode;
     let mut spec = common::mixed_spec(40_000, 1_000);
     spec.ttl = Some(TtlSpec {
         ttl_ms: 2_000,
         update_type: TtlUpdate::OnCreateAndWrite,
     });
     let dir = tempfile::tempdir().unwrap();
-    let paths = CellPaths {
-        work: dir.path().join("work"),
-        run: dir.path().to_path_buf(),
-    };
+    let paths = common::cell_paths(dir.path());
     let configs = common::every_backend();
     for (backend, mode) in [
         (configs[0].clone(), CheckpointMode::Full),
         (configs[1].clone(), CheckpointMode::Full),
         (configs[1].clone(), CheckpointMode::Incremental),
     ] {
-        let cell = Cell {
+        let result = common::run(
+            &spec,
             backend,
-            checkpoint: CheckpointSetting::new(mode, std::time::Duration::from_millis(20)),
-        };
-        let result = run_cell(
-            &OpInput::Generated(spec.clone()),
-            &cell,
+            mode,
+            std::time::Duration::from_millis(20),
             &paths,
-            &mut |_, _| {},
-        )
-        .unwrap();
+        );
         let restore = result.restore.unwrap();
         assert!(restore.verified, "{}", result.id);
         assert!(restore.entries > 0);

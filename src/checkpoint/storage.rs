@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::CheckpointMode;
+use crate::atomic::write_atomically;
 
 /// Where one checkpoint writes, handed to a backend's async phase.
 #[derive(Clone, Debug)]
@@ -127,9 +128,7 @@ impl CheckpointStore {
             shared: upload.shared.clone(),
         };
         let json = serde_json::to_vec_pretty(&handle)?;
-        let tmp = target.dir.join("_metadata.tmp");
-        fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;
-        fs::rename(&tmp, target.dir.join("_metadata"))?;
+        write_atomically(&target.dir.join("_metadata"), &json)?;
         Ok(handle)
     }
 

@@ -117,11 +117,6 @@ impl FlinkConfig {
         Ok(())
     }
 
-    /// The value of a key, if set.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.get(key).map(|(v, _)| v.as_str())
-    }
-
     /// Resolves the configuration over `profile` (or the profile it names itself).
     pub fn resolve(&self, profile: Option<PredefinedProfile>) -> Result<Resolved> {
         keys::resolve(&self.entries, profile)

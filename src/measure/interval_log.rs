@@ -9,7 +9,7 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
 
 use super::recorder::IntervalHistogram;
-use crate::report::write_atomically;
+use crate::atomic::write_atomically;
 
 /// Writes `intervals` (values in ns; the log's max values are in µs) as an interval log, with
 /// `started` as the log's start time.

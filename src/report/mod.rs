@@ -1,7 +1,6 @@
 //! Reports, computed from results.json alone: report.md, summary.csv and plots. Each text format
 //! is an [`Exporter`]; charts live in [`plots`].
 
-mod atomic;
 mod csv;
 mod format;
 mod markdown;
@@ -14,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-pub use atomic::write_atomically;
+pub use crate::atomic::write_atomically;
 use schema::{Results, SCHEMA_VERSION};
 pub use summary::{checkpoint_stats, CheckpointStats};
 

@@ -6,6 +6,7 @@ use std::fmt::Display;
 use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
 
+use super::op::OpKind;
 use super::spec::{KeySpec, StateKind};
 
 /// An operator model: turns events into the state ops Flink's operator would issue.
@@ -101,6 +102,16 @@ pub enum Aggregation {
     Incremental,
     /// `process`: every element buffered in list state, read whole when the window fires.
     Holistic,
+}
+
+impl Aggregation {
+    /// The ops that read a window's contents when it fires and clear them after.
+    pub(super) fn read_and_clear(self) -> (OpKind, OpKind) {
+        match self {
+            Aggregation::Incremental => (OpKind::ValueGet, OpKind::ValueClear),
+            Aggregation::Holistic => (OpKind::ListGet, OpKind::ListClear),
+        }
+    }
 }
 
 /// The state a dedup operator keeps.

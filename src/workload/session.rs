@@ -167,10 +167,7 @@ impl SessionWindows {
                     if !rest.is_empty() {
                         for s in rest {
                             let ns = window(s.state_start, s.state_end);
-                            let (get, clear) = match self.aggregation {
-                                Aggregation::Incremental => (OpKind::ValueGet, OpKind::ValueClear),
-                                Aggregation::Holistic => (OpKind::ListGet, OpKind::ListClear),
-                            };
+                            let (get, clear) = self.aggregation.read_and_clear();
                             out.push(op(CONTENTS, ns, get));
                             out.push(op(CONTENTS, ns, clear));
                         }
@@ -220,11 +217,7 @@ impl SessionWindows {
         }
         let ns = window(actual.start, actual.end);
         if actual.max_timestamp() <= self.watermark {
-            let get = match self.aggregation {
-                Aggregation::Incremental => OpKind::ValueGet,
-                Aggregation::Holistic => OpKind::ListGet,
-            };
-            out.push(op(CONTENTS, state_ns, get));
+            out.push(op(CONTENTS, state_ns, self.aggregation.read_and_clear().0));
         } else {
             out.push(op(
                 TIMERS,
@@ -268,10 +261,7 @@ impl SessionWindows {
                 start: session.state_start,
                 end: session.state_end,
             };
-            let (get, clear) = match self.aggregation {
-                Aggregation::Incremental => (OpKind::ValueGet, OpKind::ValueClear),
-                Aggregation::Holistic => (OpKind::ListGet, OpKind::ListClear),
-            };
+            let (get, clear) = self.aggregation.read_and_clear();
             if t == session.max_timestamp() {
                 out.push(op(CONTENTS, state_ns, get));
             }

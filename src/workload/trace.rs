@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 
+use crate::atomic::{commit, temporary_path};
+
 use super::{
     Namespace, OpClass, OpGenerator, OpKind, OpSource, StateKind, StateOp, ValueRef, WorkloadSpec,
 };
@@ -234,12 +236,7 @@ fn write_trace_atomically(
     spec: &WorkloadSpec,
     fill: impl FnOnce(&mut TraceWriter) -> Result<()>,
 ) -> Result<TraceSummary> {
-    let tmp = path.with_file_name(format!(
-        ".{}.partial",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    ));
+    let tmp = temporary_path(path);
     let result = (|| {
         let mut writer = TraceWriter::create(&tmp, spec, spec.events)?;
         fill(&mut writer)?;
@@ -253,8 +250,7 @@ fn write_trace_atomically(
     })();
     match result {
         Ok(summary) => {
-            std::fs::rename(&tmp, path)
-                .with_context(|| format!("cannot move the trace to {}", path.display()))?;
+            commit(&tmp, path)?;
             Ok(summary)
         }
         Err(e) => {
@@ -538,7 +534,7 @@ const CSV_HEADER: &str = "event,time_ms,state,key,namespace,op,user_key,value_ta
 /// Writes a trace as CSV.
 pub fn export_csv(trace: &Path, csv: &Path) -> Result<u64> {
     let mut reader = TraceReader::open(trace)?;
-    let tmp = csv.with_extension("csv.partial");
+    let tmp = temporary_path(csv);
     let mut out = BufWriter::new(
         File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
     );
@@ -580,8 +576,7 @@ pub fn export_csv(trace: &Path, csv: &Path) -> Result<u64> {
     out.into_inner()
         .map_err(|e| anyhow!("writing {}: {}", tmp.display(), e.error()))?
         .sync_all()?;
-    std::fs::rename(&tmp, csv)
-        .with_context(|| format!("cannot move {} into place", csv.display()))?;
+    commit(&tmp, csv)?;
     Ok(rows)
 }
 

@@ -46,13 +46,6 @@ impl WindowOperator {
         }
     }
 
-    fn contents_ops(&self) -> (OpKind, OpKind) {
-        match self.aggregation {
-            Aggregation::Incremental => (OpKind::ValueGet, OpKind::ValueClear),
-            Aggregation::Holistic => (OpKind::ListGet, OpKind::ListClear),
-        }
-    }
-
     fn element(&mut self, event: &Event, out: &mut Vec<StateOp>) {
         let ts = event.timestamp;
         // TimeWindow.getWindowStartWithOffset, then every window of `size` containing ts.
@@ -86,7 +79,7 @@ impl WindowOperator {
             }
             if max_ts <= self.watermark {
                 // EventTimeTrigger.onElement: the watermark is past the window: fire at once.
-                out.push(op(CONTENTS, self.contents_ops().0));
+                out.push(op(CONTENTS, self.aggregation.read_and_clear().0));
             } else {
                 out.push(op(TIMERS, OpKind::TimerRegister(max_ts)));
                 self.timers.insert(max_ts, (event.key, window.0, window.1));
@@ -104,7 +97,7 @@ impl WindowOperator {
     /// Fires every timer at or before `watermark`, in timestamp order.
     fn advance_watermark(&mut self, watermark: i64, out: &mut Vec<StateOp>) {
         self.watermark = self.watermark.max(watermark);
-        let (get, clear) = self.contents_ops();
+        let (get, clear) = self.aggregation.read_and_clear();
         while let Some((ts, (key, start, end))) = self.timers.pop_due(self.watermark) {
             let op = |state, kind| StateOp {
                 state,

@@ -2,7 +2,13 @@
 #![allow(dead_code)] // each test binary uses part of these helpers
 
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig, TimerFactory};
+use std::path::Path;
+use std::time::Duration;
+
 use statebench::backend::{Backend, BackendConfig, Outcome, StateLayout};
+use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
+use statebench::report::schema::CellResult;
+use statebench::run::{run_cell, Cell, CellPaths, OpInput};
 use statebench::workload::{fill_value, OpGenerator, StateOp, WorkloadSpec};
 
 /// A small workload touching every state kind and every op the generator makes, over few keys
@@ -83,4 +89,44 @@ pub fn apply(backend: &mut dyn Backend, ops: &[StateOp]) -> Vec<Outcome> {
             backend.apply(op, &value).unwrap()
         })
         .collect()
+}
+
+/// A cell's scratch directory (`work/`) and run directory, under `dir`.
+pub fn cell_paths(dir: &Path) -> CellPaths {
+    CellPaths {
+        work: dir.join("work"),
+        run: dir.to_path_buf(),
+    }
+}
+
+/// Runs one cell of `spec` on `backend` with checkpoints of `mode` every `interval`.
+pub fn run(
+    spec: &WorkloadSpec,
+    backend: BackendConfig,
+    mode: CheckpointMode,
+    interval: Duration,
+    paths: &CellPaths,
+) -> CellResult {
+    run_input(
+        &OpInput::Generated(spec.clone()),
+        backend,
+        mode,
+        interval,
+        paths,
+    )
+}
+
+/// Runs one cell of `input`, as [`run`].
+pub fn run_input(
+    input: &OpInput,
+    backend: BackendConfig,
+    mode: CheckpointMode,
+    interval: Duration,
+    paths: &CellPaths,
+) -> CellResult {
+    let cell = Cell {
+        backend,
+        checkpoint: CheckpointSetting::new(mode, interval),
+    };
+    run_cell(input, &cell, paths, &mut |_, _| {}).unwrap()
 }

@@ -51,10 +51,10 @@ impl HeapTimers {
 
     /// Registers or deletes a timer; false if the op is not one of this queue's.
     pub(super) fn apply(&mut self, op: &StateOp) -> bool {
-        let kg = key_group(op.key, self.max_parallelism);
         let Some(Some(set)) = self.sets.get_mut(op.state as usize) else {
             return false;
         };
+        let kg = key_group(op.key, self.max_parallelism);
         match op.kind {
             OpKind::TimerRegister(ts) => {
                 set.insert((kg, ts, op.key, op.namespace));

@@ -18,6 +18,7 @@ use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions, Snapshot, WriteBatch, Wr
 use super::heap_timers::{HeapTimers, HEAP_TIMERS_FILE};
 use super::values::ValueCodec;
 use super::OpenDb;
+use crate::atomic::{commit, temporary_path};
 use crate::backend::{
     AsyncPhase, Digest, EntryAddress, StateLayout, StateView, SyncSnapshot, FULL_SNAPSHOT_FILE,
 };
@@ -307,11 +308,10 @@ pub(super) fn incremental(
 /// Copies a file to checkpoint storage through a temporary name, so a partial file is never
 /// mistaken for a complete one.
 fn copy_file(from: &Path, to: &Path) -> Result<()> {
-    let tmp = to.with_extension("inprogress");
+    let tmp = temporary_path(to);
     fs::copy(from, &tmp)
         .with_context(|| format!("cannot copy {} to {}", from.display(), tmp.display()))?;
-    fs::rename(&tmp, to)?;
-    Ok(())
+    commit(&tmp, to)
 }
 
 /// Lays out an incremental checkpoint's files in `dir` so RocksDB can open them: shared SSTs are

@@ -1,4 +1,5 @@
-//! Atomic file output: a result file is either complete or absent, never half-written.
+//! Atomic file output: a file statebench writes (results, reports, checkpoints, traces) is
+//! either complete or absent, never half-written.
 
 use std::fs;
 use std::io::Write;
