@@ -107,7 +107,9 @@ fn a_corrupt_full_checkpoint_fails_to_restore() {
         let handle = store
             .complete(&target, CheckpointMode::Full, &upload)
             .unwrap();
-        let file = handle.dir.join(statebench::backend::FULL_SNAPSHOT_FILE);
+        let file = handle
+            .dir
+            .join(statebench::checkpoint::stream::FULL_SNAPSHOT_FILE);
         let mut bytes = std::fs::read(&file).unwrap();
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0x55;

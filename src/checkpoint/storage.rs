@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::CheckpointMode;
+use super::settings::CheckpointMode;
 use crate::atomic::write_atomically;
 
 /// Where one checkpoint writes, handed to a backend's async phase.

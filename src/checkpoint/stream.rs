@@ -22,6 +22,9 @@ const END_OF_STREAM: u32 = 0xFFFF_FFFF;
 /// Upper bound for one key or value, so a corrupt length cannot ask for a huge allocation.
 const MAX_FIELD_BYTES: u32 = 1 << 30;
 
+/// Name of the file a full checkpoint writes its stream into, in the checkpoint's directory.
+pub const FULL_SNAPSHOT_FILE: &str = "full-snapshot.bin";
+
 /// The states a stream holds, checked on restore against the backend being restored.
 pub type StreamLayout = Vec<(String, StateKind)>;
 

@@ -6,12 +6,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use crate::backend::{BackendConfig, StateLayout};
-use crate::checkpoint::{CheckpointMode, CheckpointSetting, Coordinator};
-use crate::measure::{summarize_stats, write_interval_log, Recorder};
-use crate::report::schema::{CellResult, RestoreRecord};
+use super::coordinator::{Coordinator, RetainedCheckpoint};
+use crate::backend::{Backend, BackendConfig, StateLayout, StatsSnapshot};
+use crate::checkpoint::{CheckpointMode, CheckpointSetting};
+use crate::measure::{sample, summarize_stats, write_interval_log, Recorded, Recorder};
+use crate::report::schema::{
+    CellResult, CheckpointRecord, RestoreRecord, RocksDbStats, StatsSample,
+};
 use crate::workload::trace::{self, TraceReader};
-use crate::workload::{fill_value, OpGenerator, OpSource, WorkloadSpec};
+use crate::workload::{fill_value, OpGenerator, OpSource, StateOp, WorkloadSpec};
 
 /// Where a run's ops come from: generated from a workload, or replayed from a trace.
 #[derive(Clone, Debug)]
@@ -111,85 +114,12 @@ pub fn run_cell(
     let layout = StateLayout::of(spec);
     let mut backend = cell.backend.open(&layout, &work.join("db"))?;
     let mut coordinator = Coordinator::new(cell.checkpoint, &work.join("checkpoints"))?;
-    let mut generator = input.open()?;
-    let (mut ops, mut value) = (Vec::new(), Vec::new());
-    let mut recorder: Option<Recorder> = None;
-    let mut measured_start = Instant::now();
-    let mut measured_started_at = SystemTime::now();
-    let mut measured_ops = 0u64;
-    // Backend statistics: a snapshot when measuring starts, one per second, one at the end.
-    let mut stats_start = None;
-    let mut stats_samples = Vec::new();
-    let mut next_stats_sample = Instant::now();
-
-    while generator
-        .next_event(&mut ops)
-        .with_context(|| format!("cell {id}"))?
-    {
-        let event = generator.position();
-        if recorder.is_none() && event > spec.warmup_events {
-            measured_start = Instant::now();
-            measured_started_at = SystemTime::now();
-            recorder = Some(Recorder::new(measured_start));
-            coordinator.set_epoch(measured_start);
-            stats_start = backend.stats()?;
-            next_stats_sample = measured_start + STATS_EVERY;
-        }
-        backend.set_time(generator.event_time());
-        let mut last = None;
-        for op in &ops {
-            match op.kind.value() {
-                Some(v) => fill_value(v, &mut value),
-                None => value.clear(),
-            }
-            let start = Instant::now();
-            backend
-                .apply(op, &value)
-                .with_context(|| format!("cell {id}: event {event}: {op:?}"))?;
-            let end = Instant::now();
-            if let Some(r) = recorder.as_mut() {
-                r.record(op.kind.class(), end - start, end);
-                measured_ops += 1;
-            }
-            last = Some(end);
-        }
-        let now = last.unwrap_or_else(Instant::now);
-        if let Some(start) = stats_start.as_ref().filter(|_| now >= next_stats_sample) {
-            if let Some(current) = backend.stats()? {
-                let t = (now - measured_start).as_secs_f64();
-                stats_samples.push(crate::measure::sample(start, &current, t));
-            }
-            next_stats_sample += STATS_EVERY;
-        }
-        coordinator
-            .poll(now, backend.as_mut())
-            .with_context(|| format!("cell {id}"))?;
-        if event % PROGRESS_EVERY == 0 {
-            progress(event, generator.events());
-        }
-    }
-    let measured_end = Instant::now();
-    let stats_end = backend.stats()?;
-    progress(generator.events(), generator.events());
+    let replayed = Replay::new(&id, backend.as_mut(), &mut coordinator).run(input, progress)?;
     coordinator
         .finish(backend.as_mut())
         .with_context(|| format!("cell {id}: final checkpoint"))?;
-
-    let elapsed = measured_end - measured_start;
-    let recorder = recorder.context("the workload has no events after warm-up")?;
-    let recorded = recorder.finish(measured_end);
-    let histogram_log = format!("histograms/{id}.hlog");
-    write_interval_log(
-        &paths.run.join(&histogram_log),
-        measured_started_at,
-        &id,
-        &recorded.intervals,
-    )?;
+    let measured = replayed.finish(&paths.run, &id)?;
     let options_file = save_options_file(backend.as_ref(), &paths.run, &id)?;
-    let rocksdb = match (stats_start, stats_end) {
-        (Some(start), Some(end)) => Some(summarize_stats(&start, &end, stats_samples)),
-        _ => None,
-    };
     drop(backend);
 
     let restore = match coordinator.last() {
@@ -197,13 +127,222 @@ pub fn run_cell(
         None => None,
     };
     let checkpoints = coordinator.records().to_vec();
+    // Ends the checkpoint thread and releases the last view (a RocksDB snapshot keeps its DB
+    // open) before the work directory is deleted.
     drop(coordinator);
     std::fs::remove_dir_all(&work).with_context(|| format!("cannot delete {}", work.display()))?;
+    Ok(cell_result(
+        cell,
+        spec,
+        measured,
+        checkpoints,
+        restore,
+        options_file,
+    ))
+}
 
+/// The operator thread of a cell while its input is replayed: the backend the ops go to, the
+/// coordinator that checkpoints it between events, and the measured part once warm-up is over.
+struct Replay<'a> {
+    id: &'a str,
+    backend: &'a mut dyn Backend,
+    coordinator: &'a mut Coordinator,
+    /// The current op's value bytes, reused so no op allocates.
+    value: Vec<u8>,
+    measurement: Option<Measurement>,
+}
+
+impl<'a> Replay<'a> {
+    /// A replay of cell `id` into `backend`, checkpointed by `coordinator`.
+    fn new(id: &'a str, backend: &'a mut dyn Backend, coordinator: &'a mut Coordinator) -> Self {
+        Replay {
+            id,
+            backend,
+            coordinator,
+            value: Vec::new(),
+            measurement: None,
+        }
+    }
+
+    /// Replays every event of `input`: starts measuring when warm-up ends, applies each event's
+    /// ops, then, between events (never inside one's ops), samples statistics, lets the
+    /// coordinator checkpoint and reports progress.
+    fn run(mut self, input: &OpInput, progress: Progress<'_>) -> Result<Replayed> {
+        let id = self.id;
+        let warmup_events = input.spec().warmup_events;
+        let mut source = input.open()?;
+        let mut ops = Vec::new();
+        while source
+            .next_event(&mut ops)
+            .with_context(|| format!("cell {id}"))?
+        {
+            let event = source.position();
+            if self.measurement.is_none() && event > warmup_events {
+                self.measurement = Some(Measurement::start(self.backend, self.coordinator)?);
+            }
+            self.backend.set_time(source.event_time());
+            let now = self.apply(event, &ops)?;
+            if let Some(measurement) = self.measurement.as_mut() {
+                measurement.sample_stats(self.backend, now)?;
+            }
+            self.coordinator
+                .poll(now, self.backend)
+                .with_context(|| format!("cell {id}"))?;
+            if event % PROGRESS_EVERY == 0 {
+                progress(event, source.events());
+            }
+        }
+        let end = Instant::now();
+        let stats_end = self.backend.stats()?;
+        progress(source.events(), source.events());
+        Ok(Replayed {
+            measurement: self.measurement,
+            end,
+            stats_end,
+        })
+    }
+
+    /// Applies one event's ops, each timed alone: its value bytes are made before its clock
+    /// starts, so the time is the backend's. Returns when the last op ended (now, if none).
+    fn apply(&mut self, event: u64, ops: &[StateOp]) -> Result<Instant> {
+        let mut last = None;
+        for op in ops {
+            match op.kind.value() {
+                Some(v) => fill_value(v, &mut self.value),
+                None => self.value.clear(),
+            }
+            let start = Instant::now();
+            self.backend
+                .apply(op, &self.value)
+                .with_context(|| format!("cell {}: event {event}: {op:?}", self.id))?;
+            let end = Instant::now();
+            if let Some(measurement) = self.measurement.as_mut() {
+                measurement
+                    .recorder
+                    .record(op.kind.class(), end - start, end);
+                measurement.ops += 1;
+            }
+            last = Some(end);
+        }
+        Ok(last.unwrap_or_else(Instant::now))
+    }
+}
+
+/// The measured part of a cell while it runs, from the end of warm-up.
+struct Measurement {
+    recorder: Recorder,
+    /// When it started, for durations and the timeline.
+    start: Instant,
+    /// When it started, wall clock, for the interval log.
+    started_at: SystemTime,
+    /// Ops applied in it.
+    ops: u64,
+    /// The backend's statistics at the start (None for backends without any).
+    stats_start: Option<StatsSnapshot>,
+    /// One sample of them per [`STATS_EVERY`].
+    stats_samples: Vec<StatsSample>,
+    next_stats_sample: Instant,
+}
+
+impl Measurement {
+    /// Starts measuring now: checkpoint times become relative to now, and the backend's
+    /// statistics are read as the baseline.
+    fn start(backend: &dyn Backend, coordinator: &mut Coordinator) -> Result<Measurement> {
+        let start = Instant::now();
+        let started_at = SystemTime::now();
+        coordinator.set_epoch(start);
+        Ok(Measurement {
+            recorder: Recorder::new(start),
+            start,
+            started_at,
+            ops: 0,
+            stats_start: backend.stats()?,
+            stats_samples: Vec::new(),
+            next_stats_sample: start + STATS_EVERY,
+        })
+    }
+
+    /// Samples the backend's statistics if a sample is due at `now`.
+    fn sample_stats(&mut self, backend: &dyn Backend, now: Instant) -> Result<()> {
+        let Some(start) = self.stats_start.as_ref() else {
+            return Ok(());
+        };
+        if now < self.next_stats_sample {
+            return Ok(());
+        }
+        if let Some(current) = backend.stats()? {
+            let t = (now - self.start).as_secs_f64();
+            self.stats_samples.push(sample(start, &current, t));
+        }
+        self.next_stats_sample += STATS_EVERY;
+        Ok(())
+    }
+}
+
+/// A replay that reached the end of its input; finished once the final checkpoint is taken.
+struct Replayed {
+    /// None when no event came after warm-up.
+    measurement: Option<Measurement>,
+    /// When the last event's ops were done.
+    end: Instant,
+    /// The backend's statistics then.
+    stats_end: Option<StatsSnapshot>,
+}
+
+impl Replayed {
+    /// Ends the measured part: summarizes the latencies, writes the interval log into the run
+    /// directory `run`, and turns the backend's statistics into what the measured part did.
+    fn finish(self, run: &Path, id: &str) -> Result<Measured> {
+        let measurement = self
+            .measurement
+            .context("the workload has no events after warm-up")?;
+        let recorded = measurement.recorder.finish(self.end);
+        let histogram_log = format!("histograms/{id}.hlog");
+        write_interval_log(
+            &run.join(&histogram_log),
+            measurement.started_at,
+            id,
+            &recorded.intervals,
+        )?;
+        let rocksdb = match (measurement.stats_start, self.stats_end) {
+            (Some(start), Some(end)) => {
+                Some(summarize_stats(&start, &end, measurement.stats_samples))
+            }
+            _ => None,
+        };
+        Ok(Measured {
+            elapsed: self.end - measurement.start,
+            ops: measurement.ops,
+            recorded,
+            histogram_log,
+            rocksdb,
+        })
+    }
+}
+
+/// What a cell's measured part gave.
+struct Measured {
+    elapsed: Duration,
+    ops: u64,
+    recorded: Recorded,
+    /// The interval log, relative to the run directory.
+    histogram_log: String,
+    rocksdb: Option<RocksDbStats>,
+}
+
+/// The cell's result: what it measured and what its checkpoints did.
+fn cell_result(
+    cell: &Cell,
+    spec: &WorkloadSpec,
+    measured: Measured,
+    checkpoints: Vec<CheckpointRecord>,
+    restore: Option<RestoreRecord>,
+    options_file: Option<String>,
+) -> CellResult {
     let measured_events = spec.events - spec.warmup_events;
-    let secs = elapsed.as_secs_f64().max(1e-9);
-    Ok(CellResult {
-        id,
+    let secs = measured.elapsed.as_secs_f64().max(1e-9);
+    CellResult {
+        id: cell.id(),
         backend: cell.backend.name().to_string(),
         profile: cell.backend.profile(),
         checkpoint_mode: cell.checkpoint.mode.name().to_string(),
@@ -212,19 +351,19 @@ pub fn run_cell(
             _ => cell.checkpoint.interval.as_millis() as u64,
         },
         measured_events,
-        measured_ops,
-        elapsed_s: elapsed.as_secs_f64(),
-        ops_per_s: measured_ops as f64 / secs,
+        measured_ops: measured.ops,
+        elapsed_s: measured.elapsed.as_secs_f64(),
+        ops_per_s: measured.ops as f64 / secs,
         events_per_s: measured_events as f64 / secs,
-        all_ops: recorded.all,
-        ops: recorded.ops,
-        timeline: recorded.timeline,
-        histogram_log: Some(histogram_log),
+        all_ops: measured.recorded.all,
+        ops: measured.recorded.ops,
+        timeline: measured.recorded.timeline,
+        histogram_log: Some(measured.histogram_log),
         checkpoints,
         restore,
         options_file,
-        rocksdb,
-    })
+        rocksdb: measured.rocksdb,
+    }
 }
 
 /// Restores the last completed checkpoint into a fresh backend and compares its digest with the
@@ -233,7 +372,7 @@ fn restore_and_verify(
     spec: &WorkloadSpec,
     cell: &Cell,
     layout: &StateLayout,
-    last: &crate::checkpoint::RetainedCheckpoint,
+    last: &RetainedCheckpoint,
     work: &Path,
 ) -> Result<RestoreRecord> {
     let expected = last
@@ -267,11 +406,7 @@ fn restore_and_verify(
 }
 
 /// Copies the backend's effective options file to `options/<cell>.OPTIONS` in the run directory.
-fn save_options_file(
-    backend: &dyn crate::backend::Backend,
-    run: &Path,
-    id: &str,
-) -> Result<Option<String>> {
+fn save_options_file(backend: &dyn Backend, run: &Path, id: &str) -> Result<Option<String>> {
     let Some(source) = backend.options_file() else {
         return Ok(None);
     };

@@ -1,6 +1,7 @@
 //! Running cells: the replay loop of one cell, the matrix of cells, and the run directory.
 
 mod cell;
+mod coordinator;
 mod matrix;
 mod output;
 

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, ensure, Result};
 
-use super::{Slot, Stamped, StateObject};
-use crate::backend::{read_byte_array, write_byte_array};
+use super::table::{Slot, Stamped, StateObject};
+use crate::backend::byte_array::{read_byte_array, write_byte_array};
 use crate::workload::{Namespace, StateKind};
 
 /// Writes a slot's key bytes.

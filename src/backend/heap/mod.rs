@@ -11,49 +11,28 @@
 //! never returned and are removed when read, and every state access also inspects a few entries
 //! further along (Flink's incremental cleanup, 5 entries per access).
 
+mod access;
 mod codec;
+mod table;
 mod ttl;
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, ensure, Context, Result};
 
-use super::keygroup::key_group;
-use super::{
-    AsyncPhase, Backend, Digest, EntryAddress, Outcome, StateLayout, StateView, StatsSnapshot,
-    SyncSnapshot, FULL_SNAPSHOT_FILE,
+use crate::backend::api::{
+    AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot, SyncSnapshot,
 };
-use crate::checkpoint::stream::{StreamReader, StreamWriter};
+use crate::backend::digest::{Digest, EntryAddress};
+use crate::backend::keygroup::key_group;
+use crate::checkpoint::stream::{StreamReader, StreamWriter, FULL_SNAPSHOT_FILE};
 use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointTarget, UploadResult};
-use crate::workload::{Namespace, OpKind, StateId, StateOp, TtlUpdate};
+use crate::workload::{StateId, StateOp};
+use access::{access, AccessTime};
+use table::{Group, Stamped, StateObject, StateTable};
 use ttl::Cleanup;
-
-/// Where an entry lives inside a key group.
-type Slot = (u64, Namespace);
-/// One key group's entries of one state, ordered (so cleanup can resume where it stopped).
-type Group = imbl::OrdMap<Slot, StateObject>;
-/// One state: a map per key group.
-type StateTable = Vec<Group>;
-
-/// A value with the time it was last written (or, with `OnReadAndWrite`, read).
-#[derive(Clone, Debug)]
-struct Stamped {
-    at: i64,
-    bytes: Arc<[u8]>,
-}
-
-/// A state object as the heap backend keeps it: not serialized.
-#[derive(Clone, Debug)]
-enum StateObject {
-    Value(Stamped),
-    List(Arc<Vec<Stamped>>),
-    Map(Arc<HashMap<u64, Stamped>>),
-    /// Timer timestamps of one (key, namespace), sorted (a heap priority queue set's elements).
-    Timers(Arc<Vec<i64>>),
-}
 
 /// Flink's heap keyed state backend.
 pub struct HeapBackend {
@@ -109,195 +88,6 @@ impl HeapBackend {
     /// (key, namespace) entries held, expired or not.
     pub fn stored_entries(&self) -> usize {
         self.tables.iter().flatten().map(|g| g.len()).sum()
-    }
-
-    /// Applies a read or write to one state object, honouring TTL.
-    fn access(&mut self, op: &StateOp, value: &[u8]) -> Outcome {
-        let ttl = self
-            .layout
-            .ttl
-            .filter(|_| !matches!(op.kind, OpKind::TimerRegister(_) | OpKind::TimerDelete(_)));
-        let now = self.now;
-        let expired = |s: &Stamped| ttl.is_some_and(|t| t.expired(s.at, now));
-        let refresh = ttl.is_some_and(|t| t.update_type == TtlUpdate::OnReadAndWrite);
-        let stamped = || Stamped {
-            at: now,
-            bytes: value.into(),
-        };
-        let kg = key_group(op.key, self.layout.max_parallelism) as usize;
-        let group = &mut self.tables[op.state as usize][kg];
-        let slot = (op.key, op.namespace);
-        let found = |items: u32, bytes: usize| Outcome {
-            found: true,
-            items,
-            bytes: bytes as u64,
-        };
-        match op.kind {
-            OpKind::ValueGet => match group.get_mut(&slot) {
-                Some(StateObject::Value(v)) if !expired(v) => {
-                    if refresh {
-                        v.at = now;
-                    }
-                    found(1, v.bytes.len())
-                }
-                Some(StateObject::Value(_)) => {
-                    group.remove(&slot);
-                    Outcome::default()
-                }
-                _ => Outcome::default(),
-            },
-            OpKind::ValuePut(_) => {
-                group.insert(slot, StateObject::Value(stamped()));
-                Outcome::default()
-            }
-            OpKind::ListGet => {
-                let (outcome, now_empty) = match group.get_mut(&slot) {
-                    Some(StateObject::List(l)) => {
-                        if l.iter().any(expired) || refresh {
-                            let list = Arc::make_mut(l);
-                            list.retain(|e| !expired(e));
-                            if refresh {
-                                list.iter_mut().for_each(|e| e.at = now);
-                            }
-                        }
-                        let outcome = match l.len() {
-                            0 => Outcome::default(),
-                            n => found(n as u32, l.iter().map(|e| e.bytes.len()).sum()),
-                        };
-                        (outcome, l.is_empty())
-                    }
-                    _ => (Outcome::default(), false),
-                };
-                if now_empty {
-                    group.remove(&slot);
-                }
-                outcome
-            }
-            OpKind::ListAdd(_) => {
-                match group.get_mut(&slot) {
-                    Some(StateObject::List(l)) => Arc::make_mut(l).push(stamped()),
-                    _ => {
-                        group.insert(slot, StateObject::List(Arc::new(vec![stamped()])));
-                    }
-                }
-                Outcome::default()
-            }
-            OpKind::ListUpdate(_) => {
-                group.insert(slot, StateObject::List(Arc::new(vec![stamped()])));
-                Outcome::default()
-            }
-            OpKind::ValueClear | OpKind::ListClear | OpKind::MapClear => {
-                group.remove(&slot);
-                Outcome::default()
-            }
-            OpKind::MapGet(uk) | OpKind::MapContains(uk) => {
-                let (outcome, now_empty) = match group.get_mut(&slot) {
-                    Some(StateObject::Map(m)) => match m.get(&uk) {
-                        Some(v) if expired(v) => {
-                            let map = Arc::make_mut(m);
-                            map.remove(&uk);
-                            (Outcome::default(), map.is_empty())
-                        }
-                        Some(v) => {
-                            let bytes = match op.kind {
-                                OpKind::MapGet(_) => v.bytes.len(),
-                                _ => 0,
-                            };
-                            if refresh {
-                                if let Some(v) = Arc::make_mut(m).get_mut(&uk) {
-                                    v.at = now;
-                                }
-                            }
-                            (found(1, bytes), false)
-                        }
-                        None => (Outcome::default(), false),
-                    },
-                    _ => (Outcome::default(), false),
-                };
-                if now_empty {
-                    group.remove(&slot);
-                }
-                outcome
-            }
-            OpKind::MapPut(uk, _) => {
-                match group.get_mut(&slot) {
-                    Some(StateObject::Map(m)) => {
-                        Arc::make_mut(m).insert(uk, stamped());
-                    }
-                    _ => {
-                        let map = HashMap::from([(uk, stamped())]);
-                        group.insert(slot, StateObject::Map(Arc::new(map)));
-                    }
-                }
-                Outcome::default()
-            }
-            OpKind::MapRemove(uk) => {
-                let now_empty = match group.get_mut(&slot) {
-                    Some(StateObject::Map(m)) => {
-                        let map = Arc::make_mut(m);
-                        map.remove(&uk);
-                        map.is_empty()
-                    }
-                    _ => false,
-                };
-                // Flink's heap MapState removes the (key, namespace) entry when its map is empty.
-                if now_empty {
-                    group.remove(&slot);
-                }
-                Outcome::default()
-            }
-            OpKind::MapIterate => {
-                let (outcome, now_empty) = match group.get_mut(&slot) {
-                    Some(StateObject::Map(m)) => {
-                        if m.values().any(expired) || refresh {
-                            let map = Arc::make_mut(m);
-                            map.retain(|_, v| !expired(v));
-                            if refresh {
-                                map.values_mut().for_each(|v| v.at = now);
-                            }
-                        }
-                        let outcome = match m.len() {
-                            0 => Outcome::default(),
-                            n => found(n as u32, m.values().map(|v| v.bytes.len()).sum()),
-                        };
-                        (outcome, m.is_empty())
-                    }
-                    _ => (Outcome::default(), false),
-                };
-                if now_empty {
-                    group.remove(&slot);
-                }
-                outcome
-            }
-            OpKind::TimerRegister(ts) => {
-                match group.get_mut(&slot) {
-                    Some(StateObject::Timers(t)) => {
-                        if let Err(at) = t.binary_search(&ts) {
-                            Arc::make_mut(t).insert(at, ts);
-                        }
-                    }
-                    _ => {
-                        group.insert(slot, StateObject::Timers(Arc::new(vec![ts])));
-                    }
-                }
-                Outcome::default()
-            }
-            OpKind::TimerDelete(ts) => {
-                let now_empty = match group.get_mut(&slot) {
-                    Some(StateObject::Timers(t)) => {
-                        if let Ok(at) = t.binary_search(&ts) {
-                            Arc::make_mut(t).remove(at);
-                        }
-                        t.is_empty()
-                    }
-                    _ => false,
-                };
-                if now_empty {
-                    group.remove(&slot);
-                }
-                Outcome::default()
-            }
-        }
     }
 }
 
@@ -398,9 +188,11 @@ fn write_full_snapshot(
 
 impl Backend for HeapBackend {
     fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
-        let outcome = self.access(op, value);
+        let state = op.state as usize;
+        let key_group = key_group(op.key, self.layout.max_parallelism) as usize;
+        let time = AccessTime::new(self.now, self.layout.ttl);
+        let outcome = access(&mut self.tables[state][key_group], op, value, time);
         if let Some(ttl) = self.layout.ttl {
-            let state = op.state as usize;
             self.cleanup[state].step(&mut self.tables[state], &ttl, self.now);
         }
         Ok(outcome)

@@ -5,7 +5,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use super::{Group, Slot, StateObject, StateTable};
+use super::table::{Group, Slot, StateObject, StateTable};
 use crate::workload::TtlSpec;
 
 /// Entries inspected per state access (`IncrementalCleanupStrategy` cleanupSize default 5).

@@ -10,9 +10,10 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 
 use super::layout::KeyBuilder;
-use super::TimerFactory;
-use crate::backend::keygroup::key_group;
-use crate::backend::{Digest, EntryAddress, StateLayout};
+use super::profile::TimerFactory;
+use crate::backend::api::StateLayout;
+use crate::backend::digest::{Digest, EntryAddress};
+use crate::backend::keygroup::{key_group, key_group_prefix_bytes};
 use crate::checkpoint::stream::{StreamReader, StreamWriter};
 use crate::workload::{Namespace, OpKind, StateId, StateKind, StateOp};
 
@@ -106,7 +107,7 @@ impl HeapTimers {
 
     /// Adds a timer read back from its key bytes.
     pub(super) fn insert_key(&mut self, state: StateId, key: &[u8]) -> Result<()> {
-        let prefix = crate::backend::keygroup::key_group_prefix_bytes(self.max_parallelism);
+        let prefix = key_group_prefix_bytes(self.max_parallelism);
         let corrupt = || anyhow!("corrupt heap timer in a checkpoint");
         let long = |range: std::ops::Range<usize>| -> Result<u64> {
             Ok(u64::from_be_bytes(

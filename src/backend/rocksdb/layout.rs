@@ -64,9 +64,4 @@ impl KeyBuilder {
     pub fn bytes(&self) -> &[u8] {
         &self.buf
     }
-
-    /// Bytes of the key-group prefix.
-    pub fn prefix_bytes(&self) -> usize {
-        self.prefix_bytes
-    }
 }

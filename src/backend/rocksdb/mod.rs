@@ -6,6 +6,7 @@
 //! ListState.add is a merge with Flink's ',' string-append operator; MapState keeps one row per
 //! entry (`[null flag][value]`) and iterates by prefix seek. WAL disabled, no fsync.
 
+mod db;
 mod heap_timers;
 mod layout;
 mod options;
@@ -20,17 +21,19 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{ensure, Context, Result};
-use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, WriteBatch, WriteOptions, DB};
+use rocksdb::{ColumnFamily, WriteBatch, WriteOptions};
 
-use super::{Backend, Digest, Outcome, StateLayout, StatsSnapshot, SyncSnapshot};
+use crate::backend::api::{Backend, Outcome, StateLayout, StatsSnapshot, SyncSnapshot};
+use crate::backend::digest::Digest;
 use crate::checkpoint::{CheckpointHandle, CheckpointMode};
-use crate::workload::{OpKind, StateKind, StateOp, TtlUpdate};
+use crate::workload::{OpKind, StateOp, TtlUpdate};
+use db::OpenDb;
 use heap_timers::{HeapTimers, HEAP_TIMERS_FILE};
+use options::LIST_DELIMITER;
 use values::ValueCodec;
 
 pub use layout::KeyBuilder;
 pub use options::SharedMemory;
-use options::LIST_DELIMITER;
 pub use profile::{MemoryMode, PredefinedProfile, RocksSettings, TimerFactory};
 
 /// RocksDB backend settings: a predefined profile (with Flink's defaults under it and the
@@ -62,67 +65,6 @@ impl RocksDbConfig {
     }
 }
 
-/// A RocksDB instance with a handle per state column family.
-///
-/// The handles borrow from the DB inside the `Arc`, which this struct keeps alive; they are
-/// private and never outlive it.
-pub(crate) struct OpenDb {
-    cfs: Vec<&'static ColumnFamily>,
-    db: Arc<DB>,
-    /// The DB options, which own the statistics object the tickers are read from.
-    db_opts: rocksdb::Options,
-}
-
-impl OpenDb {
-    fn open(
-        config: &RocksDbConfig,
-        layout: &StateLayout,
-        dir: &Path,
-        now: &Arc<AtomicI64>,
-    ) -> Result<OpenDb> {
-        let shared = SharedMemory::new(&config.memory);
-        let mut db_opts = options::db_options(&config.settings, shared.as_ref());
-        // Tickers for the per-cell statistics only: histograms and timers cost a clock read or
-        // more per op (measured: gets 15-25% slower with histograms on).
-        db_opts.enable_statistics();
-        db_opts.set_statistics_level(rocksdb::statistics::StatsLevel::ExceptHistogramOrTimers);
-        let codec = ValueCodec { ttl: layout.ttl };
-        let cf = |name: &str, kind: Option<StateKind>| {
-            let mut options = options::cf_options(&config.settings, shared.as_ref());
-            if let Some(kind) = kind.filter(|k| *k != StateKind::Timer && layout.ttl.is_some()) {
-                options.set_compaction_filter(
-                    "FlinkCompactionFilter",
-                    codec.compaction_filter(kind, Arc::clone(now)),
-                );
-            }
-            ColumnFamilyDescriptor::new(name, options)
-        };
-        let descriptors: Vec<_> = std::iter::once(cf("default", None))
-            .chain(
-                layout
-                    .states
-                    .iter()
-                    .map(|(name, kind)| cf(name, Some(*kind))),
-            )
-            .collect();
-        let db = DB::open_cf_descriptors(&db_opts, dir, descriptors)
-            .with_context(|| format!("cannot open RocksDB in {}", dir.display()))?;
-        let db = Arc::new(db);
-        let mut cfs = Vec::with_capacity(layout.states.len());
-        for (name, _) in &layout.states {
-            let handle = db
-                .cf_handle(name)
-                .with_context(|| format!("column family {name} missing"))?;
-            // SAFETY: column families live in the DB's own map, which is never changed after
-            // open (no create_cf/drop_cf: the DB sits behind an Arc), and `db` is kept in the
-            // same struct, so the handle stays valid for as long as it can be reached.
-            let handle: &'static ColumnFamily = unsafe { &*(handle as *const ColumnFamily) };
-            cfs.push(handle);
-        }
-        Ok(OpenDb { cfs, db, db_opts })
-    }
-}
-
 /// Flink's RocksDB keyed state backend.
 pub struct RocksDbBackend {
     db: OpenDb,
@@ -149,7 +91,7 @@ impl RocksDbBackend {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create RocksDB directory {}", dir.display()))?;
         let now = Arc::new(AtomicI64::new(0));
-        let db = OpenDb::open(config, layout, dir, &now)?;
+        let db = OpenDb::open(&config.settings, &config.memory, layout, dir, &now)?;
         let mut write = WriteOptions::default();
         write.disable_wal(true);
         Ok(RocksDbBackend {

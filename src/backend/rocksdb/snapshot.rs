@@ -15,14 +15,14 @@ use anyhow::{ensure, Context, Result};
 use rocksdb::checkpoint::Checkpoint;
 use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions, Snapshot, WriteBatch, WriteOptions, DB};
 
+use super::db::OpenDb;
 use super::heap_timers::{HeapTimers, HEAP_TIMERS_FILE};
 use super::values::ValueCodec;
-use super::OpenDb;
 use crate::atomic::{commit, temporary_path};
-use crate::backend::{
-    AsyncPhase, Digest, EntryAddress, StateLayout, StateView, SyncSnapshot, FULL_SNAPSHOT_FILE,
-};
-use crate::checkpoint::stream::{StreamReader, StreamWriter};
+use crate::backend::api::{AsyncPhase, StateLayout, StateView, SyncSnapshot};
+use crate::backend::digest::{Digest, EntryAddress};
+use crate::backend::keygroup::key_group_prefix_bytes;
+use crate::checkpoint::stream::{StreamReader, StreamWriter, FULL_SNAPSHOT_FILE};
 use crate::checkpoint::{CheckpointHandle, UploadResult};
 use crate::workload::{Namespace, StateId, StateKind};
 
@@ -112,7 +112,7 @@ fn digest_rows(
     digest: &mut Digest,
 ) -> Result<()> {
     let codec = ValueCodec { ttl: layout.ttl };
-    let prefix = crate::backend::keygroup::key_group_prefix_bytes(layout.max_parallelism);
+    let prefix = key_group_prefix_bytes(layout.max_parallelism);
     let kind = layout.states[state as usize].1;
     let corrupt = || anyhow::anyhow!("corrupt row in state {}", layout.states[state as usize].0);
     let long = |bytes: Option<&[u8]>| -> Result<u64> {
@@ -199,7 +199,7 @@ pub(super) fn full(view: RetainedSnapshot, layout: &StateLayout) -> SyncSnapshot
         let file =
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut writer = StreamWriter::new(file, layout.max_parallelism, &layout.states)?;
-        let prefix = crate::backend::keygroup::key_group_prefix_bytes(layout.max_parallelism);
+        let prefix = key_group_prefix_bytes(layout.max_parallelism);
         let mut iterators: Vec<_> = (0..layout.states.len())
             .map(|s| {
                 let mut it = captured.iterator(s);

@@ -4,8 +4,8 @@
 use anyhow::Result;
 use rocksdb::statistics::Ticker;
 
-use super::OpenDb;
-use crate::backend::StatsSnapshot;
+use super::db::OpenDb;
+use crate::backend::api::StatsSnapshot;
 
 /// LSM levels reported (RocksDB's default `num_levels`).
 const LEVELS: usize = 7;

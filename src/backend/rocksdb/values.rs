@@ -11,7 +11,7 @@ use std::sync::Arc;
 use rocksdb::CompactionDecision;
 
 use super::options::LIST_DELIMITER;
-use crate::backend::{read_byte_array, write_byte_array};
+use crate::backend::byte_array::{read_byte_array, write_byte_array};
 use crate::workload::{StateKind, TtlSpec};
 
 /// One value read back: its timestamp (with TTL) and its bytes.

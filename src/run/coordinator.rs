@@ -1,6 +1,10 @@
 //! Triggers checkpoints during a run as Flink's checkpoint coordinator does (fixed interval, one
 //! at a time, min pause, N retained), runs each checkpoint's synchronous phase on the operator
 //! thread and its asynchronous phase on a checkpoint thread while the operator thread goes on.
+//!
+//! Like Flink's `CheckpointCoordinator` it sits above the state backends: it drives a
+//! [`Backend`] through its snapshot phases and completes, retains and subsumes checkpoints in
+//! the [`CheckpointStore`] below them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::{
+use crate::backend::{AsyncPhase, Backend, StateView};
+use crate::checkpoint::{
     CheckpointHandle, CheckpointMode, CheckpointSetting, CheckpointStore, CheckpointTarget,
     UploadResult,
 };
-use crate::backend::{AsyncPhase, Backend, StateView};
 use crate::report::schema::CheckpointRecord;
 
 /// Work for the checkpoint thread.
@@ -43,6 +47,7 @@ struct Worker {
 }
 
 impl Worker {
+    /// Starts the checkpoint thread.
     fn start() -> Result<Worker> {
         let (jobs, job_rx) = mpsc::channel::<Job>();
         let (done_tx, done) = mpsc::channel();
@@ -81,6 +86,7 @@ impl Worker {
         })
     }
 
+    /// Queues a job for the checkpoint thread.
     fn send(&self, job: Job) -> Result<()> {
         self.jobs
             .as_ref()
@@ -152,24 +158,19 @@ impl Coordinator {
         self.epoch = epoch;
     }
 
-    /// Whether an async phase is running now.
-    pub fn async_running(&self) -> bool {
-        self.in_flight.is_some()
-    }
-
-    /// Called between events: completes a finished checkpoint, and triggers one when due.
-    /// Returns the duration of a synchronous phase run now, if any.
-    pub fn poll(&mut self, now: Instant, backend: &mut dyn Backend) -> Result<Option<Duration>> {
+    /// Called between events: completes a finished checkpoint, and triggers one when due (its
+    /// synchronous phase runs now, on the caller's thread).
+    pub fn poll(&mut self, now: Instant, backend: &mut dyn Backend) -> Result<()> {
         if self.setting.mode == CheckpointMode::None {
-            return Ok(None);
+            return Ok(());
         }
         if self.worker.ready.load(Ordering::Acquire) {
             self.collect(false)?;
         }
         if self.in_flight.is_none() && now >= self.next_trigger {
-            return self.trigger(now, backend, false).map(Some);
+            self.trigger(now, backend, false)?;
         }
-        Ok(None)
+        Ok(())
     }
 
     /// Ends the run as Flink ends a bounded job: waits for the running checkpoint, takes a final
@@ -198,12 +199,9 @@ impl Coordinator {
         self.last.as_ref()
     }
 
-    fn trigger(
-        &mut self,
-        now: Instant,
-        backend: &mut dyn Backend,
-        is_final: bool,
-    ) -> Result<Duration> {
+    /// Takes checkpoint `next_id`: runs the synchronous phase here, timed into the checkpoint's
+    /// record, and hands the asynchronous phase to the checkpoint thread.
+    fn trigger(&mut self, now: Instant, backend: &mut dyn Backend, is_final: bool) -> Result<()> {
         let id = self.next_id;
         self.next_id += 1;
         let reusable: Arc<BTreeMap<String, u64>> = Arc::new(
@@ -235,7 +233,7 @@ impl Coordinator {
         // Fixed rate from the last trigger, but never sooner than min pause after completion
         // (applied in `complete`).
         self.next_trigger = now + self.setting.interval;
-        Ok(sync_time)
+        Ok(())
     }
 
     /// Handles reports from the checkpoint thread; with `block`, waits for at least one.
@@ -265,6 +263,8 @@ impl Coordinator {
         }
     }
 
+    /// Completes the checkpoint in flight once its async phase has reported: seals it in the
+    /// store, records it, keeps its view for verification and subsumes what is no longer retained.
     fn complete(&mut self, result: Result<UploadResult>, took: Duration) -> Result<()> {
         let InFlight {
             target,
@@ -300,6 +300,7 @@ impl Coordinator {
     }
 }
 
+/// Seconds from `epoch` to `t`, negative when `t` is earlier (a checkpoint during warm-up).
 fn signed_seconds(epoch: Instant, t: Instant) -> f64 {
     if t >= epoch {
         (t - epoch).as_secs_f64()

@@ -1,0 +1,126 @@
+//! Checkpoint settings: the mode, and Flink's `execution.checkpointing.*` options that matter here.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+/// How state is checkpointed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckpointMode {
+    /// Checkpointing disabled (Flink's default: no interval set).
+    None,
+    /// The whole state written as one stream each time.
+    Full,
+    /// RocksDB only: flush + native checkpoint, upload of new SST files only.
+    Incremental,
+}
+
+impl CheckpointMode {
+    /// Every mode, in report order.
+    pub const ALL: [CheckpointMode; 3] = [
+        CheckpointMode::None,
+        CheckpointMode::Full,
+        CheckpointMode::Incremental,
+    ];
+
+    /// The name used on the command line and in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckpointMode::None => "none",
+            CheckpointMode::Full => "full",
+            CheckpointMode::Incremental => "incremental",
+        }
+    }
+}
+
+impl fmt::Display for CheckpointMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for CheckpointMode {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "none" => Ok(CheckpointMode::None),
+            "full" => Ok(CheckpointMode::Full),
+            "incremental" => Ok(CheckpointMode::Incremental),
+            other => bail!("unknown checkpoint mode {other:?}: expected none, full or incremental"),
+        }
+    }
+}
+
+/// A checkpoint setting: Flink's `execution.checkpointing.*` options that matter here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointSetting {
+    /// Mode.
+    pub mode: CheckpointMode,
+    /// `execution.checkpointing.interval`.
+    pub interval: Duration,
+    /// `execution.checkpointing.min-pause` (Flink default 0).
+    pub min_pause: Duration,
+    /// `execution.checkpointing.num-retained` (Flink default 1).
+    pub retained: usize,
+}
+
+impl CheckpointSetting {
+    /// A setting with Flink's defaults for everything but mode and interval.
+    pub fn new(mode: CheckpointMode, interval: Duration) -> CheckpointSetting {
+        CheckpointSetting {
+            mode,
+            interval,
+            min_pause: Duration::ZERO,
+            retained: 1,
+        }
+    }
+}
+
+/// Parses a duration as Flink writes them: `500ms`, `2s`, `1min`, `1 h`; a bare number is ms.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = match number.parse() {
+        Ok(v) if v >= 0.0 => v,
+        _ => bail!("invalid duration {text:?}: expected a number with a unit like 500ms, 2s, 1min"),
+    };
+    let millis = match unit.trim() {
+        "" | "ms" | "milli" | "millis" | "milliseconds" => value,
+        "s" | "sec" | "secs" | "second" | "seconds" => value * 1e3,
+        "m" | "min" | "mins" | "minute" | "minutes" => value * 60e3,
+        "h" | "hour" | "hours" => value * 3600e3,
+        other => bail!("invalid duration {text:?}: unknown unit {other:?} (use ms, s, min or h)"),
+    };
+    Ok(Duration::from_secs_f64(millis / 1e3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_as_flink_writes_them() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1 min").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("250").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("3 weeks").is_err());
+    }
+
+    #[test]
+    fn modes_round_trip_through_their_names() {
+        for m in CheckpointMode::ALL {
+            assert_eq!(m.name().parse::<CheckpointMode>().unwrap(), m);
+        }
+        assert!("sometimes".parse::<CheckpointMode>().is_err());
+    }
+}
