@@ -7,21 +7,21 @@ use anyhow::{bail, Result};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 
-use super::dedup::Dedup;
-use super::distribution::{KeyChooser, SizeChooser};
-use super::join::IntervalJoin;
-use super::keyed::{ContinuousAggregation, KeyedMix};
+use super::generation::distribution::{KeyChooser, SizeChooser};
+use super::generation::stream::EventStream;
+use super::models::dedup::Dedup;
+use super::models::join::IntervalJoin;
+use super::models::keyed::{ContinuousAggregation, KeyedMix};
+use super::models::session::SessionWindows;
+use super::models::window::WindowOperator;
+use super::models::ycsb::Ycsb;
 use super::op::{splitmix64, StateOp, ValueRef};
-use super::operator::OperatorSpec;
-use super::session::SessionWindows;
+use super::spec::OperatorSpec;
 use super::spec::WorkloadSpec;
-use super::stream::EventStream;
-use super::window::WindowOperator;
-use super::ycsb::Ycsb;
 
 /// The random draws every model makes: keys, value sizes, value tags.
 #[derive(Clone, Debug)]
-pub(super) struct Draws {
+pub(crate) struct Draws {
     /// The one random stream of the workload.
     pub rng: Xoshiro256PlusPlus,
     keys: KeyChooser,
@@ -65,7 +65,7 @@ impl Draws {
 }
 
 /// An operator model: turns the workload's events into the state ops its Flink operator issues.
-pub(super) trait OperatorModel: std::fmt::Debug + Send {
+pub(crate) trait OperatorModel: std::fmt::Debug + Send {
     /// Appends the ops of the next event; `last` marks the end of a bounded input, where the
     /// final watermark fires whatever is pending.
     fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>);

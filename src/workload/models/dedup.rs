@@ -5,17 +5,17 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
 
-use super::distribution::KeyChooser;
-use super::generator::Draws;
-use super::op::{Namespace, OpKind, StateOp};
-use super::operator::DedupState;
-use super::spec::KeySpec;
-use super::stream::{Event, EventStream, EventTimeModel};
-use super::timers::TimerQueue;
+use crate::workload::generation::distribution::KeyChooser;
+use crate::workload::generation::stream::{Event, EventStream, EventTimeModel};
+use crate::workload::generation::timers::TimerQueue;
+use crate::workload::generator::Draws;
+use crate::workload::op::{Namespace, OpKind, StateOp};
+use crate::workload::spec::DedupState;
+use crate::workload::spec::KeySpec;
 
 /// Unique visitors per page and period, in map or value state.
 #[derive(Debug)]
-pub(super) struct Dedup {
+pub(crate) struct Dedup {
     stream: EventStream,
     state: DedupState,
     users: KeyChooser,
@@ -29,7 +29,7 @@ pub(super) struct Dedup {
 }
 
 impl Dedup {
-    pub(super) fn new(
+    pub(crate) fn new(
         state: DedupState,
         users: &KeySpec,
         period: u64,

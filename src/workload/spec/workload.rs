@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
-pub use super::operator::OperatorSpec;
+use super::operator::OperatorSpec;
 
 /// The workload file format version this build reads.
 pub const SPEC_VERSION: u32 = 1;

@@ -6,11 +6,11 @@
 
 use std::collections::HashMap;
 
-use super::generator::Draws;
-use super::op::{Namespace, OpKind, StateId, StateOp};
-use super::operator::Aggregation;
-use super::stream::{Event, EventStream, EventTimeModel};
-use super::timers::TimerQueue;
+use crate::workload::generation::stream::{Event, EventStream, EventTimeModel};
+use crate::workload::generation::timers::TimerQueue;
+use crate::workload::generator::Draws;
+use crate::workload::op::{Namespace, OpKind, StateId, StateOp};
+use crate::workload::spec::Aggregation;
 
 const CONTENTS: StateId = 0;
 const TIMERS: StateId = 1;
@@ -42,7 +42,7 @@ impl Session {
 
 /// Session windows with a gap.
 #[derive(Clone, Debug)]
-pub(super) struct SessionWindows {
+pub(crate) struct SessionWindows {
     stream: EventStream,
     gap: i64,
     aggregation: Aggregation,
@@ -55,7 +55,7 @@ pub(super) struct SessionWindows {
 }
 
 impl SessionWindows {
-    pub(super) fn new(
+    pub(crate) fn new(
         gap: u64,
         aggregation: Aggregation,
         allowed_lateness: u64,

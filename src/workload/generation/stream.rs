@@ -4,13 +4,13 @@
 
 use rand::RngExt;
 
-use super::generator::{Draws, OperatorModel};
-use super::op::{StateOp, ValueRef};
-use super::spec::{GapDistribution, StreamSpec};
+use crate::workload::generator::{Draws, OperatorModel};
+use crate::workload::op::{StateOp, ValueRef};
+use crate::workload::spec::{GapDistribution, StreamSpec};
 
 /// One input record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Event {
+pub(crate) struct Event {
     /// The record's key.
     pub key: u64,
     /// Event timestamp, ms.
@@ -21,7 +21,7 @@ pub(super) struct Event {
 
 /// Generates events and the watermarks between them.
 #[derive(Clone, Debug)]
-pub(super) struct EventStream {
+pub(crate) struct EventStream {
     gap: GapDistribution,
     out_of_order_fraction: f64,
     max_delay_ms: i64,
@@ -34,7 +34,7 @@ pub(super) struct EventStream {
 }
 
 impl EventStream {
-    pub(super) fn new(spec: &StreamSpec) -> EventStream {
+    pub(crate) fn new(spec: &StreamSpec) -> EventStream {
         EventStream {
             gap: spec.gap.clone(),
             out_of_order_fraction: spec.out_of_order_fraction,
@@ -49,7 +49,7 @@ impl EventStream {
     }
 
     /// The next event, and the watermark emitted just before it, if one was due.
-    pub(super) fn next(&mut self, draws: &mut Draws) -> (Event, Option<i64>) {
+    pub(crate) fn next(&mut self, draws: &mut Draws) -> (Event, Option<i64>) {
         let gap = match self.gap {
             GapDistribution::Constant { ms } => ms,
             GapDistribution::Exponential { mean_ms } => {
@@ -110,7 +110,7 @@ impl EventStream {
 
 /// An operator model on the event-time stream: it reacts to watermarks and to elements. The
 /// event loop around it is shared (see the [`OperatorModel`] implementation below).
-pub(super) trait EventTimeModel: std::fmt::Debug + Send {
+pub(crate) trait EventTimeModel: std::fmt::Debug + Send {
     /// The stream the model's events come from.
     fn stream(&mut self) -> &mut EventStream;
 

@@ -6,8 +6,8 @@ use std::fmt::Display;
 use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
 
-use super::op::OpKind;
-use super::spec::{KeySpec, StateKind};
+use super::workload::{KeySpec, StateKind};
+use crate::workload::op::OpKind;
 
 /// An operator model: turns events into the state ops Flink's operator would issue.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,7 +106,7 @@ pub enum Aggregation {
 
 impl Aggregation {
     /// The ops that read a window's contents when it fires and clear them after.
-    pub(super) fn read_and_clear(self) -> (OpKind, OpKind) {
+    pub(crate) fn read_and_clear(self) -> (OpKind, OpKind) {
         match self {
             Aggregation::Incremental => (OpKind::ValueGet, OpKind::ValueClear),
             Aggregation::Holistic => (OpKind::ListGet, OpKind::ListClear),

@@ -3,18 +3,18 @@
 //! one event-time timer per window at its max timestamp (and a cleanup timer when lateness is
 //! allowed), firing when the watermark passes, late elements dropped.
 
-use super::generator::Draws;
-use super::op::{Namespace, OpKind, StateId, StateOp};
-use super::operator::Aggregation;
-use super::stream::{Event, EventStream, EventTimeModel};
-use super::timers::TimerQueue;
+use crate::workload::generation::stream::{Event, EventStream, EventTimeModel};
+use crate::workload::generation::timers::TimerQueue;
+use crate::workload::generator::Draws;
+use crate::workload::op::{Namespace, OpKind, StateId, StateOp};
+use crate::workload::spec::Aggregation;
 
 const CONTENTS: StateId = 0;
 const TIMERS: StateId = 1;
 
 /// A window operator over an event stream.
 #[derive(Clone, Debug)]
-pub(super) struct WindowOperator {
+pub(crate) struct WindowOperator {
     stream: EventStream,
     size: i64,
     slide: i64,
@@ -29,7 +29,7 @@ pub(super) struct WindowOperator {
 
 impl WindowOperator {
     /// A window operator of `(size, slide, aggregation, allowed lateness)` over `stream`.
-    pub(super) fn new(
+    pub(crate) fn new(
         (size, slide, aggregation, lateness): (u64, u64, Aggregation, u64),
         stream: EventStream,
     ) -> WindowOperator {

@@ -2,11 +2,11 @@
 
 use rand::RngExt;
 
-use super::generator::Draws;
-use super::op::{Namespace, OpKind, StateId, StateOp};
-use super::spec::StateSpec;
-use super::stream::EventStream;
-use super::OperatorModel;
+use crate::workload::generation::stream::EventStream;
+use crate::workload::generator::Draws;
+use crate::workload::generator::OperatorModel;
+use crate::workload::op::{Namespace, OpKind, StateId, StateOp};
+use crate::workload::spec::StateSpec;
 
 /// Cumulative thresholds of a state's per-event choice, precomputed from the spec.
 #[derive(Clone, Copy, Debug)]
@@ -27,13 +27,13 @@ enum StatePlan {
 
 /// Value, list and map state touched per event as the spec's mixes say.
 #[derive(Clone, Debug)]
-pub(super) struct KeyedMix {
+pub(crate) struct KeyedMix {
     plans: Vec<StatePlan>,
     events: i64,
 }
 
 impl KeyedMix {
-    pub(super) fn new(states: &[StateSpec]) -> KeyedMix {
+    pub(crate) fn new(states: &[StateSpec]) -> KeyedMix {
         let plans = states
             .iter()
             .map(|s| match s {
@@ -127,13 +127,13 @@ impl OperatorModel for KeyedMix {
 
 /// A keyed aggregate never cleared (`keyBy().reduce()`): get + put of one value per event.
 #[derive(Clone, Debug)]
-pub(super) struct ContinuousAggregation {
+pub(crate) struct ContinuousAggregation {
     stream: EventStream,
     time: i64,
 }
 
 impl ContinuousAggregation {
-    pub(super) fn new(stream: EventStream) -> ContinuousAggregation {
+    pub(crate) fn new(stream: EventStream) -> ContinuousAggregation {
         ContinuousAggregation { stream, time: 0 }
     }
 }

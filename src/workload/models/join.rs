@@ -4,10 +4,10 @@
 
 use rand::RngExt;
 
-use super::generator::Draws;
-use super::op::{Namespace, OpKind, StateId, StateOp};
-use super::stream::{Event, EventStream, EventTimeModel};
-use super::timers::TimerQueue;
+use crate::workload::generation::stream::{Event, EventStream, EventTimeModel};
+use crate::workload::generation::timers::TimerQueue;
+use crate::workload::generator::Draws;
+use crate::workload::op::{Namespace, OpKind, StateId, StateOp};
 
 const LEFT_BUFFER: StateId = 0;
 const RIGHT_BUFFER: StateId = 1;
@@ -22,7 +22,7 @@ enum Side {
 
 /// An interval join of two inputs sharing one key space and one event-time stream.
 #[derive(Clone, Debug)]
-pub(super) struct IntervalJoin {
+pub(crate) struct IntervalJoin {
     stream: EventStream,
     lower: i64,
     upper: i64,
@@ -34,7 +34,7 @@ pub(super) struct IntervalJoin {
 }
 
 impl IntervalJoin {
-    pub(super) fn new(
+    pub(crate) fn new(
         lower: i64,
         upper: i64,
         left_fraction: f64,

@@ -11,11 +11,11 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Zipf};
 
-use super::generator::Draws;
-use super::op::{Namespace, OpKind, StateOp};
-use super::operator::YcsbWorkload;
-use super::stream::EventStream;
-use super::OperatorModel;
+use crate::workload::generation::stream::EventStream;
+use crate::workload::generator::Draws;
+use crate::workload::generator::OperatorModel;
+use crate::workload::op::{Namespace, OpKind, StateOp};
+use crate::workload::spec::YcsbWorkload;
 
 /// One YCSB request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +29,7 @@ enum Request {
 
 /// A YCSB core workload over keyed map state.
 #[derive(Clone, Debug)]
-pub(super) struct Ycsb {
+pub(crate) struct Ycsb {
     stream: EventStream,
     workload: YcsbWorkload,
     fields: u64,
@@ -40,7 +40,7 @@ pub(super) struct Ycsb {
 }
 
 impl Ycsb {
-    pub(super) fn new(
+    pub(crate) fn new(
         workload: YcsbWorkload,
         fields: u64,
         max_scan: u64,

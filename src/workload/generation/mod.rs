@@ -1,0 +1,5 @@
+//! Generation primitives.
+
+pub(crate) mod distribution;
+pub(crate) mod stream;
+pub(crate) mod timers;
