@@ -4,8 +4,8 @@
 
 use rand::RngExt;
 
-use crate::workload::generator::{Draws, OperatorModel};
-use crate::workload::op::{StateOp, ValueRef};
+use super::draws::Draws;
+use crate::workload::op::ValueRef;
 use crate::workload::spec::{GapDistribution, StreamSpec};
 
 /// One input record.
@@ -34,6 +34,7 @@ pub(crate) struct EventStream {
 }
 
 impl EventStream {
+    /// The stream `spec` describes, before its first event.
     pub(crate) fn new(spec: &StreamSpec) -> EventStream {
         EventStream {
             gap: spec.gap.clone(),
@@ -105,53 +106,5 @@ impl EventStream {
             },
             watermark,
         )
-    }
-}
-
-/// An operator model on the event-time stream: it reacts to watermarks and to elements. The
-/// event loop around it is shared (see the [`OperatorModel`] implementation below).
-pub(crate) trait EventTimeModel: std::fmt::Debug + Send {
-    /// The stream the model's events come from.
-    fn stream(&mut self) -> &mut EventStream;
-
-    /// Fires whatever the watermark makes due.
-    fn on_watermark(&mut self, watermark: i64, draws: &mut Draws, out: &mut Vec<StateOp>);
-
-    /// Handles one element.
-    fn on_element(&mut self, event: &Event, draws: &mut Draws, out: &mut Vec<StateOp>);
-
-    /// Remembers the last event's timestamp.
-    fn set_time(&mut self, timestamp: i64);
-
-    /// The last event's timestamp.
-    fn time(&self) -> i64;
-
-    /// Elements dropped as late so far.
-    fn dropped(&self) -> u64 {
-        0
-    }
-}
-
-impl<M: EventTimeModel> OperatorModel for M {
-    /// The watermark due before the event first, then the element, then, at the end of a
-    /// bounded input, the final watermark that fires everything pending.
-    fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>) {
-        let (event, watermark) = self.stream().next(draws);
-        self.set_time(event.timestamp);
-        if let Some(wm) = watermark {
-            self.on_watermark(wm, draws, out);
-        }
-        self.on_element(&event, draws, out);
-        if last {
-            self.on_watermark(i64::MAX, draws, out);
-        }
-    }
-
-    fn event_time(&self) -> i64 {
-        self.time()
-    }
-
-    fn dropped_late(&self) -> u64 {
-        self.dropped()
     }
 }

@@ -11,6 +11,7 @@ pub(crate) struct TimerQueue<T: Ord + Copy> {
 }
 
 impl<T: Ord + Copy> TimerQueue<T> {
+    /// An empty queue.
     pub(crate) fn new() -> TimerQueue<T> {
         TimerQueue {
             timers: BTreeSet::new(),
