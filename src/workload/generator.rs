@@ -1,83 +1,17 @@
-//! Turns a workload spec into its op stream, event by event.
-//!
-//! The stream depends only on the spec (seed included): every draw comes from one Xoshiro256++
-//! seeded through SplitMix64, both fixed algorithms, so the stream is the same on every machine.
+//! Turns a workload spec into its op stream, event by event: picks the operator model the spec
+//! names and drives it with the workload's draws. This is the one place that knows every model,
+//! so the models never import one another or this file.
 
 use anyhow::{bail, Result};
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::SeedableRng;
 
-use super::dedup::Dedup;
-use super::distribution::{KeyChooser, SizeChooser};
-use super::join::IntervalJoin;
-use super::keyed::{ContinuousAggregation, KeyedMix};
-use super::op::{splitmix64, StateOp, ValueRef};
-use super::operator::OperatorSpec;
-use super::session::SessionWindows;
-use super::spec::WorkloadSpec;
-use super::stream::EventStream;
-use super::window::WindowOperator;
-use super::ycsb::Ycsb;
-
-/// The random draws every model makes: keys, value sizes, value tags.
-#[derive(Clone, Debug)]
-pub(super) struct Draws {
-    /// The one random stream of the workload.
-    pub rng: Xoshiro256PlusPlus,
-    keys: KeyChooser,
-    sizes: SizeChooser,
-    value_seed: u64,
-    values_made: u64,
-}
-
-impl Draws {
-    fn new(spec: &WorkloadSpec) -> Result<Draws> {
-        let mut seed_state = spec.seed;
-        Ok(Draws {
-            rng: Xoshiro256PlusPlus::seed_from_u64(spec.seed),
-            keys: KeyChooser::new(&spec.keys)?,
-            sizes: SizeChooser::new(&spec.value_size)?,
-            value_seed: splitmix64(&mut seed_state),
-            values_made: 0,
-        })
-    }
-
-    /// Draws a key.
-    pub fn key(&mut self) -> u64 {
-        self.keys.sample(&mut self.rng)
-    }
-
-    /// A fresh value: its size drawn from the spec, its bytes named by a unique tag.
-    pub fn value(&mut self) -> ValueRef {
-        let len = self.sizes.sample(&mut self.rng);
-        self.value_of_len(len)
-    }
-
-    /// A fresh value of a given size (an accumulator, a serialized list), named by a unique tag.
-    pub fn value_of_len(&mut self, len: u32) -> ValueRef {
-        let mut tag_state = self.value_seed ^ self.values_made;
-        self.values_made += 1;
-        ValueRef {
-            tag: splitmix64(&mut tag_state),
-            len,
-        }
-    }
-}
-
-/// An operator model: turns the workload's events into the state ops its Flink operator issues.
-pub(super) trait OperatorModel: std::fmt::Debug + Send {
-    /// Appends the ops of the next event; `last` marks the end of a bounded input, where the
-    /// final watermark fires whatever is pending.
-    fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>);
-
-    /// Event time of the last event, ms.
-    fn event_time(&self) -> i64;
-
-    /// Elements dropped as late so far.
-    fn dropped_late(&self) -> u64 {
-        0
-    }
-}
+use super::generation::{Draws, EventStream, EventTimeModel, EventTimeOperator, OperatorModel};
+use super::models::{
+    ContinuousAggregation, Dedup, FixedWindows, IntervalJoin, KeyedMix, SessionWindows,
+    WindowOperator, Ycsb,
+};
+use super::op::StateOp;
+use super::source::OpSource;
+use super::spec::{OperatorSpec, WorkloadSpec, WINDOW_JOIN_AGGREGATION};
 
 /// Generates the ops of a workload, one event at a time.
 #[derive(Debug)]
@@ -91,61 +25,9 @@ pub struct OpGenerator {
 impl OpGenerator {
     /// A generator positioned before the first event of `spec`.
     pub fn new(spec: &WorkloadSpec) -> Result<OpGenerator> {
-        let model: Box<dyn OperatorModel> = match (&spec.operator, &spec.stream) {
-            (None, _) => Box::new(KeyedMix::new(&spec.states)),
-            (Some(op), Some(stream)) => {
-                let stream = EventStream::new(stream);
-                match op {
-                    OperatorSpec::SessionWindow {
-                        gap_ms,
-                        aggregation,
-                        allowed_lateness_ms,
-                    } => Box::new(SessionWindows::new(
-                        *gap_ms,
-                        *aggregation,
-                        *allowed_lateness_ms,
-                        stream,
-                    )),
-                    OperatorSpec::ContinuousAggregation => {
-                        Box::new(ContinuousAggregation::new(stream))
-                    }
-                    OperatorSpec::IntervalJoin {
-                        lower_bound_ms,
-                        upper_bound_ms,
-                        left_fraction,
-                    } => Box::new(IntervalJoin::new(
-                        *lower_bound_ms,
-                        *upper_bound_ms,
-                        *left_fraction,
-                        stream,
-                    )),
-                    OperatorSpec::Dedup {
-                        state,
-                        users,
-                        period_ms,
-                    } => Box::new(Dedup::new(*state, users, *period_ms, stream)?),
-                    OperatorSpec::Ycsb {
-                        workload,
-                        fields,
-                        max_scan_length,
-                    } => Box::new(Ycsb::new(
-                        *workload,
-                        *fields,
-                        *max_scan_length,
-                        spec.keys.count,
-                        stream,
-                    )),
-                    fixed => match fixed.fixed_window() {
-                        Some(window) => Box::new(WindowOperator::new(window, stream)),
-                        None => bail!("operator {fixed:?} has no model"),
-                    },
-                }
-            }
-            (Some(_), None) => bail!("an operator model needs an event-time `stream`"),
-        };
         Ok(OpGenerator {
             draws: Draws::new(spec)?,
-            model,
+            model: model(spec)?,
             events: spec.events,
             next_event: 0,
         })
@@ -184,4 +66,96 @@ impl OpGenerator {
     pub fn dropped_late(&self) -> u64 {
         self.model.dropped_late()
     }
+}
+
+impl OpSource for OpGenerator {
+    fn next_event(&mut self, out: &mut Vec<StateOp>) -> Result<bool> {
+        Ok(OpGenerator::next_event(self, out))
+    }
+
+    fn position(&self) -> u64 {
+        OpGenerator::position(self)
+    }
+
+    fn events(&self) -> u64 {
+        OpGenerator::events(self)
+    }
+
+    fn event_time(&self) -> i64 {
+        OpGenerator::event_time(self)
+    }
+}
+
+/// The model of the operator `spec` names: the plain keyed model without an operator, else the
+/// operator's model on the spec's event-time stream.
+fn model(spec: &WorkloadSpec) -> Result<Box<dyn OperatorModel>> {
+    let Some(operator) = &spec.operator else {
+        return Ok(Box::new(KeyedMix::new(&spec.states)));
+    };
+    let Some(stream) = &spec.stream else {
+        bail!("an operator model needs an event-time `stream`");
+    };
+    let model: Box<dyn EventTimeModel> = match *operator {
+        OperatorSpec::TumblingWindow {
+            size_ms,
+            aggregation,
+            allowed_lateness_ms,
+        } => Box::new(WindowOperator::new(FixedWindows::tumbling(
+            size_ms,
+            aggregation,
+            allowed_lateness_ms,
+        ))),
+        OperatorSpec::SlidingWindow {
+            size_ms,
+            slide_ms,
+            aggregation,
+            allowed_lateness_ms,
+        } => Box::new(WindowOperator::new(FixedWindows {
+            size_ms,
+            slide_ms,
+            aggregation,
+            allowed_lateness_ms,
+        })),
+        OperatorSpec::WindowJoin { size_ms } => Box::new(WindowOperator::new(
+            FixedWindows::tumbling(size_ms, WINDOW_JOIN_AGGREGATION, 0),
+        )),
+        OperatorSpec::SessionWindow {
+            gap_ms,
+            aggregation,
+            allowed_lateness_ms,
+        } => Box::new(SessionWindows::new(
+            gap_ms,
+            aggregation,
+            allowed_lateness_ms,
+        )),
+        OperatorSpec::ContinuousAggregation => Box::new(ContinuousAggregation),
+        OperatorSpec::IntervalJoin {
+            lower_bound_ms,
+            upper_bound_ms,
+            left_fraction,
+        } => Box::new(IntervalJoin::new(
+            lower_bound_ms,
+            upper_bound_ms,
+            left_fraction,
+        )),
+        OperatorSpec::Dedup {
+            state,
+            ref users,
+            period_ms,
+        } => Box::new(Dedup::new(state, users, period_ms)?),
+        OperatorSpec::Ycsb {
+            workload,
+            fields,
+            max_scan_length,
+        } => Box::new(Ycsb::new(
+            workload,
+            fields,
+            max_scan_length,
+            spec.keys.count,
+        )),
+    };
+    Ok(Box::new(EventTimeOperator::new(
+        model,
+        EventStream::new(stream),
+    )))
 }

@@ -1,29 +1,29 @@
 //! Workloads: the validated workload file, the distributions it names and the generator that turns
-//! it into a deterministic stream of [`StateOp`]s. Nothing here knows about backends.
+//! it into a deterministic stream of [`StateOp`]s, or a trace that replays one. Nothing here
+//! knows about backends.
+//!
+//! The parts depend on each other in one direction only, so each can be read and changed on its
+//! own: `op.rs` (the op types) and `spec/` (the workload file) depend on nothing else here;
+//! `generation/` (distributions, draws, event-time stream, the model traits) reads the spec;
+//! `models/` (one file per operator model) builds on generation; `generator.rs` picks a model
+//! for a spec and drives it; `trace/` stores op streams and reads them back through the
+//! [`OpSource`] of `source.rs`. The files inside import what they use from where it is defined,
+//! never from this module, which only re-exports the public API.
 
-mod dedup;
-mod distribution;
+mod generation;
 mod generator;
-mod join;
-mod keyed;
+mod models;
 mod op;
-mod operator;
-mod session;
 mod source;
 mod spec;
-mod stream;
-mod timers;
 pub mod trace;
-mod window;
-mod ycsb;
 
-pub use distribution::{KeyChooser, SizeChooser};
+pub use generation::{KeyChooser, SizeChooser};
 pub use generator::OpGenerator;
-use generator::OperatorModel;
 pub use op::{fill_value, Namespace, OpClass, OpKind, StateId, StateOp, ValueRef};
-pub use operator::{Aggregation, DedupState, OperatorSpec, YcsbWorkload};
 pub use source::OpSource;
 pub use spec::{
-    GapDistribution, KeyDistribution, KeySpec, MapMix, StateKind, StateSpec, StreamSpec, TtlSpec,
-    TtlUpdate, ValueSize, WorkloadSpec, SPEC_VERSION,
+    Aggregation, DedupState, GapDistribution, KeyDistribution, KeySpec, MapMix, OperatorSpec,
+    StateKind, StateSpec, StreamSpec, TtlSpec, TtlUpdate, ValueSize, WorkloadSpec, YcsbWorkload,
+    SPEC_VERSION,
 };

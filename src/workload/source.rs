@@ -1,8 +1,10 @@
-//! Where a run's ops come from: generated from a workload file, or replayed from a trace.
+//! Where a run's ops come from: generated from a workload file (`OpGenerator`), or replayed
+//! from a trace (`trace::TraceReader`). The runner reads either through this one trait, so it
+//! never knows which.
 
 use anyhow::Result;
 
-use super::{OpGenerator, StateOp};
+use super::op::StateOp;
 
 /// A stream of events, each a group of ops, with event times.
 pub trait OpSource {
@@ -17,22 +19,4 @@ pub trait OpSource {
 
     /// Event time of the last event produced, ms.
     fn event_time(&self) -> i64;
-}
-
-impl OpSource for OpGenerator {
-    fn next_event(&mut self, out: &mut Vec<StateOp>) -> Result<bool> {
-        Ok(OpGenerator::next_event(self, out))
-    }
-
-    fn position(&self) -> u64 {
-        OpGenerator::position(self)
-    }
-
-    fn events(&self) -> u64 {
-        OpGenerator::events(self)
-    }
-
-    fn event_time(&self) -> i64 {
-        OpGenerator::event_time(self)
-    }
 }

@@ -4,13 +4,13 @@
 
 use rand::RngExt;
 
-use super::generator::{Draws, OperatorModel};
-use super::op::{StateOp, ValueRef};
-use super::spec::{GapDistribution, StreamSpec};
+use super::draws::Draws;
+use crate::workload::op::ValueRef;
+use crate::workload::spec::{GapDistribution, StreamSpec};
 
 /// One input record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Event {
+pub(crate) struct Event {
     /// The record's key.
     pub key: u64,
     /// Event timestamp, ms.
@@ -21,7 +21,7 @@ pub(super) struct Event {
 
 /// Generates events and the watermarks between them.
 #[derive(Clone, Debug)]
-pub(super) struct EventStream {
+pub(crate) struct EventStream {
     gap: GapDistribution,
     out_of_order_fraction: f64,
     max_delay_ms: i64,
@@ -34,7 +34,8 @@ pub(super) struct EventStream {
 }
 
 impl EventStream {
-    pub(super) fn new(spec: &StreamSpec) -> EventStream {
+    /// The stream `spec` describes, before its first event.
+    pub(crate) fn new(spec: &StreamSpec) -> EventStream {
         EventStream {
             gap: spec.gap.clone(),
             out_of_order_fraction: spec.out_of_order_fraction,
@@ -49,7 +50,7 @@ impl EventStream {
     }
 
     /// The next event, and the watermark emitted just before it, if one was due.
-    pub(super) fn next(&mut self, draws: &mut Draws) -> (Event, Option<i64>) {
+    pub(crate) fn next(&mut self, draws: &mut Draws) -> (Event, Option<i64>) {
         let gap = match self.gap {
             GapDistribution::Constant { ms } => ms,
             GapDistribution::Exponential { mean_ms } => {
@@ -105,53 +106,5 @@ impl EventStream {
             },
             watermark,
         )
-    }
-}
-
-/// An operator model on the event-time stream: it reacts to watermarks and to elements. The
-/// event loop around it is shared (see the [`OperatorModel`] implementation below).
-pub(super) trait EventTimeModel: std::fmt::Debug + Send {
-    /// The stream the model's events come from.
-    fn stream(&mut self) -> &mut EventStream;
-
-    /// Fires whatever the watermark makes due.
-    fn on_watermark(&mut self, watermark: i64, draws: &mut Draws, out: &mut Vec<StateOp>);
-
-    /// Handles one element.
-    fn on_element(&mut self, event: &Event, draws: &mut Draws, out: &mut Vec<StateOp>);
-
-    /// Remembers the last event's timestamp.
-    fn set_time(&mut self, timestamp: i64);
-
-    /// The last event's timestamp.
-    fn time(&self) -> i64;
-
-    /// Elements dropped as late so far.
-    fn dropped(&self) -> u64 {
-        0
-    }
-}
-
-impl<M: EventTimeModel> OperatorModel for M {
-    /// The watermark due before the event first, then the element, then, at the end of a
-    /// bounded input, the final watermark that fires everything pending.
-    fn event(&mut self, draws: &mut Draws, last: bool, out: &mut Vec<StateOp>) {
-        let (event, watermark) = self.stream().next(draws);
-        self.set_time(event.timestamp);
-        if let Some(wm) = watermark {
-            self.on_watermark(wm, draws, out);
-        }
-        self.on_element(&event, draws, out);
-        if last {
-            self.on_watermark(i64::MAX, draws, out);
-        }
-    }
-
-    fn event_time(&self) -> i64 {
-        self.time()
-    }
-
-    fn dropped_late(&self) -> u64 {
-        self.dropped()
     }
 }

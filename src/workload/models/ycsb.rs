@@ -11,93 +11,72 @@
 use rand::RngExt;
 use rand_distr::{Distribution, Zipf};
 
-use super::generator::Draws;
-use super::op::{Namespace, OpKind, StateOp};
-use super::operator::YcsbWorkload;
-use super::stream::EventStream;
-use super::OperatorModel;
+use crate::workload::generation::{Draws, Event, EventTimeModel};
+use crate::workload::op::{Namespace, OpKind, StateId, StateOp};
+use crate::workload::spec::YcsbWorkload;
+
+/// The table (`usertable`), the operator's only state.
+const USERTABLE: StateId = 0;
 
 /// One YCSB request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Request {
+    /// Read every field of a record.
     Read,
+    /// Write one field of a record.
     Update,
+    /// Write every field of a new record.
     Insert,
+    /// Read a record, then write one of its fields.
     ReadModifyWrite,
+    /// Read consecutive records.
     Scan,
 }
 
 /// A YCSB core workload over keyed map state.
 #[derive(Clone, Debug)]
-pub(super) struct Ycsb {
-    stream: EventStream,
+pub(crate) struct Ycsb {
     workload: YcsbWorkload,
     fields: u64,
     max_scan: u64,
     record_count: u64,
     inserted: u64,
-    time: i64,
 }
 
 impl Ycsb {
-    pub(super) fn new(
+    /// Core `workload` over records of `fields` fields, scans of at most `max_scan_length`
+    /// records, after a load phase of `record_count` inserts.
+    pub(crate) fn new(
         workload: YcsbWorkload,
         fields: u64,
-        max_scan: u64,
+        max_scan_length: u64,
         record_count: u64,
-        stream: EventStream,
     ) -> Ycsb {
         Ycsb {
-            stream,
             workload,
             fields,
-            max_scan,
+            max_scan: max_scan_length,
             record_count,
             inserted: 0,
-            time: 0,
         }
     }
 
-    /// The request mix of the core workloads (workloads/workload[a-f] in YCSB).
+    /// The request a uniform draw `u` picks from the core workload's mix (workloads/workload[a-f]
+    /// in YCSB): the first request below the fraction, the second above.
     fn request(&self, u: f64) -> Request {
         use Request::*;
-        match self.workload {
-            YcsbWorkload::A => {
-                if u < 0.5 {
-                    Read
-                } else {
-                    Update
-                }
-            }
-            YcsbWorkload::B => {
-                if u < 0.95 {
-                    Read
-                } else {
-                    Update
-                }
-            }
-            YcsbWorkload::C => Read,
-            YcsbWorkload::D => {
-                if u < 0.95 {
-                    Read
-                } else {
-                    Insert
-                }
-            }
-            YcsbWorkload::E => {
-                if u < 0.95 {
-                    Scan
-                } else {
-                    Insert
-                }
-            }
-            YcsbWorkload::F => {
-                if u < 0.5 {
-                    Read
-                } else {
-                    ReadModifyWrite
-                }
-            }
+        let (below, fraction, above) = match self.workload {
+            YcsbWorkload::A => (Read, 0.5, Update),
+            YcsbWorkload::B => (Read, 0.95, Update),
+            YcsbWorkload::C => (Read, 1.0, Read),
+            YcsbWorkload::D => (Read, 0.95, Insert),
+            YcsbWorkload::E => (Scan, 0.95, Insert),
+            YcsbWorkload::F => (Read, 0.5, ReadModifyWrite),
+        };
+        if u < fraction {
+            below
+        } else {
+            above
         }
     }
 
@@ -114,16 +93,15 @@ impl Ycsb {
     }
 }
 
-impl OperatorModel for Ycsb {
-    fn event_time(&self) -> i64 {
-        self.time
-    }
+impl EventTimeModel for Ycsb {
+    /// The table has no timers: watermarks change nothing.
+    fn on_watermark(&mut self, _watermark: i64, _draws: &mut Draws, _out: &mut Vec<StateOp>) {}
 
-    fn event(&mut self, draws: &mut Draws, _last: bool, out: &mut Vec<StateOp>) {
-        let (event, _) = self.stream.next(draws);
-        self.time = event.timestamp;
+    /// One request per element; the element only paces the requests (its key and value are
+    /// not used: a request picks its own record).
+    fn on_element(&mut self, _event: &Event, draws: &mut Draws, out: &mut Vec<StateOp>) {
         let op = |key, kind| StateOp {
-            state: 0,
+            state: USERTABLE,
             key,
             namespace: Namespace::Void,
             kind,

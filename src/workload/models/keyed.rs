@@ -2,23 +2,28 @@
 
 use rand::RngExt;
 
-use super::generator::Draws;
-use super::op::{Namespace, OpKind, StateId, StateOp};
-use super::spec::StateSpec;
-use super::stream::EventStream;
-use super::OperatorModel;
+use crate::workload::generation::{Draws, OperatorModel};
+use crate::workload::op::{Namespace, OpKind, StateId, StateOp};
+use crate::workload::spec::StateSpec;
 
 /// Cumulative thresholds of a state's per-event choice, precomputed from the spec.
 #[derive(Clone, Copy, Debug)]
 enum StatePlan {
+    /// Value state: a get, then a put unless the event only reads.
     Value {
+        /// Fraction of events that only read.
         read_only: f64,
     },
+    /// List state: a get below the first bound, a clear below the second, else an add.
     List {
+        /// Upper bound of the gets.
         get_below: f64,
+        /// Upper bound of the clears.
         clear_below: f64,
     },
+    /// Map state: one op on a random user key.
     Map {
+        /// User keys per key.
         user_keys: u64,
         /// Upper bounds of put, get, iterate, contains; remove takes the rest.
         bounds: [f64; 4],
@@ -27,13 +32,14 @@ enum StatePlan {
 
 /// Value, list and map state touched per event as the spec's mixes say.
 #[derive(Clone, Debug)]
-pub(super) struct KeyedMix {
+pub(crate) struct KeyedMix {
     plans: Vec<StatePlan>,
     events: i64,
 }
 
 impl KeyedMix {
-    pub(super) fn new(states: &[StateSpec]) -> KeyedMix {
+    /// The model of the plain keyed `states`.
+    pub(crate) fn new(states: &[StateSpec]) -> KeyedMix {
         let plans = states
             .iter()
             .map(|s| match s {
@@ -72,6 +78,12 @@ impl OperatorModel for KeyedMix {
         self.events
     }
 
+    /// Nothing is late without event time.
+    fn dropped_late(&self) -> u64 {
+        0
+    }
+
+    /// Draws one key and does each state's op on it, as the state's mix picks.
     fn event(&mut self, draws: &mut Draws, _last: bool, out: &mut Vec<StateOp>) {
         self.events += 1;
         let key = draws.key();
@@ -122,37 +134,5 @@ impl OperatorModel for KeyedMix {
                 }
             }
         }
-    }
-}
-
-/// A keyed aggregate never cleared (`keyBy().reduce()`): get + put of one value per event.
-#[derive(Clone, Debug)]
-pub(super) struct ContinuousAggregation {
-    stream: EventStream,
-    time: i64,
-}
-
-impl ContinuousAggregation {
-    pub(super) fn new(stream: EventStream) -> ContinuousAggregation {
-        ContinuousAggregation { stream, time: 0 }
-    }
-}
-
-impl OperatorModel for ContinuousAggregation {
-    fn event_time(&self) -> i64 {
-        self.time
-    }
-
-    fn event(&mut self, draws: &mut Draws, _last: bool, out: &mut Vec<StateOp>) {
-        let (event, _) = self.stream.next(draws);
-        self.time = event.timestamp;
-        let op = |kind| StateOp {
-            state: 0,
-            key: event.key,
-            namespace: Namespace::Void,
-            kind,
-        };
-        out.push(op(OpKind::ValueGet));
-        out.push(op(OpKind::ValuePut(event.value)));
     }
 }

@@ -6,14 +6,14 @@
 
 use std::collections::HashMap;
 
-use super::generator::Draws;
-use super::op::{Namespace, OpKind, StateId, StateOp};
-use super::operator::Aggregation;
-use super::stream::{Event, EventStream, EventTimeModel};
-use super::timers::TimerQueue;
+use super::window_state::{
+    add_to_contents, clear_contents, read_contents, WindowTimer, CONTENTS, TIMERS,
+};
+use crate::workload::generation::{Draws, Event, EventTimeModel, TimerQueue};
+use crate::workload::op::{Namespace, OpKind, StateId, StateOp};
+use crate::workload::spec::Aggregation;
 
-const CONTENTS: StateId = 0;
-const TIMERS: StateId = 1;
+/// The merging window set (`merging-window-set`), after the contents and the timers.
 const MERGING_SET: StateId = 2;
 /// A serialized `Tuple2<TimeWindow, TimeWindow>` mapping entry.
 const MAPPING_ENTRY_BYTES: u32 = 32;
@@ -30,8 +30,18 @@ struct Session {
 }
 
 impl Session {
+    /// The last timestamp in the session's window.
     fn max_timestamp(&self) -> i64 {
         self.end - 1
+    }
+
+    /// The timer of `key`'s session window.
+    fn timer(&self, key: u64) -> WindowTimer {
+        WindowTimer {
+            key,
+            start: self.start,
+            end: self.end,
+        }
     }
 
     /// `TimeWindow.intersects`: touching windows merge too.
@@ -42,38 +52,35 @@ impl Session {
 
 /// Session windows with a gap.
 #[derive(Clone, Debug)]
-pub(super) struct SessionWindows {
-    stream: EventStream,
+pub(crate) struct SessionWindows {
     gap: i64,
     aggregation: Aggregation,
     allowed_lateness: i64,
     watermark: i64,
     sessions: HashMap<u64, Vec<Session>>,
-    timers: TimerQueue<(u64, i64, i64)>,
+    timers: TimerQueue<WindowTimer>,
     dropped_late: u64,
-    time: i64,
 }
 
 impl SessionWindows {
-    pub(super) fn new(
-        gap: u64,
+    /// Session windows closed after `gap_ms` without elements, before any element.
+    pub(crate) fn new(
+        gap_ms: u64,
         aggregation: Aggregation,
-        allowed_lateness: u64,
-        stream: EventStream,
+        allowed_lateness_ms: u64,
     ) -> SessionWindows {
         SessionWindows {
-            stream,
-            gap: gap as i64,
+            gap: gap_ms as i64,
             aggregation,
-            allowed_lateness: allowed_lateness as i64,
+            allowed_lateness: allowed_lateness_ms as i64,
             watermark: i64::MIN,
             sessions: HashMap::new(),
             timers: TimerQueue::new(),
             dropped_late: 0,
-            time: 0,
         }
     }
 
+    /// When a session's state is purged: its end plus the allowed lateness.
     fn cleanup_time(&self, s: &Session) -> i64 {
         s.max_timestamp().saturating_add(self.allowed_lateness)
     }
@@ -93,15 +100,56 @@ impl SessionWindows {
             kind,
         });
     }
+}
 
-    fn element(
-        &mut self,
-        key: u64,
-        ts: i64,
-        value_len: u32,
-        draws: &mut Draws,
-        out: &mut Vec<StateOp>,
-    ) {
+impl EventTimeModel for SessionWindows {
+    /// Fires and purges the sessions whose timers the watermark passed, each time reading the
+    /// merging window set and writing it back when a session is gone.
+    fn on_watermark(&mut self, watermark: i64, draws: &mut Draws, out: &mut Vec<StateOp>) {
+        self.watermark = self.watermark.max(watermark);
+        while let Some((t, timer)) = self.timers.pop_due(self.watermark) {
+            let key = timer.key;
+            let op = |state, namespace, kind| StateOp {
+                state,
+                key,
+                namespace,
+                kind,
+            };
+            let ns = timer.namespace();
+            out.push(op(TIMERS, ns, OpKind::TimerDelete(t)));
+            out.push(op(MERGING_SET, Namespace::Void, OpKind::ListGet));
+            let Some(session) = self
+                .sessions
+                .get(&key)
+                .and_then(|v| v.iter().copied().find(|s| s.timer(key) == timer))
+            else {
+                continue;
+            };
+            let state_ns = Namespace::Window {
+                start: session.state_start,
+                end: session.state_end,
+            };
+            if t == session.max_timestamp() {
+                out.push(op(CONTENTS, state_ns, read_contents(self.aggregation)));
+            }
+            if t == self.cleanup_time(&session) {
+                out.push(op(CONTENTS, state_ns, clear_contents(self.aggregation)));
+                out.push(op(TIMERS, ns, OpKind::TimerDelete(session.max_timestamp())));
+                if let Some(v) = self.sessions.get_mut(&key) {
+                    v.retain(|s| s.timer(key) != timer);
+                    if v.is_empty() {
+                        self.sessions.remove(&key);
+                    }
+                }
+                self.persist(key, draws, out);
+            }
+        }
+    }
+
+    /// Reads the merging window set, merges the sessions the element bridges, adds the element
+    /// to its session's contents and writes the set back if it changed.
+    fn on_element(&mut self, event: &Event, draws: &mut Draws, out: &mut Vec<StateOp>) {
+        let (key, ts, value_len) = (event.key, event.timestamp, event.value.len);
         let window = |start, end| Namespace::Window { start, end };
         let op = |state, namespace, kind| StateOp {
             state,
@@ -158,37 +206,27 @@ impl SessionWindows {
                         let ns = window(m.start, m.end);
                         out.push(op(TIMERS, ns, OpKind::TimerDelete(m.max_timestamp())));
                         out.push(op(TIMERS, ns, OpKind::TimerDelete(self.cleanup_time(m))));
-                        self.timers.remove(m.max_timestamp(), (key, m.start, m.end));
-                        self.timers
-                            .remove(self.cleanup_time(m), (key, m.start, m.end));
+                        self.timers.remove(m.max_timestamp(), m.timer(key));
+                        self.timers.remove(self.cleanup_time(m), m.timer(key));
                     }
                     // mergeNamespaces: the other sessions' contents move into the first's.
                     let target = window(first.state_start, first.state_end);
                     if !rest.is_empty() {
                         for s in rest {
                             let ns = window(s.state_start, s.state_end);
-                            let (get, clear) = self.aggregation.read_and_clear();
-                            out.push(op(CONTENTS, ns, get));
-                            out.push(op(CONTENTS, ns, clear));
+                            out.push(op(CONTENTS, ns, read_contents(self.aggregation)));
+                            out.push(op(CONTENTS, ns, clear_contents(self.aggregation)));
                         }
                         let moved: u32 = rest.iter().map(|s| s.bytes).sum();
-                        match self.aggregation {
-                            Aggregation::Incremental => {
-                                out.push(op(CONTENTS, target, OpKind::ValueGet));
-                                out.push(op(
-                                    CONTENTS,
-                                    target,
-                                    OpKind::ValuePut(draws.value_of_len(first.bytes.max(moved))),
-                                ));
-                            }
-                            Aggregation::Holistic => {
-                                out.push(op(
-                                    CONTENTS,
-                                    target,
-                                    OpKind::ListAdd(draws.value_of_len(moved)),
-                                ));
-                            }
-                        }
+                        // The accumulator is written whole; a buffer gets the moved elements.
+                        let written = match self.aggregation {
+                            Aggregation::Incremental => first.bytes.max(moved),
+                            Aggregation::Holistic => moved,
+                        };
+                        let value = draws.value_of_len(written);
+                        add_to_contents(self.aggregation, value, out, |kind| {
+                            op(CONTENTS, target, kind)
+                        });
                     }
                 }
                 result
@@ -204,20 +242,16 @@ impl SessionWindows {
         let mut actual = actual;
         let state_ns = window(actual.state_start, actual.state_end);
         let value = draws.value_of_len(value_len);
-        match self.aggregation {
-            Aggregation::Incremental => {
-                out.push(op(CONTENTS, state_ns, OpKind::ValueGet));
-                out.push(op(CONTENTS, state_ns, OpKind::ValuePut(value)));
-                actual.bytes = actual.bytes.max(value_len);
-            }
-            Aggregation::Holistic => {
-                out.push(op(CONTENTS, state_ns, OpKind::ListAdd(value)));
-                actual.bytes += value_len;
-            }
-        }
+        add_to_contents(self.aggregation, value, out, |kind| {
+            op(CONTENTS, state_ns, kind)
+        });
+        actual.bytes = match self.aggregation {
+            Aggregation::Incremental => actual.bytes.max(value_len),
+            Aggregation::Holistic => actual.bytes + value_len,
+        };
         let ns = window(actual.start, actual.end);
         if actual.max_timestamp() <= self.watermark {
-            out.push(op(CONTENTS, state_ns, self.aggregation.read_and_clear().0));
+            out.push(op(CONTENTS, state_ns, read_contents(self.aggregation)));
         } else {
             out.push(op(
                 TIMERS,
@@ -225,12 +259,12 @@ impl SessionWindows {
                 OpKind::TimerRegister(actual.max_timestamp()),
             ));
             self.timers
-                .insert(actual.max_timestamp(), (key, actual.start, actual.end));
+                .insert(actual.max_timestamp(), actual.timer(key));
         }
         let cleanup = self.cleanup_time(&actual);
         if cleanup != actual.max_timestamp() {
             out.push(op(TIMERS, ns, OpKind::TimerRegister(cleanup)));
-            self.timers.insert(cleanup, (key, actual.start, actual.end));
+            self.timers.insert(cleanup, actual.timer(key));
         }
         self.sessions.entry(key).or_default().push(actual);
         if changed {
@@ -238,70 +272,7 @@ impl SessionWindows {
         }
     }
 
-    fn advance_watermark(&mut self, watermark: i64, draws: &mut Draws, out: &mut Vec<StateOp>) {
-        self.watermark = self.watermark.max(watermark);
-        while let Some((t, (key, start, end))) = self.timers.pop_due(self.watermark) {
-            let op = |state, namespace, kind| StateOp {
-                state,
-                key,
-                namespace,
-                kind,
-            };
-            let ns = Namespace::Window { start, end };
-            out.push(op(TIMERS, ns, OpKind::TimerDelete(t)));
-            out.push(op(MERGING_SET, Namespace::Void, OpKind::ListGet));
-            let Some(session) = self
-                .sessions
-                .get(&key)
-                .and_then(|v| v.iter().copied().find(|s| (s.start, s.end) == (start, end)))
-            else {
-                continue;
-            };
-            let state_ns = Namespace::Window {
-                start: session.state_start,
-                end: session.state_end,
-            };
-            let (get, clear) = self.aggregation.read_and_clear();
-            if t == session.max_timestamp() {
-                out.push(op(CONTENTS, state_ns, get));
-            }
-            if t == self.cleanup_time(&session) {
-                out.push(op(CONTENTS, state_ns, clear));
-                out.push(op(TIMERS, ns, OpKind::TimerDelete(session.max_timestamp())));
-                if let Some(v) = self.sessions.get_mut(&key) {
-                    v.retain(|s| (s.start, s.end) != (start, end));
-                    if v.is_empty() {
-                        self.sessions.remove(&key);
-                    }
-                }
-                self.persist(key, draws, out);
-            }
-        }
-    }
-}
-
-impl EventTimeModel for SessionWindows {
-    fn stream(&mut self) -> &mut EventStream {
-        &mut self.stream
-    }
-
-    fn on_watermark(&mut self, watermark: i64, draws: &mut Draws, out: &mut Vec<StateOp>) {
-        self.advance_watermark(watermark, draws, out);
-    }
-
-    fn on_element(&mut self, event: &Event, draws: &mut Draws, out: &mut Vec<StateOp>) {
-        self.element(event.key, event.timestamp, event.value.len, draws, out);
-    }
-
-    fn set_time(&mut self, timestamp: i64) {
-        self.time = timestamp;
-    }
-
-    fn time(&self) -> i64 {
-        self.time
-    }
-
-    fn dropped(&self) -> u64 {
+    fn dropped_late(&self) -> u64 {
         self.dropped_late
     }
 }

@@ -1,15 +1,17 @@
-//! Operator models a workload can name: the operator's parameters, the states it keeps (named as
-//! Flink names them) and their validation. The models themselves live in one module each.
+//! The operators a workload can name instead of the plain keyed states: each operator's
+//! parameters, the states it keeps (named as Flink names them) and the checks of its parameters.
+//! What each operator does per event is its model's business (`models/`); the file format only
+//! says which states exist, so a backend or a trace can be laid out without running a model.
 
-use std::fmt::Display;
-
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::op::OpKind;
-use super::spec::{KeySpec, StateKind};
+use super::field_path::FieldPath;
+use super::keys::KeySpec;
+use super::state::StateKind;
 
-/// An operator model: turns events into the state ops Flink's operator would issue.
+/// An operator a workload names, with its parameters; its model turns events into the state ops
+/// Flink's operator would issue.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OperatorSpec {
@@ -86,10 +88,12 @@ pub enum OperatorSpec {
     },
 }
 
+/// YCSB's default `fieldcount`.
 fn default_fields() -> u64 {
     10
 }
 
+/// YCSB's default `maxscanlength`.
 fn default_scan() -> u64 {
     100
 }
@@ -105,14 +109,17 @@ pub enum Aggregation {
 }
 
 impl Aggregation {
-    /// The ops that read a window's contents when it fires and clear them after.
-    pub(super) fn read_and_clear(self) -> (OpKind, OpKind) {
+    /// The kind of state a window's contents live in.
+    pub(crate) fn contents_kind(self) -> StateKind {
         match self {
-            Aggregation::Incremental => (OpKind::ValueGet, OpKind::ValueClear),
-            Aggregation::Holistic => (OpKind::ListGet, OpKind::ListClear),
+            Aggregation::Incremental => StateKind::Value,
+            Aggregation::Holistic => StateKind::List,
         }
     }
 }
+
+/// How the window join keeps its windows: its coGroup buffers both inputs whole, in list state.
+pub(crate) const WINDOW_JOIN_AGGREGATION: Aggregation = Aggregation::Holistic;
 
 /// The state a dedup operator keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,41 +178,24 @@ pub mod names {
 }
 
 impl OperatorSpec {
-    /// (size, slide, aggregation, allowed lateness) of the operators that run as a fixed window
-    /// operator (tumbling, sliding and window join), None for the others.
-    pub fn fixed_window(&self) -> Option<(u64, u64, Aggregation, u64)> {
-        match *self {
-            OperatorSpec::TumblingWindow {
-                size_ms,
-                aggregation,
-                allowed_lateness_ms,
-            } => Some((size_ms, size_ms, aggregation, allowed_lateness_ms)),
-            OperatorSpec::SlidingWindow {
-                size_ms,
-                slide_ms,
-                aggregation,
-                allowed_lateness_ms,
-            } => Some((size_ms, slide_ms, aggregation, allowed_lateness_ms)),
-            OperatorSpec::WindowJoin { size_ms } => {
-                Some((size_ms, size_ms, Aggregation::Holistic, 0))
-            }
-            _ => None,
-        }
-    }
-
     /// The states the operator keeps, in state-id order.
     pub fn layout(&self) -> Vec<(String, StateKind)> {
         use names::*;
-        let contents = |a: Aggregation| match a {
-            Aggregation::Incremental => StateKind::Value,
-            Aggregation::Holistic => StateKind::List,
+        let windows = |aggregation: Aggregation| {
+            vec![
+                (WINDOW_CONTENTS, aggregation.contents_kind()),
+                (WINDOW_TIMERS, StateKind::Timer),
+            ]
         };
         let states: Vec<(&str, StateKind)> = match *self {
-            OperatorSpec::SessionWindow { aggregation, .. } => vec![
-                (WINDOW_CONTENTS, contents(aggregation)),
-                (WINDOW_TIMERS, StateKind::Timer),
-                (MERGING_WINDOW_SET, StateKind::List),
-            ],
+            OperatorSpec::TumblingWindow { aggregation, .. }
+            | OperatorSpec::SlidingWindow { aggregation, .. } => windows(aggregation),
+            OperatorSpec::WindowJoin { .. } => windows(WINDOW_JOIN_AGGREGATION),
+            OperatorSpec::SessionWindow { aggregation, .. } => {
+                let mut states = windows(aggregation);
+                states.push((MERGING_WINDOW_SET, StateKind::List));
+                states
+            }
             OperatorSpec::ContinuousAggregation => vec![(AGGREGATE, StateKind::Value)],
             OperatorSpec::IntervalJoin { .. } => vec![
                 (LEFT_BUFFER, StateKind::Map),
@@ -225,15 +215,6 @@ impl OperatorSpec {
                 ..
             } => vec![(SEEN, StateKind::Value), (DEDUP_TIMERS, StateKind::Timer)],
             OperatorSpec::Ycsb { .. } => vec![(USERTABLE, StateKind::Map)],
-            _ => {
-                let (_, _, aggregation, _) =
-                    self.fixed_window()
-                        .unwrap_or((0, 0, Aggregation::Incremental, 0));
-                vec![
-                    (WINDOW_CONTENTS, contents(aggregation)),
-                    (WINDOW_TIMERS, StateKind::Timer),
-                ]
-            }
         };
         states
             .into_iter()
@@ -241,46 +222,74 @@ impl OperatorSpec {
             .collect()
     }
 
-    /// Checks the operator's parameters.
-    pub fn validate(&self, origin: &str) -> Result<()> {
-        let bad = |field: &str, expected: &str, got: &dyn Display| {
-            Err(anyhow!(
-                "{origin}: field `operator.{field}`: expected {expected}, got {got}"
-            ))
-        };
+    /// Checks the operator's parameters; `at` is where the operator stands (`operator`).
+    pub(crate) fn validate(&self, at: &FieldPath) -> Result<()> {
         match *self {
-            OperatorSpec::SessionWindow { gap_ms: 0, .. } => bad("gap_ms", "at least 1", &0),
+            OperatorSpec::TumblingWindow { size_ms, .. } | OperatorSpec::WindowJoin { size_ms } => {
+                validate_windows(at, size_ms, size_ms)
+            }
+            OperatorSpec::SlidingWindow {
+                size_ms, slide_ms, ..
+            } => validate_windows(at, size_ms, slide_ms),
+            OperatorSpec::SessionWindow { gap_ms, .. } => {
+                if gap_ms == 0 {
+                    return at.invalid("gap_ms", "at least 1", 0);
+                }
+                Ok(())
+            }
+            OperatorSpec::ContinuousAggregation => Ok(()),
             OperatorSpec::IntervalJoin {
                 lower_bound_ms,
                 upper_bound_ms,
                 left_fraction,
             } => {
                 if lower_bound_ms > upper_bound_ms {
-                    bad(
+                    return at.invalid(
                         "lower_bound_ms",
                         "a lower bound ≤ upper_bound_ms",
-                        &format!("{lower_bound_ms} > {upper_bound_ms}"),
-                    )
-                } else if !(0.0..=1.0).contains(&left_fraction) {
-                    bad("left_fraction", "a fraction from 0 to 1", &left_fraction)
-                } else {
-                    Ok(())
+                        format!("{lower_bound_ms} > {upper_bound_ms}"),
+                    );
                 }
+                if !(0.0..=1.0).contains(&left_fraction) {
+                    return at.invalid("left_fraction", "a fraction from 0 to 1", left_fraction);
+                }
+                Ok(())
             }
-            OperatorSpec::Dedup { period_ms: 0, .. } => bad("period_ms", "at least 1", &0),
-            OperatorSpec::Dedup { ref users, .. } => users.validate("operator.users", origin),
-            OperatorSpec::Ycsb { fields: 0, .. } => bad("fields", "at least 1", &0),
+            OperatorSpec::Dedup {
+                ref users,
+                period_ms,
+                ..
+            } => {
+                if period_ms == 0 {
+                    return at.invalid("period_ms", "at least 1", 0);
+                }
+                users.validate(&at.child("users"))
+            }
             OperatorSpec::Ycsb {
-                max_scan_length: 0, ..
-            } => bad("max_scan_length", "at least 1", &0),
-            _ => match self.fixed_window() {
-                Some((size, slide, _, _)) if size == 0 || slide == 0 || size % slide != 0 => bad(
-                    "size_ms",
-                    "size_ms > 0 and a multiple of slide_ms > 0",
-                    &format!("size {size}, slide {slide}"),
-                ),
-                _ => Ok(()),
-            },
+                fields,
+                max_scan_length,
+                ..
+            } => {
+                if fields == 0 {
+                    return at.invalid("fields", "at least 1", 0);
+                }
+                if max_scan_length == 0 {
+                    return at.invalid("max_scan_length", "at least 1", 0);
+                }
+                Ok(())
+            }
         }
     }
+}
+
+/// Checks the windows of a window operator: a size that is a whole number of slides.
+fn validate_windows(at: &FieldPath, size_ms: u64, slide_ms: u64) -> Result<()> {
+    if size_ms == 0 || slide_ms == 0 || !size_ms.is_multiple_of(slide_ms) {
+        return at.invalid(
+            "size_ms",
+            "size_ms > 0 and a multiple of slide_ms > 0",
+            format!("size {size_ms}, slide {slide_ms}"),
+        );
+    }
+    Ok(())
 }

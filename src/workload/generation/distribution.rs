@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp1, Normal, Zipf};
 
-use super::spec::{KeyDistribution, KeySpec, ValueSize, MAX_VALUE_BYTES};
+use crate::workload::spec::{KeyDistribution, KeySpec, ValueSize, MAX_VALUE_BYTES};
 
 /// Size of the item space YCSB's `ScrambledZipfianGenerator` draws its ranks from
 /// (`ITEM_COUNT`, 10^10).

@@ -5,18 +5,20 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
 
-use super::distribution::KeyChooser;
-use super::generator::Draws;
-use super::op::{Namespace, OpKind, StateOp};
-use super::operator::DedupState;
-use super::spec::KeySpec;
-use super::stream::{Event, EventStream, EventTimeModel};
-use super::timers::TimerQueue;
+use crate::workload::generation::{Draws, Event, EventTimeModel, KeyChooser, TimerQueue};
+use crate::workload::op::{Namespace, OpKind, StateId, StateOp};
+use crate::workload::spec::{DedupState, KeySpec};
+
+/// Map state: the users seen per page (`uv-users`).
+const USERS: StateId = 0;
+/// Map state: the unique count per page (`uv-count`).
+const COUNT: StateId = 1;
+/// Value state: the seen flag per (page, user) (`seen`).
+const SEEN: StateId = 0;
 
 /// Unique visitors per page and period, in map or value state.
 #[derive(Debug)]
-pub(super) struct Dedup {
-    stream: EventStream,
+pub(crate) struct Dedup {
     state: DedupState,
     users: KeyChooser,
     user_count: u64,
@@ -25,36 +27,37 @@ pub(super) struct Dedup {
     /// Users seen per state key in the current period (what the state holds).
     seen: HashMap<u64, HashSet<u64>>,
     timers: TimerQueue<u64>,
-    time: i64,
 }
 
 impl Dedup {
-    pub(super) fn new(
-        state: DedupState,
-        users: &KeySpec,
-        period: u64,
-        stream: EventStream,
-    ) -> Result<Dedup> {
+    /// Deduplication in `state` of the `users` visiting each page, cleared every `period_ms`.
+    pub(crate) fn new(state: DedupState, users: &KeySpec, period_ms: u64) -> Result<Dedup> {
         Ok(Dedup {
-            stream,
             state,
             users: KeyChooser::new(users)?,
             user_count: users.count,
-            period: period as i64,
+            period: period_ms as i64,
             watermark: i64::MIN,
             seen: HashMap::new(),
             timers: TimerQueue::new(),
-            time: 0,
         })
     }
 
-    fn advance_watermark(&mut self, watermark: i64, out: &mut Vec<StateOp>) {
+    /// The period-end timers (`_timer_state/event_user-timers`), after the other states.
+    fn timers_state(&self) -> StateId {
+        match self.state {
+            DedupState::Map => 2,
+            DedupState::Value => 1,
+        }
+    }
+}
+
+impl EventTimeModel for Dedup {
+    /// Clears the state of every key whose period the watermark ended.
+    fn on_watermark(&mut self, watermark: i64, _draws: &mut Draws, out: &mut Vec<StateOp>) {
         self.watermark = self.watermark.max(watermark);
+        let timers = self.timers_state();
         while let Some((t, key)) = self.timers.pop_due(self.watermark) {
-            let timers = match self.state {
-                DedupState::Map => 2,
-                DedupState::Value => 1,
-            };
             let op = |state, kind| StateOp {
                 state,
                 key,
@@ -64,36 +67,25 @@ impl Dedup {
             out.push(op(timers, OpKind::TimerDelete(t)));
             match self.state {
                 DedupState::Map => {
-                    out.push(op(0, OpKind::MapClear));
-                    out.push(op(1, OpKind::ValueClear));
+                    out.push(op(USERS, OpKind::MapClear));
+                    out.push(op(COUNT, OpKind::ValueClear));
                 }
-                DedupState::Value => out.push(op(0, OpKind::ValueClear)),
+                DedupState::Value => out.push(op(SEEN, OpKind::ValueClear)),
             }
             self.seen.remove(&key);
         }
     }
-}
 
-impl EventTimeModel for Dedup {
-    fn stream(&mut self) -> &mut EventStream {
-        &mut self.stream
-    }
-
-    fn on_watermark(&mut self, watermark: i64, _draws: &mut Draws, out: &mut Vec<StateOp>) {
-        self.advance_watermark(watermark, out);
-    }
-
+    /// Checks whether the visit's user was seen this period, records a new one, and registers
+    /// the period-end timer with the key's first visit.
     fn on_element(&mut self, event: &Event, draws: &mut Draws, out: &mut Vec<StateOp>) {
         let user = self.users.sample(&mut draws.rng);
         let period_end =
             event.timestamp - event.timestamp.rem_euclid(self.period) + self.period - 1;
-        let (key, timers) = match self.state {
-            DedupState::Map => (event.key, 2),
+        let key = match self.state {
+            DedupState::Map => event.key,
             // A (page, user) key, as one Long.
-            DedupState::Value => (
-                event.key.wrapping_mul(self.user_count).wrapping_add(user),
-                1,
-            ),
+            DedupState::Value => event.key.wrapping_mul(self.user_count).wrapping_add(user),
         };
         let op = |state, kind| StateOp {
             state,
@@ -106,31 +98,23 @@ impl EventTimeModel for Dedup {
         let new_user = users.insert(user);
         match self.state {
             DedupState::Map => {
-                out.push(op(0, OpKind::MapContains(user)));
+                out.push(op(USERS, OpKind::MapContains(user)));
                 if new_user {
-                    out.push(op(0, OpKind::MapPut(user, event.value)));
-                    out.push(op(1, OpKind::ValueGet));
-                    out.push(op(1, OpKind::ValuePut(draws.value_of_len(8))));
+                    out.push(op(USERS, OpKind::MapPut(user, event.value)));
+                    out.push(op(COUNT, OpKind::ValueGet));
+                    out.push(op(COUNT, OpKind::ValuePut(draws.value_of_len(8))));
                 }
             }
             DedupState::Value => {
-                out.push(op(0, OpKind::ValueGet));
+                out.push(op(SEEN, OpKind::ValueGet));
                 if new_user {
-                    out.push(op(0, OpKind::ValuePut(event.value)));
+                    out.push(op(SEEN, OpKind::ValuePut(event.value)));
                 }
             }
         }
         if first_of_period {
-            out.push(op(timers, OpKind::TimerRegister(period_end)));
+            out.push(op(self.timers_state(), OpKind::TimerRegister(period_end)));
             self.timers.insert(period_end, key);
         }
-    }
-
-    fn set_time(&mut self, timestamp: i64) {
-        self.time = timestamp;
-    }
-
-    fn time(&self) -> i64 {
-        self.time
     }
 }

@@ -1,0 +1,213 @@
+//! The workload file (version 1): the document as a whole, read with serde, and the validation
+//! that turns a bad file into an error naming the file, the field and what was expected. The
+//! parts of the document (keys, value sizes, states, stream, operator) check themselves.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::field_path::FieldPath;
+use super::keys::KeySpec;
+use super::operator::OperatorSpec;
+use super::state::{StateKind, StateSpec, TtlSpec};
+use super::stream::StreamSpec;
+use super::value_size::ValueSize;
+
+/// The workload file format version this build reads.
+pub const SPEC_VERSION: u32 = 1;
+
+/// Flink's upper bound for max parallelism (`KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM`).
+const MAX_PARALLELISM_UPPER_BOUND: u32 = 32_768;
+/// Most states one workload may declare (each is a column family).
+const MAX_STATES: usize = 64;
+
+/// A workload: the keyed state one operator keeps and how each event touches it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// File format version; 1.
+    #[serde(default = "default_version")]
+    pub version: u32,
+    /// Short name, used in report directory names: letters, digits, `-` and `_`.
+    pub name: String,
+    /// One line saying what the workload models.
+    pub description: String,
+    /// Seed of every random choice; same file and seed, same op stream.
+    pub seed: u64,
+    /// Events replayed, warm-up included.
+    pub events: u64,
+    /// Leading events whose ops are applied but not measured.
+    pub warmup_events: u64,
+    /// Flink's max parallelism, i.e. the number of key groups.
+    pub max_parallelism: u32,
+    /// How keys are drawn.
+    pub keys: KeySpec,
+    /// Size of each written value.
+    pub value_size: ValueSize,
+    /// Plain keyed model: the states the operator uses, each with its per-event op mix. Empty
+    /// when `operator` names an operator model, which declares its own states.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<StateSpec>,
+    /// Event-time stream: timestamps, disorder and watermarks (needed by operator models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamSpec>,
+    /// An operator model (windows) instead of the plain keyed `states` model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<OperatorSpec>,
+    /// State time-to-live on every state but timers (Flink's `StateTtlConfig`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<TtlSpec>,
+    /// Default checkpoint interval for this workload, in milliseconds (the CLI may override it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_interval_ms: Option<u64>,
+}
+
+/// The version a file that names none has.
+fn default_version() -> u32 {
+    SPEC_VERSION
+}
+
+impl WorkloadSpec {
+    /// Reads and validates a workload file.
+    pub fn load(path: &Path) -> Result<WorkloadSpec> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read workload file {}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates workload JSON; `origin` names the source in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<WorkloadSpec> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let spec: WorkloadSpec = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            let (line, column) = (inner.line(), inner.column());
+            let what = strip_position(&inner.to_string());
+            if field == "." {
+                anyhow!("{origin}: {what} (line {line}, column {column})")
+            } else {
+                anyhow!("{origin}: field `{field}`: {what} (line {line}, column {column})")
+            }
+        })?;
+        spec.validate(origin)?;
+        Ok(spec)
+    }
+
+    /// The names and shapes of the states, in state-id order.
+    pub fn layout(&self) -> Vec<(String, StateKind)> {
+        match &self.operator {
+            Some(op) => op.layout(),
+            None => self
+                .states
+                .iter()
+                .map(|s| (s.name().to_string(), s.kind()))
+                .collect(),
+        }
+    }
+
+    /// Checks every value the types cannot.
+    fn validate(&self, origin: &str) -> Result<()> {
+        let root = FieldPath::root(origin);
+        if self.version != SPEC_VERSION {
+            return root.invalid("version", &format!("{SPEC_VERSION}"), self.version);
+        }
+        if self.name.is_empty() || !is_plain_name(&self.name) {
+            return root.invalid(
+                "name",
+                "a non-empty name of letters, digits, '-' and '_'",
+                format!("{:?}", self.name),
+            );
+        }
+        if self.events == 0 {
+            return root.invalid("events", "at least 1", self.events);
+        }
+        if self.warmup_events >= self.events {
+            return root.invalid(
+                "warmup_events",
+                &format!("fewer than `events` ({})", self.events),
+                self.warmup_events,
+            );
+        }
+        if !(1..=MAX_PARALLELISM_UPPER_BOUND).contains(&self.max_parallelism) {
+            return root.invalid(
+                "max_parallelism",
+                &format!("1 to {MAX_PARALLELISM_UPPER_BOUND}"),
+                self.max_parallelism,
+            );
+        }
+        self.keys.validate(&root.child("keys"))?;
+        self.value_size.validate(&root.child("value_size"))?;
+        match &self.operator {
+            Some(operator) => self.validate_operator(operator, &root)?,
+            None => self.validate_states(&root)?,
+        }
+        if let Some(TtlSpec { ttl_ms: 0, .. }) = self.ttl {
+            return root.child("ttl").invalid("ttl_ms", "at least 1", 0);
+        }
+        match self.checkpoint_interval_ms {
+            Some(ms) if ms < 10 => root.invalid("checkpoint_interval_ms", "at least 10", ms),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks an operator model's parameters and the event-time stream it runs on.
+    fn validate_operator(&self, operator: &OperatorSpec, root: &FieldPath) -> Result<()> {
+        if !self.states.is_empty() {
+            return root.invalid(
+                "states",
+                "no `states` when `operator` is given",
+                self.states.len(),
+            );
+        }
+        let Some(stream) = &self.stream else {
+            return root.invalid("stream", "an event-time stream for the operator", "none");
+        };
+        stream.validate(&root.child("stream"))?;
+        operator.validate(&root.child("operator"))
+    }
+
+    /// Checks the plain keyed model's states: their number, their names and their op mixes.
+    fn validate_states(&self, root: &FieldPath) -> Result<()> {
+        if self.states.is_empty() || self.states.len() > MAX_STATES {
+            return root.invalid(
+                "states",
+                &format!("1 to {MAX_STATES} states"),
+                self.states.len(),
+            );
+        }
+        let mut names = HashSet::new();
+        for (i, state) in self.states.iter().enumerate() {
+            let at = root.child(&format!("states[{i}]"));
+            let name = state.name();
+            if name.is_empty() || name == "default" || !is_plain_name(name) {
+                return at.invalid(
+                    "name",
+                    "a name of letters, digits, '-' and '_', not \"default\"",
+                    format!("{name:?}"),
+                );
+            }
+            if !names.insert(name) {
+                return at.invalid("name", "a name no other state has", format!("{name:?}"));
+            }
+            state.validate_mix(&at)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a name is made of letters, digits, `-` and `_` only (it names directories and column
+/// families).
+fn is_plain_name(name: &str) -> bool {
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// serde_json appends " at line L column C" to its messages; we print the position ourselves.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
