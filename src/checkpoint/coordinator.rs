@@ -17,7 +17,7 @@ use super::{
     UploadResult,
 };
 use crate::backend::{AsyncPhase, Backend, StateView};
-use crate::report::schema::CheckpointRecord;
+use crate::results::CheckpointRecord;
 
 /// Work for the checkpoint thread.
 enum Job {

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result};
 
 use crate::backend::{BackendConfig, StateLayout};
-use crate::checkpoint::{CheckpointMode, CheckpointSetting, Coordinator};
+use crate::checkpoint::{CheckpointSetting, Coordinator};
 use crate::measure::{summarize_stats, write_interval_log, Recorder};
-use crate::report::schema::{CellResult, RestoreRecord};
+use crate::results::{CellResult, CellSetup, RestoreRecord};
 use crate::workload::trace::{self, TraceReader};
 use crate::workload::{fill_value, OpGenerator, OpSource, WorkloadSpec};
 
@@ -64,6 +64,9 @@ pub struct Cell {
     pub backend: BackendConfig,
     /// The checkpoint setting.
     pub checkpoint: CheckpointSetting,
+    /// What the cell runs with, for its result: `backend` and `checkpoint` as types and Flink
+    /// keys, with where each key came from (built with them by `run::plan`).
+    pub setup: CellSetup,
 }
 
 impl Cell {
@@ -204,13 +207,7 @@ pub fn run_cell(
     let secs = elapsed.as_secs_f64().max(1e-9);
     Ok(CellResult {
         id,
-        backend: cell.backend.name().to_string(),
-        profile: cell.backend.profile(),
-        checkpoint_mode: cell.checkpoint.mode.name().to_string(),
-        checkpoint_interval_ms: match cell.checkpoint.mode {
-            CheckpointMode::None => 0,
-            _ => cell.checkpoint.interval.as_millis() as u64,
-        },
+        setup: cell.setup.clone(),
         measured_events,
         measured_ops,
         elapsed_s: elapsed.as_secs_f64(),
