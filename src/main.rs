@@ -7,12 +7,16 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use statebench::atomic::refuse_same_file;
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use statebench::backend::BackendConfig;
 use statebench::checkpoint::{parse_duration, CheckpointMode, CheckpointSetting};
 use statebench::config::{load_user_profiles, FlinkConfig};
 use statebench::report::{load_results, write_report};
-use statebench::run::{matrix_cells, run_cells, Cell, OpInput, RunOptions, RunSummary};
+use statebench::run::interrupt::{self, Interrupted};
+use statebench::run::{
+    matrix_cells, resume_cells, run_cells, Cell, OpInput, RunOptions, RunSummary,
+};
 use statebench::workload::{trace, WorkloadSpec};
 
 /// Which state backend, RocksDB profile and checkpoint setting should a Flink job use here?
@@ -46,6 +50,10 @@ enum Command {
     Matrix {
         /// Workload file (JSON) or trace.
         workload: PathBuf,
+        /// Continue the interrupted run in this run directory from its first unfinished cell
+        /// (same workload and options required).
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
     },
@@ -214,6 +222,7 @@ fn load(path: &Path) -> Result<WorkloadSpec> {
 fn trace_command(command: TraceCommand) -> Result<()> {
     match command {
         TraceCommand::Record { workload, out } => {
+            refuse_same_file(&workload, &out, "trace")?;
             let s = trace::record(&load(&workload)?, &out)?;
             println!(
                 "{}: {} events, {} ops, {} bytes ({:.2} bytes/op)",
@@ -225,10 +234,13 @@ fn trace_command(command: TraceCommand) -> Result<()> {
             );
         }
         TraceCommand::Export { trace: file, out } => {
+            refuse_same_file(&file, &out, "CSV file")?;
             let rows = trace::export_csv(&file, &out)?;
             println!("{}: {rows} ops", out.display());
         }
         TraceCommand::Import { csv, workload, out } => {
+            refuse_same_file(&csv, &out, "trace")?;
+            refuse_same_file(&workload, &out, "trace")?;
             let s = trace::import_csv(&csv, &load(&workload)?, &out)?;
             println!("{}: {} events, {} ops", out.display(), s.events, s.ops);
         }
@@ -245,6 +257,7 @@ fn main_result() -> Result<ExitCode> {
             checkpoint,
             common,
         } => {
+            interrupt::install();
             let input = OpInput::from_path(&workload)?;
             let spec = input.spec();
             let mode: CheckpointMode = checkpoint.parse().context("--checkpoint")?;
@@ -285,12 +298,21 @@ fn main_result() -> Result<ExitCode> {
             };
             Ok(finish(run_cells(&input, &[cell], &options(common))?))
         }
-        Command::Matrix { workload, common } => {
+        Command::Matrix {
+            workload,
+            resume,
+            common,
+        } => {
+            interrupt::install();
             let input = OpInput::from_path(&workload)?;
             let config = flink_config(&common)?;
             let checkpoint = checkpoint_setting(&common, &config, input.spec())?;
             let cells = matrix_cells(checkpoint, &rocksdb_configs(&common, &config)?);
-            Ok(finish(run_cells(&input, &cells, &options(common))?))
+            let options = options(common);
+            Ok(finish(match resume {
+                Some(dir) => resume_cells(&input, &cells, &options, &dir)?,
+                None => run_cells(&input, &cells, &options)?,
+            }))
         }
         Command::Trace { command } => {
             trace_command(command)?;
@@ -316,7 +338,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<Interrupted>() {
+                Some(interrupted) => ExitCode::from(interrupted.exit_status()),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
