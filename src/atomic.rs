@@ -72,10 +72,7 @@ impl Drop for Temporary {
 
 /// Syncs the directory holding `path`, making a rename or creation in it durable.
 pub fn sync_parent(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("cannot sync directory {}", dir.display()))
@@ -130,11 +127,17 @@ fn canonical(path: &Path) -> Option<PathBuf> {
         return Some(p);
     }
     let name = path.file_name()?;
-    let parent = match path.parent() {
+    fs::canonicalize(parent_dir(path))
+        .ok()
+        .map(|p| p.join(name))
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
-    };
-    fs::canonicalize(parent).ok().map(|p| p.join(name))
+    }
 }
 
 #[cfg(test)]
@@ -157,7 +160,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("results.json");
         write_atomically(&path, b"complete").unwrap();
-        let err = write_with(&path, |out| {
+        let err = write_with(&path, |out| -> Result<()> {
             out.write_all(b"half")?;
             bail!("disk full")
         })

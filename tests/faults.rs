@@ -121,6 +121,20 @@ fn a_failed_trace_command_leaves_no_partial_file() {
     assert!(!out.exists());
 }
 
+/// `statebench run W --backend hashmap --work-dir WORK --reports REPORTS`.
+fn run_hashmap(w: &Path, work: &Path, reports: &Path) -> Output {
+    statebench(&[
+        "run",
+        p(w),
+        "--backend",
+        "hashmap",
+        "--work-dir",
+        p(work),
+        "--reports",
+        p(reports),
+    ])
+}
+
 #[test]
 fn a_foreign_cell_directory_is_refused_not_deleted() {
     let dir = tempfile::tempdir().unwrap();
@@ -129,16 +143,7 @@ fn a_foreign_cell_directory_is_refused_not_deleted() {
     fs::create_dir_all(work.join("hashmap-none")).unwrap();
     fs::write(work.join("hashmap-none/precious.txt"), b"mine").unwrap();
     let reports = dir.path().join("reports");
-    let output = statebench(&[
-        "run",
-        p(&w),
-        "--backend",
-        "hashmap",
-        "--work-dir",
-        p(&work),
-        "--reports",
-        p(&reports),
-    ]);
+    let output = run_hashmap(&w, &work, &reports);
     assert_error(&output, "not made by statebench");
     assert_eq!(
         fs::read(work.join("hashmap-none/precious.txt")).unwrap(),
@@ -157,18 +162,8 @@ fn a_work_dir_in_use_is_refused_and_a_stale_lock_taken_over() {
     let mut sleeper = Command::new("sleep").arg("60").spawn().unwrap();
     fs::write(work.join("statebench.lock"), format!("{}\n", sleeper.id())).unwrap();
     let reports = dir.path().join("reports");
-    let args = [
-        "run",
-        p(&w),
-        "--backend",
-        "hashmap",
-        "--work-dir",
-        p(&work),
-        "--reports",
-        p(&reports),
-    ];
     assert_error(
-        &statebench(&args),
+        &run_hashmap(&w, &work, &reports),
         &format!(
             "work dir {} is in use by pid {}",
             work.display(),
@@ -179,7 +174,7 @@ fn a_work_dir_in_use_is_refused_and_a_stale_lock_taken_over() {
     assert_eq!(names(&reports), Vec::<String>::new());
     sleeper.kill().unwrap();
     sleeper.wait().unwrap();
-    let output = statebench(&args);
+    let output = run_hashmap(&w, &work, &reports);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stderr(&output).contains("taking over the stale lock"));
     assert_eq!(names(&work), Vec::<String>::new(), "work dir left clean");
@@ -429,32 +424,30 @@ fn a_full_work_dir_fails_cleanly_and_leaves_nothing_behind() {
     }
 }
 
-#[test]
-fn a_full_reports_disk_keeps_the_last_complete_results() {
+/// Runs statebench with `args` and then a small workload, its work dir on disk (`work/`) and its
+/// reports on a tmpfs of `size` whose contents end up in `copy/`; None where that is impossible.
+fn with_reports_on_tmpfs(size: &str, args: &[&str]) -> Option<(Output, tempfile::TempDir)> {
     if !can_mount_tmpfs() {
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let w = workload(dir.path(), 3_000, 1);
     let mount = dir.path().join("mnt");
-    let copy = dir.path().join("copy");
     let work = dir.path().join("work");
-    let output = on_tmpfs(
-        &mount,
-        "600k",
-        &copy,
-        &[
-            "matrix",
-            p(&w),
-            "--work-dir",
-            p(&work),
-            "--reports",
-            p(&mount),
-        ],
-    );
+    let mut all = args.to_vec();
+    all.extend([p(&w), "--work-dir", p(&work), "--reports", p(&mount)]);
+    let output = on_tmpfs(&mount, size, &dir.path().join("copy"), &all);
+    Some((output, dir))
+}
+
+#[test]
+fn a_full_reports_disk_keeps_the_last_complete_results() {
+    let Some((output, dir)) = with_reports_on_tmpfs("600k", &["matrix"]) else {
+        return;
+    };
     assert_error(&output, "No space left on device");
     let err = stderr(&output);
-    let run = run_dir(&copy);
+    let run = run_dir(&dir.path().join("copy"));
     let left = names(&run);
     assert!(!left.iter().any(|n| n.contains("partial")), "{left:?}");
     let kept = cell_ids(&run);
@@ -463,37 +456,17 @@ fn a_full_reports_disk_keeps_the_last_complete_results() {
         err.contains(&format!("kept {} of 14 cells", kept.len())),
         "{err}"
     );
-    assert_eq!(names(&work), Vec::<String>::new());
+    assert_eq!(names(&dir.path().join("work")), Vec::<String>::new());
 }
 
 #[test]
 fn a_full_disk_at_the_first_results_write_removes_the_run_directory() {
-    if !can_mount_tmpfs() {
+    let Some((output, dir)) = with_reports_on_tmpfs("16k", &["run", "--backend", "hashmap"]) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let w = workload(dir.path(), 3_000, 1);
-    let mount = dir.path().join("mnt");
-    let copy = dir.path().join("copy");
-    let work = dir.path().join("work");
-    let output = on_tmpfs(
-        &mount,
-        "16k",
-        &copy,
-        &[
-            "run",
-            p(&w),
-            "--backend",
-            "hashmap",
-            "--work-dir",
-            p(&work),
-            "--reports",
-            p(&mount),
-        ],
-    );
+    };
     assert_error(&output, "results.json: No space left on device");
     assert!(stderr(&output).contains("the run directory was removed"));
-    assert_eq!(names(&copy), Vec::<String>::new());
+    assert_eq!(names(&dir.path().join("copy")), Vec::<String>::new());
 }
 
 #[test]
