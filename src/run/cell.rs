@@ -10,10 +10,10 @@ use super::coordinator::{Coordinator, RetainedCheckpoint};
 use super::interrupt::{self, Interrupted};
 use super::workdir::{claim_cell_dir, remove_cell_dir};
 use crate::backend::{Backend, BackendConfig, StateLayout, StatsSnapshot};
-use crate::checkpoint::{CheckpointMode, CheckpointSetting};
+use crate::checkpoint::CheckpointSetting;
 use crate::measure::{sample, summarize_stats, write_interval_log, Recorded, Recorder};
-use crate::report::schema::{
-    CellResult, CheckpointRecord, RestoreRecord, RocksDbStats, StatsSample,
+use crate::results::{
+    CellResult, CellSetup, CheckpointRecord, RestoreRecord, RocksDbStats, StatsSample,
 };
 use crate::workload::trace::{self, TraceReader};
 use crate::workload::{fill_value, OpGenerator, OpSource, StateOp, WorkloadSpec};
@@ -69,6 +69,9 @@ pub struct Cell {
     pub backend: BackendConfig,
     /// The checkpoint setting.
     pub checkpoint: CheckpointSetting,
+    /// What the cell runs with, for its result: `backend` and `checkpoint` as types and Flink
+    /// keys, with where each key came from (built with them by `run::plan`).
+    pub setup: CellSetup,
 }
 
 impl Cell {
@@ -345,13 +348,7 @@ fn cell_result(
     let secs = measured.elapsed.as_secs_f64().max(1e-9);
     CellResult {
         id: cell.id(),
-        backend: cell.backend.name().to_string(),
-        profile: cell.backend.profile(),
-        checkpoint_mode: cell.checkpoint.mode.name().to_string(),
-        checkpoint_interval_ms: match cell.checkpoint.mode {
-            CheckpointMode::None => 0,
-            _ => cell.checkpoint.interval.as_millis() as u64,
-        },
+        setup: cell.setup.clone(),
         measured_events,
         measured_ops: measured.ops,
         elapsed_s: measured.elapsed.as_secs_f64(),

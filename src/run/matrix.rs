@@ -1,8 +1,7 @@
-//! The matrix: every cell a workload is run in, run one after another into one run directory,
-//! with results.json rewritten after each cell so an interrupted run keeps what it measured.
+//! Running cells (the matrix, or one) one after another into one run directory, with
+//! results.json rewritten after each cell so an interrupted run keeps what it measured.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{anyhow, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,43 +11,9 @@ use super::interrupt::{self, Interrupted};
 use super::output::{run_directory, utc_now_rfc3339};
 use super::resume::RunManifest;
 use super::workdir::WorkDir;
-use crate::backend::rocksdb::{options_file, PredefinedProfile, RocksDbConfig};
-use crate::backend::BackendConfig;
-use crate::checkpoint::{CheckpointMode, CheckpointSetting};
+use crate::backend::rocksdb::options_file;
 use crate::measure::describe_machine;
-use crate::report::schema::{Results, SCHEMA_VERSION};
-use crate::report::{load_results, write_atomically, write_report};
-
-/// Checkpoint interval when neither the command line nor the workload names one.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
-
-/// Every cell of the full matrix: hashmap × {none, full}; each RocksDB configuration (the four
-/// predefined profiles, then any user profiles) × {none, full, incremental}. The checkpoint
-/// settings other than mode come from `checkpoint`.
-pub fn matrix_cells(checkpoint: CheckpointSetting, rocksdb: &[RocksDbConfig]) -> Vec<Cell> {
-    let backends = std::iter::once(BackendConfig::HashMap)
-        .chain(rocksdb.iter().cloned().map(BackendConfig::RocksDb));
-    let mut cells = Vec::new();
-    for backend in backends {
-        for mode in CheckpointMode::ALL {
-            if backend.supports(mode) {
-                cells.push(Cell {
-                    backend: backend.clone(),
-                    checkpoint: CheckpointSetting { mode, ..checkpoint },
-                });
-            }
-        }
-    }
-    cells
-}
-
-/// The four predefined profiles with Flink's defaults: the matrix's RocksDB rows.
-pub fn predefined_configs() -> Vec<RocksDbConfig> {
-    PredefinedProfile::ALL
-        .into_iter()
-        .map(RocksDbConfig::new)
-        .collect()
-}
+use crate::results::{read_results, write_results, CellResult, Results, SCHEMA_VERSION};
 
 /// Where and how to run.
 #[derive(Clone, Debug)]
@@ -68,15 +33,17 @@ pub struct RunSummary {
     pub dir: PathBuf,
     /// Everything measured.
     pub results: Results,
-    /// Files of the report.
-    pub report_files: Vec<PathBuf>,
     /// Cells whose restored checkpoint did not match the captured state.
     pub unverified: Vec<String>,
+    /// Set when Ctrl-C or SIGTERM stopped the run after some cells were saved: the caller
+    /// writes the report of `results` (the message says report.md was kept), then ends with
+    /// this error.
+    pub interrupted: Option<Interrupted>,
 }
 
-/// Runs `cells` one after another into a new run directory and writes the report. A run that
-/// fails or is interrupted before any cell finished removes its run directory; after that it
-/// keeps results.json with the cells done (see [`resume_cells`]).
+/// Runs `cells` one after another into a new run directory, writing results.json after each. A
+/// run that fails or is interrupted before any cell was saved removes its run directory; after
+/// that it keeps results.json with the cells done (see [`resume_cells`]).
 pub fn run_cells(input: &OpInput, cells: &[Cell], options: &RunOptions) -> Result<RunSummary> {
     let dir = run_directory(&options.reports, &input.spec().name)?;
     if let Err(e) = RunManifest::new(input, cells).and_then(|m| m.write(&dir)) {
@@ -99,7 +66,7 @@ pub fn resume_cells(
         .check_resumable(&RunManifest::new(input, cells)?)
         .with_context(|| format!("cannot resume {}", dir.display()))?;
     let previous = match dir.join("results.json").exists() {
-        true => Some(load_results(dir)?),
+        true => Some(read_results(dir)?),
         false => None,
     };
     let done: Vec<&str> = previous
@@ -137,7 +104,7 @@ fn execute(
     let spec = input.spec();
     let work = match WorkDir::lock(&options.work.clone().unwrap_or_else(|| dir.join("work"))) {
         Ok(work) => work,
-        Err(e) => return Err(stopped(&dir, fresh, None, cells.len(), e)),
+        Err(e) => return Err(stopped(&dir, fresh, 0, cells.len(), e)),
     };
     let mut results = previous.unwrap_or_else(|| Results {
         schema_version: SCHEMA_VERSION,
@@ -146,6 +113,7 @@ fn execute(
         workload: spec.clone(),
         machine: describe_machine(work.path()),
         rocksdb_version: String::new(),
+        converted_from: None,
         cells: Vec::new(),
     });
     let done = results.cells.len();
@@ -194,9 +162,7 @@ fn execute(
             unverified.push(result.id.clone());
         }
         results.cells.push(result);
-        let written = serde_json::to_vec_pretty(&results)
-            .map_err(anyhow::Error::from)
-            .and_then(|json| write_atomically(&dir.join("results.json"), &json));
+        let written = write_results(&dir, &results);
         if let Err(e) = written {
             // results.cells stays what results.json holds.
             results.cells.pop();
@@ -210,44 +176,48 @@ fn execute(
         // The default work dir, emptied by the lock's release; removed only when empty.
         let _ = std::fs::remove_dir(dir.join("work"));
     }
-    if let Some(e) = failure {
-        return Err(stopped(&dir, fresh, Some(&results), cells.len(), e));
-    }
-    let report_files = write_report(&results, &dir)?;
+    let saved = results.cells.len();
+    let interrupted = match failure {
+        None => None,
+        // Interrupted with cells kept: the caller draws their report, then reports this.
+        Some(e) if saved > 0 && e.is::<Interrupted>() => Some(Interrupted {
+            kept: Some(kept(&dir, saved, cells.len(), " and report.md")),
+            ..Interrupted::now()
+        }),
+        Some(e) => return Err(stopped(&dir, fresh, saved, cells.len(), e)),
+    };
     Ok(RunSummary {
         dir,
         results,
-        report_files,
         unverified,
+        interrupted,
     })
 }
 
-/// The error a run ends with after `error` stopped it: says what was kept and how to resume,
-/// writes the report of the cells saved when interrupted, and removes a `fresh` run directory
-/// that kept nothing.
+/// What a stopped run kept (`saved` of `total` cells) and the command that resumes it; `also`
+/// names what else was kept beside results.json.
+fn kept(dir: &Path, saved: usize, total: usize, also: &str) -> String {
+    format!(
+        "kept {saved} of {total} cells in {}{also}; resume with: {}",
+        dir.join("results.json").display(),
+        resume_command(dir)
+    )
+}
+
+/// The error a run ends with after `error` stopped it with `saved` cells in results.json: says
+/// what was kept and how to resume, and removes a `fresh` run directory that kept nothing.
 fn stopped(
     dir: &Path,
     fresh: bool,
-    results: Option<&Results>,
+    saved: usize,
     total: usize,
     error: anyhow::Error,
 ) -> anyhow::Error {
-    let saved = results.map_or(0, |r| r.cells.len());
     let kept = if saved == 0 && fresh {
         let _ = std::fs::remove_dir_all(dir);
         "no cell was saved, so the run directory was removed".to_string()
     } else {
-        let report = match results {
-            Some(r) if saved > 0 && error.is::<Interrupted>() && write_report(r, dir).is_ok() => {
-                " and report.md"
-            }
-            _ => "",
-        };
-        format!(
-            "kept {saved} of {total} cells in {}{report}; resume with: {}",
-            dir.join("results.json").display(),
-            resume_command(dir)
-        )
+        kept(dir, saved, total, "")
     };
     match error.downcast::<Interrupted>() {
         Ok(interrupted) => Interrupted {
@@ -276,7 +246,7 @@ fn resume_command(dir: &Path) -> String {
 }
 
 /// A cell's result in one line, for the log.
-fn one_line(n: usize, total: usize, r: &crate::report::schema::CellResult) -> String {
+fn one_line(n: usize, total: usize, r: &CellResult) -> String {
     let restore = match &r.restore {
         Some(x) if x.verified => format!("restore {:.0} ms verified", x.restore_ms),
         Some(_) => "RESTORE DID NOT VERIFY".to_string(),
