@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 
 /// The temporary sibling a file is written to before it is renamed into place. The original
 /// extension is kept last, for writers that pick a format by extension.
-pub fn temporary_path(path: &Path) -> PathBuf {
+fn temporary_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -71,7 +71,7 @@ impl Drop for Temporary {
 }
 
 /// Syncs the directory holding `path`, making a rename or creation in it durable.
-pub fn sync_parent(path: &Path) -> Result<()> {
+fn sync_parent(path: &Path) -> Result<()> {
     let dir = parent_dir(path);
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
@@ -81,7 +81,7 @@ pub fn sync_parent(path: &Path) -> Result<()> {
 /// Writes `path` through a temporary: `fill` writes the content, which is then flushed, synced
 /// and renamed into place. On any error the temporary is removed and `path` is left as it was;
 /// the error names `path` and the cause (e.g. "No space left on device").
-pub fn write_with<T>(
+fn write_with<T>(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<fs::File>) -> Result<T>,
 ) -> Result<T> {

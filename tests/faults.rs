@@ -498,3 +498,38 @@ fn a_full_disk_while_writing_a_trace_or_csv_leaves_no_partial_file() {
         assert_eq!(names(&copy), Vec::<String>::new(), "{args:?}");
     }
 }
+
+#[test]
+fn ctrl_c_before_any_cell_finished_removes_the_run_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = workload(dir.path(), 20_000_000, 1);
+    let reports = dir.path().join("reports");
+    let mut child = Command::new(BIN)
+        .args([
+            "run",
+            p(&w),
+            "--backend",
+            "hashmap",
+            "--reports",
+            p(&reports),
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Command::new("kill")
+        .args(["-INT".to_string(), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains(
+            "error: interrupted by SIGINT: no cell was saved, so the run directory was removed"
+        ),
+        "{err}"
+    );
+    assert_eq!(names(&reports), Vec::<String>::new());
+}

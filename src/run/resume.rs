@@ -13,7 +13,7 @@ use super::cell::{Cell, OpInput};
 use crate::atomic::write_atomically;
 
 /// The file in the run directory.
-pub const MANIFEST_FILE: &str = "run.json";
+const MANIFEST_FILE: &str = "run.json";
 
 /// What a run was started with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
