@@ -504,7 +504,7 @@ fn ctrl_c_before_any_cell_finished_removes_the_run_directory() {
     let dir = tempfile::tempdir().unwrap();
     let w = workload(dir.path(), 20_000_000, 1);
     let reports = dir.path().join("reports");
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args([
             "run",
             p(&w),
