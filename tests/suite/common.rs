@@ -1,5 +1,4 @@
 //! Shared helpers of the integration tests.
-#![allow(dead_code)] // each test binary uses part of these helpers
 
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig, TimerFactory};
 use std::path::Path;

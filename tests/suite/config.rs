@@ -1,7 +1,7 @@
 //! Flink's configuration as input: both file forms, memory sizes, priorities, errors, memory
 //! modes read back from RocksDB, user profiles.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! backend and equal, by digest, to the state at the moment of the checkpoint, for every backend
 //! and mode.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

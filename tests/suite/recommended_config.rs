@@ -3,7 +3,7 @@
 //! heap backend with and without checkpoints, full and incremental checkpoints), and statebench's
 //! own configuration reader reads it back to the settings and keys the cell ran with.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;
