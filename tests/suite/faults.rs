@@ -554,3 +554,29 @@ fn ctrl_c_before_any_cell_finished_removes_the_run_directory() {
     );
     assert_eq!(names(&reports), Vec::<String>::new());
 }
+
+#[test]
+fn a_second_run_on_a_busy_work_dir_names_the_running_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = workload(dir.path(), 30_000, 1);
+    let work = dir.path().join("work");
+    let reports = dir.path().join("reports");
+    let (mut child, lines) = spawn_matrix(&w, &reports, &["--work-dir", p(&work)]);
+    lines
+        .iter()
+        .find(|l| l.starts_with("[1/14]"))
+        .expect("the first run finishes a cell");
+    let other = dir.path().join("other-reports");
+    let output = run_hashmap(&w, &work, &other);
+    assert_error(
+        &output,
+        &format!(
+            "work dir {} is in use by pid {}",
+            work.display(),
+            child.id()
+        ),
+    );
+    assert_eq!(names(&other), Vec::<String>::new());
+    send(&child, "-INT");
+    child.wait().unwrap();
+}
