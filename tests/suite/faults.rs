@@ -307,6 +307,29 @@ fn ctrl_c_keeps_the_cells_done_and_resume_finishes_the_run() {
         &statebench(&["matrix", p(&w2), "--resume", p(&run)]),
         "the seed differs: the run used 1, this command 2",
     );
+    assert_error(
+        &statebench(&[
+            "matrix",
+            p(&w),
+            "--set",
+            "state.backend.rocksdb.writebuffer.size=128mb",
+            "--resume",
+            p(&run),
+        ]),
+        "the settings (profiles, --config, --set) differs",
+    );
+    let manifest = run.join("run.json");
+    let original = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        original.replace(env!("CARGO_PKG_VERSION"), "0.0.0-old"),
+    )
+    .unwrap();
+    assert_error(
+        &statebench(&["matrix", p(&w), "--resume", p(&run)]),
+        "the statebench version differs: the run used 0.0.0-old",
+    );
+    fs::write(&manifest, original).unwrap();
 
     // Killed (kill -9) while resuming: the next resume takes over the stale lock and finishes.
     let (mut child, lines) = spawn_matrix(&w, &reports, &["--resume", p(&run)]);
