@@ -275,8 +275,13 @@ impl Coordinator {
             .take()
             .ok_or_else(|| anyhow!("checkpoint thread reported an upload nobody started"))?;
         // Flink's default tolerable-failed-checkpoints is 0: a failed checkpoint fails the job.
-        let upload = result
-            .with_context(|| format!("checkpoint {}: asynchronous phase failed", target.id))?;
+        let upload = result.with_context(|| {
+            format!(
+                "checkpoint {}: asynchronous phase failed writing into {}",
+                target.id,
+                target.dir.display()
+            )
+        })?;
         let handle = self.store.complete(&target, self.setting.mode, &upload)?;
         record.async_ms = took.as_secs_f64() * 1e3;
         record.bytes_written = upload.bytes_written();

@@ -18,7 +18,7 @@ use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions, Snapshot, WriteBatch, Wr
 use super::db::OpenDb;
 use super::heap_timers::{HeapTimers, HEAP_TIMERS_FILE};
 use super::values::ValueCodec;
-use crate::atomic::{commit, temporary_path};
+use crate::atomic::Temporary;
 use crate::backend::api::{AsyncPhase, StateLayout, StateView, SyncSnapshot};
 use crate::backend::digest::{Digest, EntryAddress};
 use crate::backend::keygroup::key_group_prefix_bytes;
@@ -308,10 +308,10 @@ pub(super) fn incremental(
 /// Copies a file to checkpoint storage through a temporary name, so a partial file is never
 /// mistaken for a complete one.
 fn copy_file(from: &Path, to: &Path) -> Result<()> {
-    let tmp = temporary_path(to);
-    fs::copy(from, &tmp)
-        .with_context(|| format!("cannot copy {} to {}", from.display(), tmp.display()))?;
-    commit(&tmp, to)
+    let tmp = Temporary::new(to);
+    fs::copy(from, tmp.path())
+        .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    tmp.commit()
 }
 
 /// Lays out an incremental checkpoint's files in `dir` so RocksDB can open them: shared SSTs are
