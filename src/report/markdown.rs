@@ -282,11 +282,20 @@ const UNALIGNED_KEYS: [&str; 2] = [
 
 /// What the report's numbers do not include, and why that is no gap for the choice it makes.
 fn not_measured(md: &mut String, r: &Results) -> Result<()> {
-    writeln!(
-        md,
-        "## Unaligned checkpoints
-"
-    )?;
+    if let Some(ttl) = &r.workload.ttl {
+        writeln!(md, "## State TTL and time\n")?;
+        writeln!(
+            md,
+            "Every state has a TTL of {} ms. Flink measures TTL in processing time (the TaskManager's \
+             clock when the state is accessed). A replay runs at this machine's speed, not the job's, \
+             so the harness lets the event's own time stand in for processing time (one millisecond \
+             per event where the workload has no event-time stream): the same entries expire in every \
+             cell and on every machine. A job that lags its input expires less than this; one catching \
+             up on a backlog expires more.\n",
+            ttl.ttl_ms
+        )?;
+    }
+    writeln!(md, "## Unaligned checkpoints\n")?;
     let set: Vec<String> = r
         .cells
         .iter()

@@ -144,6 +144,7 @@ fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
         .args(["--checkpoint", "incremental", "--interval", "50ms"])
         .args(["--profiles", profiles.to_str().unwrap()])
         .args(["--set", "state.backend.rocksdb.timer-service.factory=HEAP"])
+        .args(["--set", "execution.checkpointing.unaligned.enabled=true"])
         .arg("--reports")
         .arg(&reports)
         .output()
@@ -197,4 +198,14 @@ fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(md.contains("`state.backend.rocksdb.writebuffer.size: 128mb` (user profile)"));
     assert!(!md.contains("Converted from"));
+    // An unmodelled key is recorded as written and explained, not silently dropped.
+    assert_eq!(
+        source("execution.checkpointing.unaligned.enabled"),
+        Some(("true", KeySource::SetOption))
+    );
+    assert!(md.contains("## Unaligned checkpoints"));
+    assert!(
+        md.contains("Your configuration sets `execution.checkpointing.unaligned.enabled: true`")
+    );
+    assert!(!md.contains("## State TTL"), "the workload has no TTL");
 }
