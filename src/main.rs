@@ -12,7 +12,9 @@ use statebench::backend::BackendConfig;
 use statebench::checkpoint::{parse_duration, CheckpointMode, CheckpointSetting};
 use statebench::config::{load_user_profiles, FlinkConfig};
 use statebench::report::{load_results, write_report};
-use statebench::run::{matrix_cells, run_cells, Cell, OpInput, RunOptions, RunSummary};
+use statebench::run::{
+    matrix_cells, run_cells, Cell, CellOptions, OpInput, RunOptions, RunSummary,
+};
 use statebench::workload::{trace, WorkloadSpec};
 
 /// Which state backend, RocksDB profile and checkpoint setting should a Flink job use here?
@@ -282,6 +284,7 @@ fn main_result() -> Result<ExitCode> {
                     mode,
                     ..checkpoint_setting(&common, &config, spec)?
                 },
+                options: CellOptions::default(),
             };
             Ok(finish(run_cells(&input, &[cell], &options(common))?))
         }

@@ -66,6 +66,7 @@ pub const KEYS: &[&str] = &[
     "state.backend.rocksdb.memory.high-prio-pool-ratio",
     "state.backend.rocksdb.memory.partitioned-index-filters",
     "state.backend.rocksdb.timer-service.factory",
+    "state.backend.rocksdb.checkpoint.transfer.thread.num",
     "taskmanager.memory.managed.size",
     "taskmanager.numberOfTaskSlots",
     "execution.checkpointing.interval",
@@ -121,6 +122,8 @@ fn kind_of(name: &str) -> Option<Kind> {
             max: 1.0 - f64::EPSILON,
         },
         (_, Some("timer-service.factory")) => Kind::Choice(&["ROCKSDB", "HEAP"]),
+        // Negative: the TaskManager's IO pool; 0 or 1: the async snapshot thread itself.
+        (_, Some("checkpoint.transfer.thread.num")) => Kind::Int { min: i64::MIN },
         (
             _,
             Some(
@@ -129,7 +132,6 @@ fn kind_of(name: &str) -> Option<Kind> {
                 | "log.max-file-size"
                 | "log.file-num"
                 | "localdir"
-                | "checkpoint.transfer.thread.num"
                 | "timer-service.cache-size"
                 | "options-factory"
                 | "restore-overlap-fraction-threshold"
@@ -260,6 +262,7 @@ fn parse_value(name: &str, raw: &str, origin: &Origin) -> Result<Value> {
         Kind::Int { min } => match raw.parse::<i64>() {
             Ok(v) if v >= min && (min != -1 || v != 0) => Value::Int(v),
             _ if min == -1 => return Err(bad("-1 or a count of at least 1".into())),
+            _ if min == i64::MIN => return Err(bad("an integer".into())),
             _ => return Err(bad(format!("an integer of at least {min}"))),
         },
         Kind::Ratio { min, max } => match raw.parse::<f64>() {
@@ -365,6 +368,9 @@ pub(super) fn resolve(
             ("bloom-filter.block-based-mode", Value::Bool(b)) => s.bloom_block_based = *b,
             ("memory.partitioned-index-filters", Value::Bool(b)) => {
                 s.partitioned_index_filters = *b
+            }
+            ("checkpoint.transfer.thread.num", Value::Int(n)) => {
+                config.transfer_threads = (*n).clamp(i32::MIN as i64, i32::MAX as i64) as i32
             }
             _ => {}
         }

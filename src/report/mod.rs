@@ -106,6 +106,8 @@ pub(crate) mod tests {
                 verified,
                 ..RestoreRecord::default()
             }),
+            savepoint: None,
+            savepoint_restore: None,
             options_file: None,
             rocksdb: None,
         }

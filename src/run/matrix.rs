@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::cell::{run_cell, Cell, CellPaths, OpInput};
+use super::cell::{run_cell, Cell, CellOptions, CellPaths, OpInput};
 use super::output::{run_directory, utc_now_rfc3339};
 use crate::backend::rocksdb::{options_file, PredefinedProfile, RocksDbConfig};
 use crate::backend::BackendConfig;
@@ -32,6 +32,7 @@ pub fn matrix_cells(checkpoint: CheckpointSetting, rocksdb: &[RocksDbConfig]) ->
                 cells.push(Cell {
                     backend: backend.clone(),
                     checkpoint: CheckpointSetting { mode, ..checkpoint },
+                    options: CellOptions::default(),
                 });
             }
         }
@@ -116,7 +117,11 @@ pub fn run_cells(input: &OpInput, cells: &[Cell], options: &RunOptions) -> Resul
                 }
             }
         }
-        if result.restore.as_ref().is_some_and(|r| !r.verified) {
+        let restores = [&result.restore, &result.savepoint_restore];
+        if restores
+            .iter()
+            .any(|r| r.as_ref().is_some_and(|r| !r.verified))
+        {
             unverified.push(result.id.clone());
         }
         results.cells.push(result);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use statebench::backend::{Backend, BackendConfig, Outcome, StateLayout};
 use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
 use statebench::report::schema::CellResult;
-use statebench::run::{run_cell, Cell, CellPaths, OpInput};
+use statebench::run::{run_cell, Cell, CellOptions, CellPaths, OpInput};
 use statebench::workload::{fill_value, OpGenerator, StateOp, WorkloadSpec};
 
 /// A small workload touching every state kind and every op the generator makes, over few keys
@@ -127,6 +127,7 @@ pub fn run_input(
     let cell = Cell {
         backend,
         checkpoint: CheckpointSetting::new(mode, interval),
+        options: CellOptions::default(),
     };
     run_cell(input, &cell, paths, &mut |_, _| {}).unwrap()
 }
