@@ -172,6 +172,7 @@ pub(crate) mod tests {
                     files_written: 4,
                     files_reused: id - 1,
                     is_final: id == 3,
+                    verified: None,
                 })
                 .collect();
         }
