@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::report::schema::Machine;
+use crate::results::Machine;
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_default()

@@ -7,9 +7,11 @@ use anyhow::Result;
 
 use super::format::{bytes, latency, millis, rate};
 use super::recommend::{flink_config, recommend, Recommendation, TIE_FRACTION};
-use super::schema::{CellResult, Results};
 use super::summary::checkpoint_stats;
 use super::{Exporter, PLOTS};
+use crate::checkpoint::CheckpointMode;
+use crate::config::BackendType;
+use crate::results::{CellResult, Results};
 
 /// Writes report.md.
 pub struct MarkdownExporter;
@@ -62,6 +64,15 @@ fn header(md: &mut String, r: &Results) -> Result<()> {
         m.filesystem,
         m.data_dir
     )?;
+    if let Some(version) = r.converted_from {
+        writeln!(
+            md,
+            "> Converted from results.json version {version}, which recorded each cell's backend, \
+             profile name, timer service and checkpoint setting but not the Flink keys it ran with: \
+             keys from `--config`, `--set` and user profiles are missing from the configurations \
+             below.\n"
+        )?;
+    }
     Ok(())
 }
 
@@ -91,7 +102,7 @@ fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
         best.id,
         rate(best.ops_per_s),
         rate(best.events_per_s),
-        millis(best.checkpoint_interval_ms as f64),
+        millis(best.setup.checkpoint_interval_ms as f64),
         latency(best.all_ops.p99_ns as f64),
         latency(best.all_ops.p999_ns as f64),
         millis(stats.avg_sync_ms),
@@ -133,9 +144,9 @@ fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
     writeln!(
         md,
         "```yaml\n# config.yaml (Flink 2.x)\n{}\n```\n",
-        flink_config(best)
+        flink_config(&best.setup)
     )?;
-    if best.backend == "hashmap" {
+    if best.setup.backend == BackendType::HashMap {
         write!(
             md,
             "The heap backend keeps all state as objects on the TaskManager's JVM heap: choose it only if \
@@ -150,7 +161,7 @@ fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
                 rocks.id,
                 rate(rocks.ops_per_s),
                 latency(rocks.all_ops.p99_ns as f64),
-                flink_config(rocks)
+                flink_config(&rocks.setup)
             )?;
         }
         writeln!(md, "\n")?;
@@ -185,7 +196,9 @@ fn explain_rocksdb(md: &mut String, r: &Results, rec: &Recommendation) -> Result
     };
     let next = (0..r.cells.len())
         .filter(|&i| {
-            i != best && r.cells[i].rocksdb.is_some() && r.cells[i].checkpoint_mode != "none"
+            i != best
+                && r.cells[i].rocksdb.is_some()
+                && r.cells[i].setup.checkpoint_mode != CheckpointMode::None
         })
         .max_by(|&x, &y| r.cells[x].ops_per_s.total_cmp(&r.cells[y].ops_per_s));
     let (a, Some(b)) = (&r.cells[best], next.map(|i| &r.cells[i])) else {
@@ -275,6 +288,18 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
         c.elapsed_s,
         rate(c.ops_per_s)
     )?;
+    let set: Vec<String> = c
+        .setup
+        .flink_keys
+        .iter()
+        .filter(|k| !k.source.is_implied())
+        .map(|k| format!("`{}: {}` ({})", k.key, k.value, k.source))
+        .collect();
+    writeln!(
+        md,
+        "Flink keys beyond the defaults and the predefined profile's: {}.\n",
+        set.join(", ")
+    )?;
     writeln!(md, "| op | count | mean | p50 | p90 | p99 | p99.9 | max |")?;
     writeln!(md, "|---|--:|--:|--:|--:|--:|--:|--:|")?;
     for o in c.ops.iter().chain(std::iter::once(&c.all_ops)) {
@@ -297,8 +322,8 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             md,
             "Checkpoints ({}, every {}): {} taken; sync phase avg {} / max {}; async phase avg {}; \
              {} written per checkpoint on average; last checkpoint {}; {} files written, {} reused.\n",
-            c.checkpoint_mode,
-            millis(c.checkpoint_interval_ms as f64),
+            c.setup.checkpoint_mode,
+            millis(c.setup.checkpoint_interval_ms as f64),
             s.count,
             millis(s.avg_sync_ms),
             millis(s.max_sync_ms),

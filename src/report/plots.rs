@@ -11,8 +11,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::schema::{CellResult, Results};
 use crate::atomic::{commit, temporary_path, write_atomically};
+use crate::results::{CellResult, Results};
 
 const FONT: &str = "sans-serif";
 const WIDTH: u32 = 1400;

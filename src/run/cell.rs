@@ -9,10 +9,10 @@ use anyhow::{Context, Result};
 
 use super::coordinator::{Coordinator, Verifier};
 use crate::backend::{Backend, BackendConfig, Digest, StateLayout, StatsSnapshot};
-use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointSetting};
+use crate::checkpoint::{CheckpointHandle, CheckpointSetting};
 use crate::measure::{sample, summarize_stats, write_interval_log, Recorded, Recorder};
-use crate::report::schema::{
-    CellResult, CheckpointRecord, RestoreRecord, RocksDbStats, StatsSample,
+use crate::results::{
+    CellResult, CellSetup, CheckpointRecord, RestoreRecord, RocksDbStats, StatsSample,
 };
 use crate::workload::trace::{self, TraceReader};
 use crate::workload::{fill_value, OpGenerator, OpSource, StateOp, WorkloadSpec};
@@ -68,6 +68,9 @@ pub struct Cell {
     pub backend: BackendConfig,
     /// The checkpoint setting.
     pub checkpoint: CheckpointSetting,
+    /// What the cell runs with, for its result: `backend` and `checkpoint` as types and Flink
+    /// keys, with where each key came from (built with them by `run::plan`).
+    pub setup: CellSetup,
     /// What else the cell does besides checkpointing.
     pub options: CellOptions,
 }
@@ -426,13 +429,7 @@ fn cell_result(
     let secs = measured.elapsed.as_secs_f64().max(1e-9);
     CellResult {
         id: cell.id(),
-        backend: cell.backend.name().to_string(),
-        profile: cell.backend.profile(),
-        checkpoint_mode: cell.checkpoint.mode.name().to_string(),
-        checkpoint_interval_ms: match cell.checkpoint.mode {
-            CheckpointMode::None => 0,
-            _ => cell.checkpoint.interval.as_millis() as u64,
-        },
+        setup: cell.setup.clone(),
         measured_events,
         measured_ops: measured.ops,
         elapsed_s: measured.elapsed.as_secs_f64(),

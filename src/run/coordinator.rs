@@ -27,7 +27,7 @@ use crate::checkpoint::{
     CheckpointHandle, CheckpointMode, CheckpointSetting, CheckpointStore, CheckpointTarget,
     UploadResult,
 };
-use crate::report::schema::CheckpointRecord;
+use crate::results::CheckpointRecord;
 
 /// Work for the checkpoint thread.
 enum Job {

@@ -1,52 +1,16 @@
-//! The matrix: every cell a workload is run in, run one after another into one run directory,
-//! with results.json rewritten after each cell so an interrupted run keeps what it measured.
+//! Running cells (the matrix, or one) one after another into one run directory, with
+//! results.json rewritten after each cell so an interrupted run keeps what it measured.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::cell::{run_cell, Cell, CellOptions, CellPaths, OpInput};
+use super::cell::{run_cell, Cell, CellPaths, OpInput};
 use super::output::{run_directory, utc_now_rfc3339};
-use crate::backend::rocksdb::{options_file, PredefinedProfile, RocksDbConfig};
-use crate::backend::BackendConfig;
-use crate::checkpoint::{CheckpointMode, CheckpointSetting};
+use crate::backend::rocksdb::options_file;
 use crate::measure::describe_machine;
-use crate::report::schema::{Results, SCHEMA_VERSION};
-use crate::report::{write_atomically, write_report};
-
-/// Checkpoint interval when neither the command line nor the workload names one.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
-
-/// Every cell of the full matrix: hashmap × {none, full}; each RocksDB configuration (the four
-/// predefined profiles, then any user profiles) × {none, full, incremental}. The checkpoint
-/// settings other than mode come from `checkpoint`.
-pub fn matrix_cells(checkpoint: CheckpointSetting, rocksdb: &[RocksDbConfig]) -> Vec<Cell> {
-    let backends = std::iter::once(BackendConfig::HashMap)
-        .chain(rocksdb.iter().cloned().map(BackendConfig::RocksDb));
-    let mut cells = Vec::new();
-    for backend in backends {
-        for mode in CheckpointMode::ALL {
-            if backend.supports(mode) {
-                cells.push(Cell {
-                    backend: backend.clone(),
-                    checkpoint: CheckpointSetting { mode, ..checkpoint },
-                    options: CellOptions::default(),
-                });
-            }
-        }
-    }
-    cells
-}
-
-/// The four predefined profiles with Flink's defaults: the matrix's RocksDB rows.
-pub fn predefined_configs() -> Vec<RocksDbConfig> {
-    PredefinedProfile::ALL
-        .into_iter()
-        .map(RocksDbConfig::new)
-        .collect()
-}
+use crate::results::{write_results, CellResult, Results, SCHEMA_VERSION};
 
 /// Where and how to run.
 #[derive(Clone, Debug)]
@@ -66,13 +30,11 @@ pub struct RunSummary {
     pub dir: PathBuf,
     /// Everything measured.
     pub results: Results,
-    /// Files of the report.
-    pub report_files: Vec<PathBuf>,
     /// Cells whose restored checkpoint did not match the captured state.
     pub unverified: Vec<String>,
 }
 
-/// Runs `cells` one after another into a new run directory and writes the report.
+/// Runs `cells` one after another into a new run directory, writing results.json after each.
 pub fn run_cells(input: &OpInput, cells: &[Cell], options: &RunOptions) -> Result<RunSummary> {
     let spec = input.spec();
     let dir = run_directory(&options.reports, &spec.name)?;
@@ -85,6 +47,7 @@ pub fn run_cells(input: &OpInput, cells: &[Cell], options: &RunOptions) -> Resul
         workload: spec.clone(),
         machine: describe_machine(&work),
         rocksdb_version: String::new(),
+        converted_from: None,
         cells: Vec::new(),
     };
     let paths = CellPaths {
@@ -125,27 +88,22 @@ pub fn run_cells(input: &OpInput, cells: &[Cell], options: &RunOptions) -> Resul
             unverified.push(result.id.clone());
         }
         results.cells.push(result);
-        write_atomically(
-            &dir.join("results.json"),
-            &serde_json::to_vec_pretty(&results)?,
-        )?;
+        write_results(&dir, &results)?;
     }
     bar.finish_and_clear();
     if options.work.is_none() {
         std::fs::remove_dir_all(&work)
             .with_context(|| format!("cannot delete {}", work.display()))?;
     }
-    let report_files = write_report(&results, &dir)?;
     Ok(RunSummary {
         dir,
         results,
-        report_files,
         unverified,
     })
 }
 
 /// A cell's result in one line, for the log.
-fn one_line(n: usize, total: usize, r: &crate::report::schema::CellResult) -> String {
+fn one_line(n: usize, total: usize, r: &CellResult) -> String {
     let restore = match &r.restore {
         Some(x) if x.verified => format!("restore {:.0} ms verified", x.restore_ms),
         Some(_) => "RESTORE DID NOT VERIFY".to_string(),

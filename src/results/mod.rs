@@ -1,12 +1,62 @@
-//! results.json: everything a run measured, with a schema version. Reports are computed from
-//! this alone, so any old run can be redrawn and runs from different machines compared.
+//! What a run measured, as results.json holds it (with a schema version): the machine, the
+//! workload, and per cell what it ran with and what it measured. Reports are computed from this
+//! alone, so any old run can be redrawn and runs from different machines compared.
+//!
+//! Version 2 records what each cell ran with as types (backend, profile, timer service,
+//! checkpoint mode) and every Flink key with its source; version 1 files are converted on reading
+//! ([`read_results`], see `v1.rs` for what that conversion cannot know).
 
+mod setup;
+mod v1;
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::atomic::write_atomically;
 use crate::workload::WorkloadSpec;
+pub use setup::{CellProfile, CellSetup};
 
 /// Version of the results.json layout; bump on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The name of the results file in a run directory.
+pub const RESULTS_FILE: &str = "results.json";
+
+/// Writes `results` to `dir/results.json` (atomically: a reader never sees half a file).
+pub fn write_results(dir: &Path, results: &Results) -> Result<()> {
+    write_atomically(
+        &dir.join(RESULTS_FILE),
+        &serde_json::to_vec_pretty(results)?,
+    )
+}
+
+/// Reads `dir/results.json`: the current version as it is, version 1 converted (best effort,
+/// marked in [`Results::converted_from`]); other versions are refused.
+pub fn read_results(dir: &Path) -> Result<Results> {
+    let path = dir.join(RESULTS_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    match json.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => serde_json::from_value(json)
+            .with_context(|| format!("{}: invalid results", path.display())),
+        Some(1) => v1::convert(json).with_context(|| {
+            format!(
+                "{}: cannot convert these version-1 results to version {SCHEMA_VERSION}",
+                path.display()
+            )
+        }),
+        Some(v) => bail!(
+            "{}: field `schema_version`: expected 1 or {SCHEMA_VERSION}, got {v} \
+             (written by a statebench this one does not know)",
+            path.display()
+        ),
+        None => bail!("{}: field `schema_version`: missing", path.display()),
+    }
+}
 
 /// A whole run: one workload, one or more cells of the matrix.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -23,6 +73,10 @@ pub struct Results {
     pub machine: Machine,
     /// RocksDB library version linked into statebench.
     pub rocksdb_version: String,
+    /// The schema version these results were converted from when read, None when read as
+    /// written (never written to a file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converted_from: Option<u32>,
     /// One entry per cell, in the order they ran.
     pub cells: Vec<CellResult>,
 }
@@ -53,14 +107,8 @@ pub struct Machine {
 pub struct CellResult {
     /// Stable identifier, e.g. `rocksdb-FLASH_SSD_OPTIMIZED-incremental`.
     pub id: String,
-    /// `hashmap` or `rocksdb`.
-    pub backend: String,
-    /// RocksDB predefined profile, None for the heap backend.
-    pub profile: Option<String>,
-    /// `none`, `full` or `incremental`.
-    pub checkpoint_mode: String,
-    /// Checkpoint interval in milliseconds (0 when checkpointing is off).
-    pub checkpoint_interval_ms: u64,
+    /// What the cell ran with.
+    pub setup: CellSetup,
     /// Events applied after warm-up.
     pub measured_events: u64,
     /// Ops applied after warm-up.
@@ -235,4 +283,44 @@ pub struct RestoreRecord {
     pub entries: u64,
     /// Logical payload bytes in the restored state.
     pub bytes: u64,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Results of a tiny workload holding `cells`.
+    pub(crate) fn results_with(cells: Vec<CellResult>) -> Results {
+        let spec = WorkloadSpec::parse(
+            r#"{"name":"t","description":"d","seed":1,"events":100,"warmup_events":10,
+            "max_parallelism":128,"keys":{"count":10,"distribution":{"type":"uniform"}},
+            "value_size":{"type":"fixed","bytes":8},
+            "states":[{"type":"value","name":"v","read_only_fraction":0.5}]}"#,
+            "test",
+        )
+        .unwrap();
+        Results {
+            schema_version: SCHEMA_VERSION,
+            statebench_version: "test".into(),
+            created: "2026-11-24T00:00:00Z".into(),
+            workload: spec,
+            machine: Machine::default(),
+            rocksdb_version: "11.8.1".into(),
+            converted_from: None,
+            cells,
+        }
+    }
+
+    #[test]
+    fn the_current_version_reads_back_as_written() {
+        let results = results_with(vec![]);
+        let dir = tempfile::tempdir().unwrap();
+        write_results(dir.path(), &results).unwrap();
+        let back = read_results(dir.path()).unwrap();
+        assert_eq!(back.converted_from, None);
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&results).unwrap()
+        );
+    }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use statebench::backend::BackendConfig;
 use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
-use statebench::run::{run_cell, Cell, CellOptions, CellPaths, OpInput};
+use statebench::run::{run_cell, Cell, CellPaths, OpInput};
 use statebench::workload::WorkloadSpec;
 
 #[test]
@@ -36,11 +36,10 @@ fn every_built_in_workload_runs_and_verifies() {
                 CheckpointMode::Incremental,
             ),
         ] {
-            let cell = Cell {
+            let cell = Cell::new(
                 backend,
-                checkpoint: CheckpointSetting::new(mode, Duration::from_millis(50)),
-                options: CellOptions::default(),
-            };
+                CheckpointSetting::new(mode, Duration::from_millis(50)),
+            );
             let result = run_cell(&input, &cell, &paths, &mut |_, _| {})
                 .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
             assert!(result.measured_ops > 0, "{}", path.display());

@@ -1,7 +1,7 @@
 //! Flink's configuration as input: both file forms, memory sizes, priorities, errors, memory
 //! modes read back from RocksDB, user profiles.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -11,7 +11,7 @@ use statebench::backend::rocksdb::{
 };
 use statebench::backend::BackendConfig;
 use statebench::checkpoint::CheckpointMode;
-use statebench::config::{load_user_profiles, parse_memory_size, FlinkConfig};
+use statebench::config::{load_user_profiles, parse_memory_size, BackendType, FlinkConfig};
 
 fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -60,7 +60,7 @@ fn both_file_forms_resolve_alike_with_user_over_profile_over_default() {
         let r = config
             .resolve(Some(PredefinedProfile::SpinningDiskOptimizedHighMem))
             .unwrap();
-        assert_eq!(r.rocksdb, Some(true));
+        assert_eq!(r.backend, Some(BackendType::RocksDb));
         let s = &r.rocksdb_config.settings;
         assert_eq!(
             s.write_buffer_size,
@@ -79,7 +79,7 @@ fn both_file_forms_resolve_alike_with_user_over_profile_over_default() {
         );
         assert_eq!(s.compression_per_level.len(), 2);
         assert_eq!(r.rocksdb_config.timers, TimerFactory::Heap);
-        let c = r.checkpoint.unwrap();
+        let c = r.checkpoint.setting().unwrap();
         assert_eq!(
             (c.mode, c.interval.as_secs()),
             (CheckpointMode::Incremental, 30)
@@ -283,6 +283,7 @@ fn user_profiles_load_and_run_beside_the_predefined_ones() {
         "DEFAULT:\n  state.backend.rocksdb.thread.num: 4\n",
         "X:\n  state.backend.rocksdb.thread.nums: 4\n",
         "X: 4\n",
+        "X:\n  execution.checkpointing.interval: 1s\n",
     ] {
         let p = write(dir.path(), "bad.yaml", bad);
         let err = format!("{:#}", load_user_profiles(&p).unwrap_err());

@@ -3,7 +3,7 @@
 //! every backend and mode. RocksDB checkpoints are native (real copies of the DB's files),
 //! savepoints canonical (one key-group stream).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt;
@@ -14,8 +14,10 @@ use std::time::Duration;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbBackend, RocksDbConfig};
 use statebench::backend::{Backend, BackendConfig};
-use statebench::checkpoint::CheckpointSetting;
-use statebench::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointStore, SnapshotFormat};
+use statebench::checkpoint::{
+    CheckpointHandle, CheckpointMode, CheckpointSetting, CheckpointStore, SnapshotFormat,
+};
+use statebench::config::FlinkConfig;
 use statebench::run::{run_cell, Cell, CellOptions, OpInput};
 use statebench::workload::StateOp;
 
@@ -319,9 +321,11 @@ fn every_checkpoint_is_verified_when_asked() {
         (configs.last().unwrap().clone(), CheckpointMode::Full),
     ] {
         let cell = Cell {
-            backend,
-            checkpoint: CheckpointSetting::new(mode, Duration::from_millis(10)),
             options,
+            ..Cell::new(
+                backend,
+                CheckpointSetting::new(mode, Duration::from_millis(10)),
+            )
         };
         let result = run_cell(
             &OpInput::Generated(spec.clone()),
@@ -339,6 +343,47 @@ fn every_checkpoint_is_verified_when_asked() {
         assert!(
             !paths.work.join(&result.id).exists(),
             "scratch space cleaned up"
+        );
+    }
+}
+
+#[test]
+fn transfer_threads_come_from_flinks_key_and_every_count_restores() {
+    let key = "state.backend.rocksdb.checkpoint.transfer.thread.num";
+    let resolve = |value: Option<&str>| {
+        let mut config = FlinkConfig::default();
+        if let Some(v) = value {
+            config.set(&format!("{key}={v}"))?;
+        }
+        config.resolve(None).map(|r| r.rocksdb_config)
+    };
+    assert_eq!(
+        resolve(None).unwrap().transfer_threads,
+        4,
+        "Flink's default"
+    );
+    assert!(resolve(Some("many")).is_err());
+    let spec = common::mixed_spec(4_000, 300);
+    let layout = common::layout(&spec);
+    let ops = common::all_ops(&spec);
+    for threads in ["1", "-1", "7"] {
+        let config = resolve(Some(threads)).unwrap();
+        assert_eq!(config.transfer_threads.to_string(), threads);
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::new(&dir.path().join("checkpoints")).unwrap();
+        let mut backend = RocksDbBackend::open(&config, &layout, &dir.path().join("db")).unwrap();
+        common::apply(&mut backend, &ops);
+        let async_phase = backend.snapshot(CheckpointMode::Incremental).unwrap();
+        let target = store.target(1, Arc::new(BTreeMap::new())).unwrap();
+        let handle = store
+            .complete(&target, &async_phase(&target).unwrap())
+            .unwrap();
+        let restored =
+            RocksDbBackend::restore(&config, &layout, &handle, &dir.path().join("r")).unwrap();
+        assert_eq!(
+            restored.digest().unwrap(),
+            backend.digest().unwrap(),
+            "{threads}"
         );
     }
 }
