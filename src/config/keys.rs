@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 
+use super::taskmanager::TaskManagerMemory;
 use super::{BackendType, CheckpointKeys, Origin, Resolved};
 use crate::backend::rocksdb::profile::{CompactionStyle, Compression};
 use crate::backend::rocksdb::{
@@ -56,6 +57,25 @@ const TIMER_FACTORY: &str = "state.backend.rocksdb.timer-service.factory";
 const TRANSFER_THREADS: &str = "state.backend.rocksdb.checkpoint.transfer.thread.num";
 const TM_MANAGED_SIZE: &str = "taskmanager.memory.managed.size";
 const TM_SLOTS: &str = "taskmanager.numberOfTaskSlots";
+const TM_PROCESS_SIZE: &str = "taskmanager.memory.process.size";
+const TM_FLINK_SIZE: &str = "taskmanager.memory.flink.size";
+const TM_MANAGED_FRACTION: &str = "taskmanager.memory.managed.fraction";
+const TM_METASPACE: &str = "taskmanager.memory.jvm-metaspace.size";
+const TM_OVERHEAD_FRACTION: &str = "taskmanager.memory.jvm-overhead.fraction";
+const TM_OVERHEAD_MIN: &str = "taskmanager.memory.jvm-overhead.min";
+const TM_OVERHEAD_MAX: &str = "taskmanager.memory.jvm-overhead.max";
+/// The TaskManager keys that decide a slot's managed memory.
+const TM_MEMORY_KEYS: [&str; 9] = [
+    TM_PROCESS_SIZE,
+    TM_FLINK_SIZE,
+    TM_MANAGED_SIZE,
+    TM_MANAGED_FRACTION,
+    TM_METASPACE,
+    TM_OVERHEAD_FRACTION,
+    TM_OVERHEAD_MIN,
+    TM_OVERHEAD_MAX,
+    TM_SLOTS,
+];
 pub(super) const INTERVAL: &str = "execution.checkpointing.interval";
 pub(super) const INCREMENTAL: &str = "execution.checkpointing.incremental";
 const MIN_PAUSE: &str = "execution.checkpointing.min-pause";
@@ -96,7 +116,14 @@ pub const KEYS: &[&str] = &[
     "state.backend.rocksdb.memory.partitioned-index-filters",
     "state.backend.rocksdb.timer-service.factory",
     "state.backend.rocksdb.checkpoint.transfer.thread.num",
+    "taskmanager.memory.process.size",
+    "taskmanager.memory.flink.size",
     "taskmanager.memory.managed.size",
+    "taskmanager.memory.managed.fraction",
+    "taskmanager.memory.jvm-metaspace.size",
+    "taskmanager.memory.jvm-overhead.fraction",
+    "taskmanager.memory.jvm-overhead.min",
+    "taskmanager.memory.jvm-overhead.max",
     "taskmanager.numberOfTaskSlots",
     "execution.checkpointing.interval",
     "execution.checkpointing.incremental",
@@ -173,7 +200,21 @@ fn kind_of(name: &str) -> Option<Kind> {
                 | "checkpoint.transfer.thread.num.restore",
             ),
         ) => Kind::NotModelled,
-        ("taskmanager.memory.managed.size", _) => Kind::Size,
+        (
+            "taskmanager.memory.managed.size"
+            | "taskmanager.memory.process.size"
+            | "taskmanager.memory.flink.size"
+            | "taskmanager.memory.jvm-metaspace.size"
+            | "taskmanager.memory.jvm-overhead.min"
+            | "taskmanager.memory.jvm-overhead.max",
+            _,
+        ) => Kind::Size,
+        ("taskmanager.memory.managed.fraction" | "taskmanager.memory.jvm-overhead.fraction", _) => {
+            Kind::Ratio {
+                min: 0.0,
+                max: 1.0 - f64::EPSILON,
+            }
+        }
         ("taskmanager.numberOfTaskSlots", _) => Kind::Int { min: 1 },
         ("execution.checkpointing.interval" | "execution.checkpointing.min-pause", _) => {
             Kind::Duration
@@ -629,17 +670,33 @@ pub(super) fn resolve(
     })
 }
 
-/// The managed memory of one slot: `taskmanager.memory.managed.size` over the slots, else that of
-/// a default one-slot TaskManager.
-fn managed_bytes_per_slot(values: &Values) -> u64 {
+/// The managed memory of one slot: the TaskManager's (derived from its memory keys by Flink's
+/// arithmetic, [`TaskManagerMemory`]) over `taskmanager.numberOfTaskSlots`.
+fn managed_bytes_per_slot(values: &Values) -> Result<u64> {
     let slots = match values.get(TM_SLOTS) {
         Some((Value::Int(n), _)) => *n as u64,
         _ => 1,
     };
-    match values.get(TM_MANAGED_SIZE) {
-        Some((Value::Size(bytes), _)) => bytes / slots,
-        _ => MemoryMode::DEFAULT_MANAGED_BYTES,
-    }
+    let size = |name| match values.get(name) {
+        Some((Value::Size(bytes), _)) => Some(*bytes),
+        _ => None,
+    };
+    let fraction = |name, default| match values.get(name) {
+        Some((Value::Ratio(r), _)) => *r as f32,
+        _ => default,
+    };
+    let defaults = TaskManagerMemory::default();
+    let memory = TaskManagerMemory {
+        process: size(TM_PROCESS_SIZE),
+        flink: size(TM_FLINK_SIZE),
+        managed: size(TM_MANAGED_SIZE),
+        managed_fraction: fraction(TM_MANAGED_FRACTION, defaults.managed_fraction),
+        metaspace: size(TM_METASPACE).unwrap_or(defaults.metaspace),
+        overhead_fraction: fraction(TM_OVERHEAD_FRACTION, defaults.overhead_fraction),
+        overhead_min: size(TM_OVERHEAD_MIN).unwrap_or(defaults.overhead_min),
+        overhead_max: size(TM_OVERHEAD_MAX).unwrap_or(defaults.overhead_max),
+    };
+    Ok(memory.managed_bytes()? / slots)
 }
 
 /// `RocksDBSharedResourcesFactory`'s choice: fixed-per-slot, else managed, else per-CF caches.
@@ -665,7 +722,7 @@ fn memory_mode(values: &Values) -> Result<MemoryMode> {
         return Ok(MemoryMode::Unmanaged);
     }
     Ok(MemoryMode::Managed {
-        total_bytes: managed_bytes_per_slot(values),
+        total_bytes: managed_bytes_per_slot(values)?,
         write_buffer_ratio: ratio,
         high_prio_pool_ratio: high_prio,
     })
@@ -700,8 +757,8 @@ pub(super) fn cell_values(
                 high_prio_pool_ratio,
             } => {
                 values.insert(MANAGED, Value::Bool(true));
-                if managed_bytes_per_slot(config) == total_bytes {
-                    for name in [TM_MANAGED_SIZE, TM_SLOTS] {
+                if managed_bytes_per_slot(config).ok() == Some(total_bytes) {
+                    for name in TM_MEMORY_KEYS {
                         if let Some((value, _)) = config.get(name) {
                             values.insert(name, value.clone());
                         }
@@ -761,7 +818,7 @@ mod tests {
             (4 << 10, "4kb"),
             (64 << 20, "64mb"),
             (3 << 30, "3gb"),
-            (MemoryMode::DEFAULT_MANAGED_BYTES, "322122552b"),
+            (MemoryMode::DEFAULT_MANAGED_BYTES, "536870920b"),
         ] {
             assert_eq!(memory_size_text(bytes), text);
         }

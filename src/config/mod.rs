@@ -11,6 +11,7 @@
 mod cell_keys;
 mod keys;
 mod parse;
+pub mod taskmanager;
 
 use std::collections::BTreeMap;
 use std::fmt;

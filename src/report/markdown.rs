@@ -11,7 +11,7 @@ use super::summary::checkpoint_stats;
 use super::{Exporter, PLOTS};
 use crate::checkpoint::CheckpointMode;
 use crate::config::BackendType;
-use crate::results::{CellResult, Results};
+use crate::results::{CellResult, DiskProbe, Results};
 
 /// Writes report.md.
 pub struct MarkdownExporter;
@@ -35,6 +35,41 @@ impl Exporter for MarkdownExporter {
         }
         Ok(md.into_bytes())
     }
+}
+
+/// Random 4 KiB reads per second at queue depth 1 above which a device cannot be a spinning disk
+/// (a 15k rpm disk seeks in about 3 ms: a few hundred reads per second).
+const SOLID_STATE_QD1_IOPS: f64 = 1000.0;
+
+/// The measured disk, beside what the kernel claims (and where the two disagree).
+fn disk_line(md: &mut String, d: &DiskProbe) -> Result<()> {
+    let k = &d.kernel;
+    let claim = match k.rotational {
+        Some(true) => "rotational",
+        Some(false) => "non-rotational",
+        None => "rotational: unknown",
+    };
+    writeln!(
+        md,
+        "Disk {} (measured{}): fsync p50 {} · p99 {} · 4 KiB random reads {}/s at queue depth 1, \
+         {}/s at 16 · sequential read {:.0} MB/s, write {:.0} MB/s. The kernel says: {}, scheduler {}.{}\n",
+        k.device,
+        if d.direct_io { ", direct I/O" } else { " through the page cache: this filesystem has no direct I/O, so these are memory speeds" },
+        latency(d.fsync_latency_us.p50 * 1e3),
+        latency(d.fsync_latency_us.p99 * 1e3),
+        rate(d.randread_4k_iops_qd1),
+        rate(d.randread_4k_iops_qd16),
+        d.seq_read_mb_s,
+        d.seq_write_mb_s,
+        claim,
+        k.scheduler.as_deref().unwrap_or("unknown"),
+        if k.rotational == Some(true) && d.direct_io && d.randread_4k_iops_qd1 > SOLID_STATE_QD1_IOPS {
+            " The kernel's \"rotational\" is wrong here: no spinning disk serves that many random reads at queue depth 1."
+        } else {
+            ""
+        }
+    )?;
+    Ok(())
 }
 
 fn header(md: &mut String, r: &Results) -> Result<()> {
@@ -64,6 +99,9 @@ fn header(md: &mut String, r: &Results) -> Result<()> {
         m.filesystem,
         m.data_dir
     )?;
+    if let Some(disk) = &m.disk {
+        disk_line(md, disk)?;
+    }
     if let Some(version) = r.converted_from {
         writeln!(
             md,

@@ -100,6 +100,80 @@ pub struct Machine {
     pub device: String,
     /// Filesystem type of `data_dir`.
     pub filesystem: String,
+    /// The device under `data_dir`, measured (None when the probe could not run there, and in
+    /// files written before it existed).
+    #[serde(default)]
+    pub disk: Option<DiskProbe>,
+}
+
+/// The device under the data directory as measured by a short probe with direct I/O, beside what
+/// the kernel claims about it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DiskProbe {
+    /// When it was measured, seconds since the Unix epoch (probes are cached for a day).
+    pub measured_at_unix: u64,
+    /// How long the probe took, seconds.
+    pub probe_seconds: f64,
+    /// What the kernel says about the device.
+    pub kernel: KernelDiskClaims,
+    /// Whether the probe bypassed the page cache (false on filesystems without `O_DIRECT`, such
+    /// as tmpfs, where the figures are memory speed).
+    pub direct_io: bool,
+    /// Latency of a 4 KiB write + fdatasync, microseconds.
+    pub fsync_latency_us: LatencySummary,
+    /// 4 KiB random reads per second, one request in flight.
+    pub randread_4k_iops_qd1: f64,
+    /// 4 KiB random reads per second, 16 requests in flight.
+    pub randread_4k_iops_qd16: f64,
+    /// Sequential reads in 1 MiB requests, MB/s.
+    pub seq_read_mb_s: f64,
+    /// Sequential writes in 1 MiB requests then fsync, MB/s.
+    pub seq_write_mb_s: f64,
+}
+
+/// The kernel's own description of a block device (`/sys/dev/block/M:m/queue`), which virtual
+/// machines often get wrong.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct KernelDiskClaims {
+    /// Device name (`vda`, `nvme0n1`), or `major:minor` when the kernel names none.
+    pub device: String,
+    /// `queue/rotational`: whether the kernel believes it is a spinning disk.
+    pub rotational: Option<bool>,
+    /// The selected I/O scheduler.
+    pub scheduler: Option<String>,
+}
+
+/// Percentiles of a small sample of latencies (nearest rank).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+    /// Samples.
+    pub count: usize,
+}
+
+impl LatencySummary {
+    /// Summarizes `samples` (sorted in place); all zero when empty.
+    pub fn of(samples: &mut [f64]) -> LatencySummary {
+        samples.sort_by(f64::total_cmp);
+        let rank = |q: f64| {
+            let i = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1;
+            samples[i]
+        };
+        if samples.is_empty() {
+            return LatencySummary::default();
+        }
+        LatencySummary {
+            p50: rank(0.5),
+            p99: rank(0.99),
+            max: samples[samples.len() - 1],
+            count: samples.len(),
+        }
+    }
 }
 
 /// One cell of the matrix: backend × profile × checkpoint setting.

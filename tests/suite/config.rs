@@ -181,12 +181,26 @@ fn mistakes_name_the_key_the_value_and_the_choices() {
 }
 
 #[test]
+fn taskmanager_sizes_that_do_not_add_up_are_refused_with_flinks_reason() {
+    let mut config = FlinkConfig::default();
+    config.set("taskmanager.memory.process.size=300m").unwrap();
+    let error = format!("{:#}", config.resolve(None).unwrap_err());
+    assert!(
+        error.contains("exceed configured Total Process Memory"),
+        "{error}"
+    );
+}
+
+#[test]
 fn memory_modes_and_their_capacities_read_back_from_rocksdb() {
     let spec = common::mixed_spec(10, 10);
     let layout = common::layout(&spec);
     let cases = [
         ("", MemoryMode::DEFAULT_MANAGED_BYTES),
         ("taskmanager.memory.managed.size: 600mb\ntaskmanager.numberOfTaskSlots: 2\n", 300 << 20),
+        // Flink's arithmetic: 4g process − 256m metaspace − 0.1f·4g overhead, × 0.4f, over 2 slots.
+        ("taskmanager.memory.process.size: 4096m\ntaskmanager.numberOfTaskSlots: 2\n", 1_438_814_063 / 2),
+        ("taskmanager.memory.flink.size: 2g\ntaskmanager.memory.managed.fraction: 0.5\n", 1 << 30),
         ("state.backend.rocksdb.memory.fixed-per-slot: 120mb\nstate.backend.rocksdb.memory.write-buffer-ratio: 0.25\n", 120 << 20),
     ];
     let dir = tempfile::tempdir().unwrap();
