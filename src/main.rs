@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use statebench::atomic::refuse_same_file;
 use statebench::checkpoint::CheckpointMode;
 use statebench::config::BackendType;
 use statebench::report::write_report;
 use statebench::results::read_results;
-use statebench::run::{run_cells, Cell, OpInput, Plan, RunOptions};
+use statebench::run::interrupt::{self, Interrupted};
+use statebench::run::{resume_cells, run_cells, Cell, OpInput, Plan, RunOptions};
 use statebench::workload::{trace, WorkloadSpec};
 
 /// Which state backend, RocksDB profile and checkpoint setting should a Flink job use here?
@@ -45,6 +47,10 @@ enum Command {
     Matrix {
         /// Workload file (JSON) or trace.
         workload: PathBuf,
+        /// Continue the interrupted run in this run directory from its first unfinished cell
+        /// (same workload and options required).
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
     },
@@ -158,16 +164,28 @@ fn plan(common: &Common) -> Result<Plan> {
     )
 }
 
-/// Runs `cells` into a new run directory, writes its report and says where it is; exit status 2
-/// when a restored checkpoint did not verify.
-fn run_and_report(input: &OpInput, cells: &[Cell], common: Common) -> Result<ExitCode> {
+/// Runs `cells` into a new run directory (or on in the run directory `resume`), writes its report
+/// and says where it is; exit status 2 when a restored checkpoint did not verify. Interrupted,
+/// it still writes the report of the cells done, then ends with the interruption.
+fn run_and_report(
+    input: &OpInput,
+    cells: &[Cell],
+    common: Common,
+    resume: Option<&Path>,
+) -> Result<ExitCode> {
     let options = RunOptions {
         reports: common.reports,
         work: common.work_dir,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
-    let summary = run_cells(input, cells, &options)?;
+    let summary = match resume {
+        Some(dir) => resume_cells(input, cells, &options, dir)?,
+        None => run_cells(input, cells, &options)?,
+    };
     write_report(&summary.results, &summary.dir)?;
+    if let Some(interrupted) = summary.interrupted {
+        return Err(interrupted.into());
+    }
     println!("report: {}", summary.dir.join("report.md").display());
     if summary.unverified.is_empty() {
         Ok(ExitCode::SUCCESS)
@@ -187,6 +205,7 @@ fn load(path: &Path) -> Result<WorkloadSpec> {
 fn trace_command(command: TraceCommand) -> Result<()> {
     match command {
         TraceCommand::Record { workload, out } => {
+            refuse_same_file(&workload, &out, "trace")?;
             let s = trace::record(&load(&workload)?, &out)?;
             println!(
                 "{}: {} events, {} ops, {} bytes ({:.2} bytes/op)",
@@ -198,10 +217,13 @@ fn trace_command(command: TraceCommand) -> Result<()> {
             );
         }
         TraceCommand::Export { trace: file, out } => {
+            refuse_same_file(&file, &out, "CSV file")?;
             let rows = trace::export_csv(&file, &out)?;
             println!("{}: {rows} ops", out.display());
         }
         TraceCommand::Import { csv, workload, out } => {
+            refuse_same_file(&csv, &out, "trace")?;
+            refuse_same_file(&workload, &out, "trace")?;
             let s = trace::import_csv(&csv, &load(&workload)?, &out)?;
             println!("{}: {} events, {} ops", out.display(), s.events, s.ops);
         }
@@ -218,6 +240,7 @@ fn main_result() -> Result<ExitCode> {
             checkpoint,
             common,
         } => {
+            interrupt::install();
             let input = OpInput::from_path(&workload)?;
             let mode: CheckpointMode = checkpoint.parse().context("--checkpoint")?;
             let cell = plan(&common)?.single_cell(
@@ -226,12 +249,17 @@ fn main_result() -> Result<ExitCode> {
                 &profile,
                 mode,
             )?;
-            run_and_report(&input, &[cell], common)
+            run_and_report(&input, &[cell], common, None)
         }
-        Command::Matrix { workload, common } => {
+        Command::Matrix {
+            workload,
+            resume,
+            common,
+        } => {
+            interrupt::install();
             let input = OpInput::from_path(&workload)?;
             let cells = plan(&common)?.matrix(input.spec())?;
-            run_and_report(&input, &cells, common)
+            run_and_report(&input, &cells, common, resume.as_deref())
         }
         Command::Trace { command } => {
             trace_command(command)?;
@@ -257,7 +285,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<Interrupted>() {
+                Some(interrupted) => ExitCode::from(interrupted.exit_status()),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

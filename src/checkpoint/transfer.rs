@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 
-use crate::atomic::{commit, temporary_path};
+use crate::atomic::Temporary;
 
 /// Flink's default `state.backend.rocksdb.checkpoint.transfer.thread.num`.
 pub const DEFAULT_TRANSFER_THREADS: i32 = 4;
@@ -81,12 +81,13 @@ pub fn transfer(files: &[FileCopy], threads: usize) -> Result<u64> {
     }
 }
 
-/// Copies one file chunk by chunk into a temporary sibling of `to`, then renames it into place.
+/// Copies one file chunk by chunk into a temporary sibling of `to`, then renames it into place
+/// (the temporary is removed if the copy fails).
 fn copy_bytes(from: &Path, to: &Path) -> Result<u64> {
     let mut input = File::open(from).with_context(|| format!("cannot open {}", from.display()))?;
-    let tmp = temporary_path(to);
+    let tmp = Temporary::new(to);
     let mut output =
-        File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        File::create(tmp.path()).with_context(|| format!("cannot create {}", to.display()))?;
     let mut buffer = vec![0u8; READ_BUFFER_BYTES];
     let mut copied = 0u64;
     loop {
@@ -98,11 +99,11 @@ fn copy_bytes(from: &Path, to: &Path) -> Result<u64> {
         }
         output
             .write_all(&buffer[..n])
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
+            .with_context(|| format!("cannot write {}", to.display()))?;
         copied += n as u64;
     }
     drop(output);
-    commit(&tmp, to)?;
+    tmp.commit()?;
     Ok(copied)
 }
 

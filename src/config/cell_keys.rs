@@ -10,7 +10,7 @@ use super::keys::{self, Value};
 use super::FlinkConfig;
 use crate::backend::rocksdb::PredefinedProfile;
 use crate::backend::BackendConfig;
-use crate::checkpoint::CheckpointSetting;
+use crate::checkpoint::{CheckpointMode, CheckpointSetting};
 
 /// Where the value of a key a cell ran with came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -137,7 +137,36 @@ pub fn cell_keys(
                 source,
             }
         })
+        .chain(recorded_only(config, backend, checkpoint))
         .collect())
+}
+
+/// The keys `config` sets that are valid Flink keys without a modelled effect (unaligned
+/// checkpoints, local recovery, ...): the cell ran with them as far as Flink is concerned, so
+/// they are recorded and carried into the recommended config.yaml as written. Checkpointing keys
+/// only for cells that checkpoint, RocksDB keys only for RocksDB cells.
+fn recorded_only<'a>(
+    config: &'a FlinkConfig,
+    backend: &BackendConfig,
+    checkpoint: &CheckpointSetting,
+) -> impl Iterator<Item = FlinkKey> + 'a {
+    let checkpoints = checkpoint.mode != CheckpointMode::None;
+    let rocksdb = matches!(backend, BackendConfig::RocksDb(_));
+    config
+        .entries
+        .iter()
+        .filter(move |(key, _)| {
+            keys::is_recorded_only(key)
+                && (checkpoints
+                    || !(key.starts_with("execution.checkpointing.")
+                        || key.starts_with("state.checkpoints.")))
+                && (rocksdb || !key.starts_with("state.backend.rocksdb."))
+        })
+        .map(|(key, (value, origin))| FlinkKey {
+            key: key.clone(),
+            value: value.clone(),
+            source: origin.source(),
+        })
 }
 
 /// The keys someone set (those not [`KeySource::is_implied`]) as a Flink 2.x `config.yaml`, one

@@ -254,6 +254,12 @@ pub(super) fn is_known(name: &str) -> bool {
     kind_of(name).is_some()
 }
 
+/// Whether the key is a valid Flink key whose effect statebench does not model: accepted, and
+/// recorded with the cell as it was written.
+pub(super) fn is_recorded_only(name: &str) -> bool {
+    matches!(kind_of(name), Some(Kind::NotModelled))
+}
+
 /// Keys under these prefixes must be known; others are ignored.
 pub(super) fn in_scope(name: &str) -> bool {
     name.starts_with("state.backend")

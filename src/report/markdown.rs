@@ -33,6 +33,7 @@ impl Exporter for MarkdownExporter {
         for cell in &results.cells {
             cell_section(&mut md, cell)?;
         }
+        not_measured(&mut md, results)?;
         Ok(md.into_bytes())
     }
 }
@@ -271,6 +272,52 @@ fn verified_mark(cell: &CellResult) -> &'static str {
         Some(_) => "✘",
         None => "—",
     }
+}
+
+/// Flink's keys for unaligned checkpoints (2.x and its 1.x name).
+const UNALIGNED_KEYS: [&str; 2] = [
+    "execution.checkpointing.unaligned.enabled",
+    "execution.checkpointing.unaligned",
+];
+
+/// What the report's numbers do not include, and why that is no gap for the choice it makes.
+fn not_measured(md: &mut String, r: &Results) -> Result<()> {
+    writeln!(
+        md,
+        "## Unaligned checkpoints
+"
+    )?;
+    let set: Vec<String> = r
+        .cells
+        .iter()
+        .flat_map(|c| &c.setup.flink_keys)
+        .filter(|k| UNALIGNED_KEYS.contains(&k.key.as_str()))
+        .map(|k| format!("`{}: {}`", k.key, k.value))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    writeln!(
+        md,
+        "Unaligned checkpoints change how a checkpoint barrier crosses the network, not what the state \
+         backend does: an aligned barrier waits at each input until it arrived on all of them, while an \
+         unaligned one overtakes the buffered records and the in-flight network buffers are written into \
+         the checkpoint as channel state. That shortens checkpoints under backpressure and adds those \
+         buffers to the checkpoint's size, but the backend's part (the sync phase's flush and native \
+         checkpoint or heap copy, the async upload, the restore) is the same either way, and that part is \
+         what this report measures. A single operator replaying its state accesses has no network \
+         channels, so the choice does not show here; size it with your job's backpressure and network \
+         buffers (`taskmanager.network.*`).{}\n",
+        if set.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " Your configuration sets {}: accepted and recorded with each cell, and carried into \
+                 the recommended config.yaml.",
+                set.join(", ")
+            )
+        }
+    )?;
+    Ok(())
 }
 
 fn headline(md: &mut String, r: &Results) -> Result<()> {

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result};
 
 use super::coordinator::{Coordinator, Verifier};
+use super::interrupt::{self, Interrupted};
+use super::workdir::{claim_cell_dir, remove_cell_dir};
 use crate::backend::{Backend, BackendConfig, Digest, StateLayout, StatsSnapshot};
 use crate::checkpoint::{CheckpointHandle, CheckpointSetting};
 use crate::measure::{sample, summarize_stats, write_interval_log, Recorded, Recorder};
@@ -137,10 +139,7 @@ pub fn run_cell(
 ) -> Result<CellResult> {
     let id = cell.id();
     let work = paths.work.join(&id);
-    if work.exists() {
-        std::fs::remove_dir_all(&work)
-            .with_context(|| format!("cannot clear {}", work.display()))?;
-    }
+    claim_cell_dir(&work)?;
     let spec = input.spec();
     let layout = StateLayout::of(spec);
     let mut backend = cell.backend.open(&layout, &work.join("db"))?;
@@ -199,7 +198,7 @@ pub fn run_cell(
     };
     // Ends the checkpoint thread before the work directory is deleted.
     drop(coordinator);
-    std::fs::remove_dir_all(&work).with_context(|| format!("cannot delete {}", work.display()))?;
+    remove_cell_dir(&work)?;
     let checkpointed = Checkpointed {
         checkpoints,
         restore,
@@ -264,6 +263,9 @@ impl<'a> Replay<'a> {
             self.coordinator
                 .poll(now, self.backend)
                 .with_context(|| format!("cell {id}"))?;
+            if interrupt::requested() {
+                return Err(Interrupted::now().into());
+            }
             if event % PROGRESS_EVERY == 0 {
                 progress(event, source.events());
             }

@@ -22,10 +22,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::backend::{AsyncPhase, Backend, StateView};
-use crate::checkpoint::SnapshotFormat;
 use crate::checkpoint::{
     CheckpointHandle, CheckpointMode, CheckpointSetting, CheckpointStore, CheckpointTarget,
-    UploadResult,
+    SnapshotFormat, UploadResult,
 };
 use crate::results::CheckpointRecord;
 
@@ -338,8 +337,13 @@ impl Coordinator {
             .take()
             .ok_or_else(|| anyhow!("checkpoint thread reported an upload nobody started"))?;
         // Flink's default tolerable-failed-checkpoints is 0: a failed checkpoint fails the job.
-        let upload = result
-            .with_context(|| format!("checkpoint {}: asynchronous phase failed", target.id))?;
+        let upload = result.with_context(|| {
+            format!(
+                "checkpoint {}: asynchronous phase failed writing into {}",
+                target.id,
+                target.dir.display()
+            )
+        })?;
         let handle = self.store.complete(&target, &upload)?;
         record_upload(&mut record, &upload, took);
         self.records.push(record);

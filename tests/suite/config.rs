@@ -269,6 +269,30 @@ fn user_settings_reach_the_options_file() {
     let table = &options["TableOptions/BlockBasedTable \"v\""];
     assert_eq!(table["index_type"], "kTwoLevelIndexSearch");
     assert_eq!(table["partition_filters"], "true");
+    // DEFAULT has no Bloom filter, and partitioned index/filters add none (as in Flink).
+    assert_eq!(table["filter_policy"], "nullptr");
+}
+
+#[test]
+fn partitioned_filters_turn_an_existing_bloom_filter_into_a_full_one_of_10_bits() {
+    let spec = common::mixed_spec(10, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = FlinkConfig::default();
+    for key in [
+        "state.backend.rocksdb.use-bloom-filter=true",
+        "state.backend.rocksdb.bloom-filter.bits-per-key=20",
+        "state.backend.rocksdb.memory.partitioned-index-filters=true",
+    ] {
+        config.set(key).unwrap();
+    }
+    let rocks = config.resolve(None).unwrap().rocksdb_config;
+    let backend = BackendConfig::RocksDb(rocks)
+        .open(&common::layout(&spec), &dir.path().join("db"))
+        .unwrap();
+    let options = parse_options_file(&backend.options_file().unwrap()).unwrap();
+    let policy = &options["TableOptions/BlockBasedTable \"v\""]["filter_policy"];
+    // The OPTIONS file names the policy but not its bits per key.
+    assert_eq!(policy, "bloomfilter");
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod config;
 mod describe;
 mod determinism;
 mod distributions;
+mod faults;
 mod layout;
 mod models;
 mod profiles;
