@@ -15,7 +15,9 @@ use crate::backend::rocksdb::{
     MemoryMode, PredefinedProfile, RocksDbConfig, RocksSettings, TimerFactory,
 };
 use crate::backend::BackendConfig;
-use crate::checkpoint::{parse_duration, CheckpointMode, CheckpointSetting};
+use crate::checkpoint::{
+    parse_duration, CheckpointMode, CheckpointSetting, DEFAULT_TRANSFER_THREADS,
+};
 
 /// How a key's value is read.
 #[derive(Clone, Copy, Debug)]
@@ -52,6 +54,7 @@ const FIXED_PER_SLOT: &str = "state.backend.rocksdb.memory.fixed-per-slot";
 const WRITE_BUFFER_RATIO: &str = "state.backend.rocksdb.memory.write-buffer-ratio";
 const HIGH_PRIO_POOL_RATIO: &str = "state.backend.rocksdb.memory.high-prio-pool-ratio";
 const TIMER_FACTORY: &str = "state.backend.rocksdb.timer-service.factory";
+const TRANSFER_THREADS: &str = "state.backend.rocksdb.checkpoint.transfer.thread.num";
 const TM_MANAGED_SIZE: &str = "taskmanager.memory.managed.size";
 const TM_SLOTS: &str = "taskmanager.numberOfTaskSlots";
 const TM_PROCESS_SIZE: &str = "taskmanager.memory.process.size";
@@ -112,6 +115,7 @@ pub const KEYS: &[&str] = &[
     "state.backend.rocksdb.memory.high-prio-pool-ratio",
     "state.backend.rocksdb.memory.partitioned-index-filters",
     "state.backend.rocksdb.timer-service.factory",
+    "state.backend.rocksdb.checkpoint.transfer.thread.num",
     "taskmanager.memory.process.size",
     "taskmanager.memory.flink.size",
     "taskmanager.memory.managed.size",
@@ -174,6 +178,8 @@ fn kind_of(name: &str) -> Option<Kind> {
             max: 1.0 - f64::EPSILON,
         },
         (_, Some("timer-service.factory")) => Kind::Choice(&["ROCKSDB", "HEAP"]),
+        // Negative: the TaskManager's IO pool; 0 or 1: the async snapshot thread itself.
+        (_, Some("checkpoint.transfer.thread.num")) => Kind::Int { min: i64::MIN },
         (
             _,
             Some(
@@ -182,7 +188,6 @@ fn kind_of(name: &str) -> Option<Kind> {
                 | "log.max-file-size"
                 | "log.file-num"
                 | "localdir"
-                | "checkpoint.transfer.thread.num"
                 | "timer-service.cache-size"
                 | "options-factory"
                 | "restore-overlap-fraction-threshold"
@@ -378,6 +383,7 @@ fn parse_value(name: &str, raw: &str, origin: &Origin) -> Result<Option<Value>> 
         Kind::Int { min } => match raw.parse::<i64>() {
             Ok(v) if v >= min && (min != -1 || v != 0) => Value::Int(v),
             _ if min == -1 => return Err(bad("-1 or a count of at least 1".into())),
+            _ if min == i64::MIN => return Err(bad("an integer".into())),
             _ => return Err(bad(format!("an integer of at least {min}"))),
         },
         Kind::Ratio { min, max } => match raw.parse::<f64>() {
@@ -591,6 +597,7 @@ pub(super) fn default_value(name: &str, profile: PredefinedProfile) -> Option<Va
         WRITE_BUFFER_RATIO => Value::Ratio(0.5),
         HIGH_PRIO_POOL_RATIO => Value::Ratio(0.1),
         TIMER_FACTORY => Value::Choice(timer_factory_name(TimerFactory::Rocksdb).to_string()),
+        TRANSFER_THREADS => Value::Int(DEFAULT_TRANSFER_THREADS.into()),
         INCREMENTAL => Value::Bool(false),
         MIN_PAUSE => Value::Duration(Duration::ZERO),
         RETAINED => Value::Int(1),
@@ -636,6 +643,9 @@ pub(super) fn resolve(
         if t == timer_factory_name(TimerFactory::Heap) {
             config.timers = TimerFactory::Heap;
         }
+    }
+    if let Some(Value::Int(n)) = get(TRANSFER_THREADS) {
+        config.transfer_threads = (*n).clamp(i32::MIN.into(), i32::MAX.into()) as i32;
     }
     if config.timers == TimerFactory::Heap {
         // Visible in cell ids: the timer service changes what a cell measures.
@@ -786,6 +796,7 @@ pub(super) fn cell_values(
             TIMER_FACTORY,
             Value::Choice(timer_factory_name(rocks.timers).to_string()),
         );
+        values.insert(TRANSFER_THREADS, Value::Int(rocks.transfer_threads.into()));
     }
     if checkpoint.mode != CheckpointMode::None {
         values.insert(INTERVAL, Value::Duration(checkpoint.interval));

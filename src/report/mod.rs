@@ -102,6 +102,8 @@ pub(crate) mod tests {
                 verified,
                 ..RestoreRecord::default()
             }),
+            savepoint: None,
+            savepoint_restore: None,
             options_file: None,
             rocksdb: None,
         }
@@ -163,6 +165,7 @@ pub(crate) mod tests {
                     files_written: 4,
                     files_reused: id - 1,
                     is_final: id == 3,
+                    verified: None,
                 })
                 .collect();
         }

@@ -206,6 +206,12 @@ pub struct CellResult {
     pub checkpoints: Vec<CheckpointRecord>,
     /// Restore of the last completed checkpoint, None when checkpointing is off.
     pub restore: Option<RestoreRecord>,
+    /// The canonical savepoint taken at the end of input, if the cell took one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub savepoint: Option<CheckpointRecord>,
+    /// Restore of that savepoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub savepoint_restore: Option<RestoreRecord>,
     /// The effective RocksDB OPTIONS file, relative to the run directory.
     pub options_file: Option<String>,
     /// What RocksDB's own statistics say about the measured part (RocksDB cells).
@@ -330,16 +336,22 @@ pub struct CheckpointRecord {
     pub files_reused: u64,
     /// True for the checkpoint taken when the input ended (as Flink's final checkpoint).
     pub is_final: bool,
+    /// Whether its restore equalled the state it captured; checked only when every checkpoint
+    /// is verified (which perturbs the run), None otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
 }
 
-/// Restore of the last completed checkpoint into a fresh backend, and its verification.
+/// Restore of the last completed checkpoint (or the savepoint) into a fresh backend, and its
+/// verification.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RestoreRecord {
-    /// The checkpoint restored.
+    /// The checkpoint (or savepoint) restored.
     pub checkpoint_id: u64,
-    /// Time to restore, ms.
+    /// Time to restore, ms: downloading files and opening them, or replaying a stream.
     pub restore_ms: f64,
-    /// Digest of the restored state equals the digest of the live state at the checkpoint.
+    /// Digest of the restored state equals the digest of the live state at the end of input
+    /// (and, when every checkpoint is verified, every checkpoint restored to what it captured).
     pub verified: bool,
     /// Logical entries in the restored state.
     pub entries: u64,

@@ -158,7 +158,11 @@ fn execute(
                 }
             }
         }
-        if result.restore.as_ref().is_some_and(|r| !r.verified) {
+        let restores = [&result.restore, &result.savepoint_restore];
+        if restores
+            .iter()
+            .any(|r| r.as_ref().is_some_and(|r| !r.verified))
+        {
             unverified.push(result.id.clone());
         }
         results.cells.push(result);

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
 
-use super::cell::Cell;
+use super::cell::{Cell, CellOptions};
 use crate::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use crate::backend::BackendConfig;
 use crate::checkpoint::{parse_duration, CheckpointMode, CheckpointSetting};
@@ -290,6 +290,7 @@ fn planned_cell(
         backend,
         checkpoint,
         setup,
+        options: CellOptions::default(),
     })
 }
 
