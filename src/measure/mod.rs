@@ -1,11 +1,13 @@
 //! Measurement: per-op latency histograms, the per-second timeline, backend statistics over the
 //! measured part, and the machine description.
 
+mod clock;
 mod interval_log;
 mod machine;
 mod recorder;
 mod stats;
 
+pub use clock::{Clock, Ticks};
 pub use interval_log::write_interval_log;
 pub use machine::describe_machine;
 pub use recorder::{summarize, IntervalHistogram, Recorded, Recorder};

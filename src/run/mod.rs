@@ -5,7 +5,7 @@ mod coordinator;
 mod matrix;
 mod output;
 
-pub use cell::{run_cell, Cell, CellPaths, OpInput};
+pub use cell::{replay_only, run_cell, Cell, CellPaths, OpInput, ReplayOnly};
 pub use matrix::{
     matrix_cells, predefined_configs, run_cells, RunOptions, RunSummary, DEFAULT_INTERVAL,
 };

@@ -50,6 +50,10 @@ pub struct RocksDbConfig {
     pub memory: MemoryMode,
     /// `timer-service.factory`.
     pub timers: TimerFactory,
+    /// Whether RocksDB keeps its statistics (tickers only), which the per-cell amplification,
+    /// hit rate and stall figures come from. On by default; `cargo bench --bench overhead`
+    /// measures what it costs.
+    pub statistics: bool,
 }
 
 impl RocksDbConfig {
@@ -61,6 +65,7 @@ impl RocksDbConfig {
             settings: profile.settings(),
             memory: MemoryMode::flink_default(),
             timers: TimerFactory::Rocksdb,
+            statistics: true,
         }
     }
 }
@@ -91,7 +96,7 @@ impl RocksDbBackend {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create RocksDB directory {}", dir.display()))?;
         let now = Arc::new(AtomicI64::new(0));
-        let db = OpenDb::open(&config.settings, &config.memory, layout, dir, &now)?;
+        let db = OpenDb::open(config, layout, dir, &now)?;
         let mut write = WriteOptions::default();
         write.disable_wal(true);
         Ok(RocksDbBackend {
@@ -178,6 +183,12 @@ impl RocksDbBackend {
         it.status()?;
         self.db.db.write_opt(batch, &self.write)?;
         Ok(())
+    }
+
+    /// The DB and the column family of state `state`, for a plain loop over the very DB the
+    /// backend opened (options included) to compare the harness against.
+    pub fn raw(&self, state: usize) -> (&rocksdb::DB, &rocksdb::ColumnFamily) {
+        (&self.db.db, self.db.cfs[state])
     }
 
     /// Flushes the memtables and compacts every state column family fully, running the TTL
@@ -448,6 +459,9 @@ impl Backend for RocksDbBackend {
     }
 
     fn stats(&self) -> Result<Option<StatsSnapshot>> {
+        if !self.db.statistics {
+            return Ok(None);
+        }
         stats::snapshot(&self.db).map(Some)
     }
 }
