@@ -170,8 +170,9 @@ fn alias_table(weights: &[f64]) -> Vec<Slot> {
 }
 
 /// ln 2, split so that `k · LN2_HI` is exact for the exponents met here (Cody and Waite).
-const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
-const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+/// (fdlibm's `ln2_hi` and `ln2_lo`, by their bits).
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 
 /// Natural logarithm of a positive, finite, normal x, to about 1 ulp, from IEEE basic
 /// operations only: x = m · 2^e with m in [√½, √2), ln m = 2 atanh((m − 1)/(m + 1)).
