@@ -34,7 +34,7 @@ use statebench::workload::{
 };
 
 /// Interleaved rounds of every contender.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 const WORKLOAD: &str = r#"{
   "name": "overhead",
