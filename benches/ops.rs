@@ -1,15 +1,13 @@
 //! Criterion micro-benchmarks: one state op at a time against preloaded state, per backend and op
-//! kind (the shape of flink-benchmarks' ValueState/ListState/MapState benchmarks), plus the
-//! harness's own cost per op (generate, materialize the value, time, record) with no backend.
+//! kind (the shape of flink-benchmarks' ValueState/ListState/MapState benchmarks), plus op
+//! generation. The harness's own cost per op is measured by `benches/overhead.rs`.
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use statebench::backend::{Backend, BackendConfig, StateLayout};
-use statebench::measure::Recorder;
 use statebench::workload::{
     fill_value, Namespace, OpGenerator, OpKind, StateKind, StateOp, ValueRef, WorkloadSpec,
 };
@@ -152,13 +150,8 @@ fn backend_ops(c: &mut Criterion) {
     }
 }
 
-/// What the replay loop spends per op besides the backend: generating the op, materializing its
-/// value, two clock reads and recording into the histograms.
+/// Op generation alone.
 fn harness_overhead(c: &mut Criterion) {
-    let spec = WorkloadSpec::load(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/quickstart.json").as_ref(),
-    )
-    .unwrap();
     let mut group = c.benchmark_group("harness");
     // The target: ≥ 20 M generated ops/s for the value workload on one core.
     let value_rmw = WorkloadSpec::load(
@@ -187,29 +180,6 @@ fn harness_overhead(c: &mut Criterion) {
             },
             BatchSize::SmallInput,
         )
-    });
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("per_event_loop_without_backend", |b| {
-        let mut generator = OpGenerator::new(&spec).unwrap();
-        let mut recorder = Recorder::new(Instant::now());
-        let (mut ops, mut value) = (Vec::new(), Vec::new());
-        b.iter(|| {
-            if !generator.next_event(&mut ops) {
-                generator = OpGenerator::new(&spec).unwrap();
-                generator.next_event(&mut ops);
-            }
-            for op in &ops {
-                match op.kind.value() {
-                    Some(v) => fill_value(v, &mut value),
-                    None => value.clear(),
-                }
-                let start = Instant::now();
-                black_box((op, &value));
-                let end = Instant::now();
-                recorder.record(op.kind.class(), end - start, end);
-            }
-            ops.len()
-        })
     });
     group.finish();
 }

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
@@ -15,6 +16,32 @@ use crate::workload::{fill_value, Namespace, OpClass, OpGenerator, OpKind, State
 
 /// Points of the live-state curve.
 const STATE_SAMPLES: u64 = 10;
+
+/// FxHash (rustc's): one rotate, xor and multiply per word. The maps here hold millions of
+/// entries looked up on every op, where SipHash's flood resistance buys nothing: the keys are
+/// the workload's own.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// The live state after some events.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -44,7 +71,8 @@ pub struct Description {
     pub distinct_namespaces: u64,
     /// Reuse distance (ops since the previous access to the same state entry): p50, p90, p99.
     pub reuse_distance: [u64; 3],
-    /// Fraction of accesses that touch an entry for the first time.
+    /// Fraction of accesses that touch an entry for the first time (or the first time since it
+    /// was cleared or deleted).
     pub first_touch_fraction: f64,
     /// Window models: windows that received elements, and mean elements per window.
     pub windows: Option<(u64, f64)>,
@@ -60,12 +88,12 @@ pub fn describe(spec: &WorkloadSpec) -> Result<Description> {
     let mut backend = HeapBackend::new(&StateLayout::of(spec));
     let (mut ops, mut value) = (Vec::new(), Vec::new());
     let mut mix = [0u64; OpClass::ALL.len()];
-    let mut keys = HashSet::new();
-    let mut namespaces = HashSet::new();
-    let mut last_access: HashMap<(StateId, u64, Namespace, u64), u64> = HashMap::new();
+    let mut keys = HashSet::with_hasher(FxBuild::default());
+    let mut namespaces = HashSet::with_hasher(FxBuild::default());
+    let mut last_access: HashMap<(StateId, u64, Namespace, u64), u64, FxBuild> = HashMap::default();
     let mut reuse = Histogram::<u64>::new(3)?;
     let (mut first_touches, mut op_index) = (0u64, 0u64);
-    let mut window_elements: HashMap<(u64, Namespace), u64> = HashMap::new();
+    let mut window_elements: HashMap<(u64, Namespace), u64, FxBuild> = HashMap::default();
     let sample_every = (spec.events / STATE_SAMPLES).max(1);
     let mut state = Vec::new();
     while generator.next_event(&mut ops) {
@@ -82,9 +110,22 @@ pub fn describe(spec: &WorkloadSpec) -> Result<Description> {
                 OpKind::TimerRegister(t) | OpKind::TimerDelete(t) => t as u64,
                 _ => u64::MAX,
             };
-            match last_access.insert((op.state, op.key, op.namespace, user_key), op_index) {
+            let entry = (op.state, op.key, op.namespace, user_key);
+            match last_access.insert(entry, op_index) {
                 Some(previous) => reuse.record(op_index - previous)?,
                 None => first_touches += 1,
+            }
+            // A cleared entry is gone from the state: the next access creates it afresh (and
+            // the map stays the size of the live state, not of every window ever opened).
+            if matches!(
+                op.kind,
+                OpKind::ValueClear
+                    | OpKind::ListClear
+                    | OpKind::MapRemove(_)
+                    | OpKind::MapClear
+                    | OpKind::TimerDelete(_)
+            ) {
+                last_access.remove(&entry);
             }
             if let (Namespace::Window { .. }, OpKind::ValuePut(_) | OpKind::ListAdd(_)) =
                 (op.namespace, op.kind)
@@ -100,11 +141,11 @@ pub fn describe(spec: &WorkloadSpec) -> Result<Description> {
         }
         let done = generator.position();
         if done % sample_every == 0 || done == spec.events {
-            let digest = backend.digest()?;
+            let (entries, bytes) = backend.live_size();
             state.push(StatePoint {
                 events: done,
-                entries: digest.entries,
-                bytes: digest.bytes,
+                entries,
+                bytes,
             });
         }
     }

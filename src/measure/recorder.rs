@@ -1,13 +1,15 @@
 //! Records each op's latency into an HdrHistogram per op class, plus a per-second histogram for
-//! the timeline. Two histogram records and one comparison per op: a few nanoseconds, next to the
-//! hundreds RocksDB takes (`cargo bench --bench ops -- harness` measures it).
+//! the timeline. One tick-to-nanosecond multiplication, two histogram records and one comparison
+//! per op: a few nanoseconds, next to the hundreds RocksDB takes (`cargo bench --bench overhead`
+//! measures it).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
+use super::clock::{Clock, Ticks};
 use crate::results::{OpLatency, TimelinePoint};
 use crate::workload::OpClass;
 
@@ -54,51 +56,59 @@ pub struct Recorded {
 
 /// Latency recorder of one cell's measured part.
 pub struct Recorder {
+    clock: &'static Clock,
     per_class: Vec<Histogram<u64>>,
     interval: Histogram<u64>,
-    epoch: Instant,
-    interval_end: Instant,
+    /// When the measured part started.
+    epoch: Ticks,
+    /// When the current interval ends, and that as an offset from `epoch`.
+    interval_end: Ticks,
+    interval_end_offset: Duration,
     timeline: Vec<TimelinePoint>,
     intervals: Vec<IntervalHistogram>,
 }
 
 impl Recorder {
-    /// A recorder whose measured part starts at `epoch`.
-    pub fn new(epoch: Instant) -> Recorder {
+    /// A recorder whose measured part starts at `epoch` on [`Clock::get`].
+    pub fn new(epoch: Ticks) -> Recorder {
+        let clock = Clock::get();
         Recorder {
+            clock,
             per_class: OpClass::ALL.iter().map(|_| new_histogram()).collect(),
             interval: new_histogram(),
             epoch,
-            interval_end: epoch + INTERVAL,
+            interval_end: clock.after(epoch, INTERVAL),
+            interval_end_offset: INTERVAL,
             timeline: Vec::new(),
             intervals: Vec::new(),
         }
     }
 
-    /// Records one op of `class` that took `latency` and ended at `end`.
+    /// Records one op of `class` that ran from `start` to `end`.
     #[inline]
-    pub fn record(&mut self, class: OpClass, latency: Duration, end: Instant) {
+    pub fn record(&mut self, class: OpClass, start: Ticks, end: Ticks) {
         if end >= self.interval_end {
             self.close_intervals(end);
         }
-        let ns = (latency.as_nanos() as u64).max(LOWEST_NS);
+        let ns = self.clock.nanos_between(start, end).max(LOWEST_NS);
         // Auto-resizing histograms accept any value; a failure would be an allocation failure.
         let _ = self.per_class[class.index()].record(ns);
         let _ = self.interval.record(ns);
     }
 
-    fn close_intervals(&mut self, now: Instant) {
+    #[cold]
+    fn close_intervals(&mut self, now: Ticks) {
         while now >= self.interval_end {
-            let end = self.interval_end;
-            self.close_interval(end, INTERVAL);
-            self.interval_end += INTERVAL;
+            self.close_interval(self.interval_end_offset, INTERVAL);
+            self.interval_end_offset += INTERVAL;
+            self.interval_end = self.clock.after(self.epoch, self.interval_end_offset);
         }
     }
 
-    /// Summarizes the current interval (ending at `end`, `length` long) and starts a new one.
-    fn close_interval(&mut self, end: Instant, length: Duration) {
+    /// Summarizes the current interval (ending `offset` after the epoch, `length` long) and
+    /// starts a new one.
+    fn close_interval(&mut self, offset: Duration, length: Duration) {
         let h = &self.interval;
-        let offset = end - self.epoch;
         self.timeline.push(TimelinePoint {
             t_s: offset.as_secs_f64(),
             ops: h.len(),
@@ -118,10 +128,11 @@ impl Recorder {
 
     /// Ends the measured part at `end`: closes the last partial interval and returns what was
     /// recorded.
-    pub fn finish(mut self, end: Instant) -> Recorded {
+    pub fn finish(mut self, end: Ticks) -> Recorded {
         if !self.interval.is_empty() {
-            let length = end.saturating_duration_since(self.interval_end - INTERVAL);
-            self.close_interval(end, length);
+            let offset = Duration::from_nanos(self.clock.nanos_between(self.epoch, end));
+            let length = offset.saturating_sub(self.interval_end_offset - INTERVAL);
+            self.close_interval(offset, length);
         }
         let mut all = new_histogram();
         let mut ops = Vec::new();
@@ -188,17 +199,19 @@ mod tests {
 
     #[test]
     fn summaries_reflect_what_was_recorded() {
-        let start = Instant::now();
+        let clock = Clock::get();
+        let start = clock.now();
+        let at = |d: Duration| clock.after(start, d);
         let mut r = Recorder::new(start);
         for i in 1..=1000u64 {
-            r.record(OpClass::ValueGet, Duration::from_nanos(i * 10), start);
+            r.record(OpClass::ValueGet, start, at(Duration::from_nanos(i * 10)));
         }
         r.record(
             OpClass::MapPut,
-            Duration::from_micros(5),
-            start + Duration::from_millis(1500),
+            at(Duration::from_millis(1500)),
+            at(Duration::from_millis(1500) + Duration::from_micros(5)),
         );
-        let recorded = r.finish(start + Duration::from_millis(1600));
+        let recorded = r.finish(at(Duration::from_millis(1600)));
         let (all, classes, timeline) = (recorded.all, recorded.ops, recorded.timeline);
         assert_eq!(recorded.intervals.len(), 2);
         assert_eq!(recorded.intervals[1].start, Duration::from_secs(1));

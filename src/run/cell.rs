@@ -11,8 +11,10 @@ use super::coordinator::{Coordinator, Verifier};
 use super::interrupt::{self, Interrupted};
 use super::workdir::{claim_cell_dir, remove_cell_dir};
 use crate::backend::{Backend, BackendConfig, Digest, StateLayout, StatsSnapshot};
-use crate::checkpoint::{CheckpointHandle, CheckpointSetting};
-use crate::measure::{sample, summarize_stats, write_interval_log, Recorded, Recorder};
+use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointSetting};
+use crate::measure::{
+    sample, summarize_stats, write_interval_log, Clock, Recorded, Recorder, Ticks,
+};
 use crate::results::{
     CellResult, CellSetup, CheckpointRecord, RestoreRecord, RocksDbStats, StatsSample,
 };
@@ -214,10 +216,49 @@ pub fn run_cell(
     ))
 }
 
+/// What the replay loop alone measured: no checkpoints, no files (see [`replay_only`]).
+#[derive(Debug)]
+pub struct ReplayOnly {
+    /// Ops applied after warm-up.
+    pub ops: u64,
+    /// Events after warm-up.
+    pub events: u64,
+    /// From the end of warm-up to the last op's end.
+    pub elapsed: Duration,
+    /// The latencies recorded.
+    pub recorded: Recorded,
+}
+
+/// Replays `input` into `backend` through the cell's replay loop, without checkpoints and
+/// without writing anything but the coordinator's empty directory under `scratch`: how the
+/// harness's own cost is measured against a plain loop or a no-op backend
+/// (`benches/overhead.rs`).
+pub fn replay_only(
+    input: &OpInput,
+    backend: &mut dyn Backend,
+    scratch: &Path,
+) -> Result<ReplayOnly> {
+    let none = CheckpointSetting::new(CheckpointMode::None, Duration::ZERO);
+    let mut coordinator = Coordinator::new(none, scratch, None)?;
+    let replayed = Replay::new("replay", backend, &mut coordinator).run(input, &mut |_, _| {})?;
+    let measurement = replayed
+        .measurement
+        .context("the workload has no events after warm-up")?;
+    let spec = input.spec();
+    Ok(ReplayOnly {
+        ops: measurement.ops,
+        events: spec.events - spec.warmup_events,
+        elapsed: Clock::get().instant(replayed.end) - measurement.start,
+        recorded: measurement.recorder.finish(replayed.end),
+    })
+}
+
 /// The operator thread of a cell while its input is replayed: the backend the ops go to, the
 /// coordinator that checkpoints it between events, and the measured part once warm-up is over.
 struct Replay<'a> {
     id: &'a str,
+    /// The clock ops are timed with.
+    clock: &'static Clock,
     backend: &'a mut dyn Backend,
     coordinator: &'a mut Coordinator,
     /// The current op's value bytes, reused so no op allocates.
@@ -230,6 +271,7 @@ impl<'a> Replay<'a> {
     fn new(id: &'a str, backend: &'a mut dyn Backend, coordinator: &'a mut Coordinator) -> Self {
         Replay {
             id,
+            clock: Clock::get(),
             backend,
             coordinator,
             value: Vec::new(),
@@ -256,7 +298,7 @@ impl<'a> Replay<'a> {
             }
             event_time = source.event_time();
             self.backend.set_time(event_time);
-            let now = self.apply(event, &ops)?;
+            let now = self.clock.instant(self.apply(event, &ops)?);
             if let Some(measurement) = self.measurement.as_mut() {
                 measurement.sample_stats(self.backend, now)?;
             }
@@ -270,7 +312,7 @@ impl<'a> Replay<'a> {
                 progress(event, source.events());
             }
         }
-        let end = Instant::now();
+        let end = self.clock.now();
         let stats_end = self.backend.stats()?;
         progress(source.events(), source.events());
         Ok(Replayed {
@@ -283,27 +325,27 @@ impl<'a> Replay<'a> {
 
     /// Applies one event's ops, each timed alone: its value bytes are made before its clock
     /// starts, so the time is the backend's. Returns when the last op ended (now, if none).
-    fn apply(&mut self, event: u64, ops: &[StateOp]) -> Result<Instant> {
+    fn apply(&mut self, event: u64, ops: &[StateOp]) -> Result<Ticks> {
+        let clock = self.clock;
         let mut last = None;
         for op in ops {
             match op.kind.value() {
                 Some(v) => fill_value(v, &mut self.value),
                 None => self.value.clear(),
             }
-            let start = Instant::now();
-            self.backend
-                .apply(op, &self.value)
-                .with_context(|| format!("cell {}: event {event}: {op:?}", self.id))?;
-            let end = Instant::now();
+            let start = clock.now();
+            let applied = self.backend.apply(op, &self.value);
+            let end = clock.now();
+            if let Err(e) = applied {
+                return Err(e.context(format!("cell {}: event {event}: {op:?}", self.id)));
+            }
             if let Some(measurement) = self.measurement.as_mut() {
-                measurement
-                    .recorder
-                    .record(op.kind.class(), end - start, end);
+                measurement.recorder.record(op.kind.class(), start, end);
                 measurement.ops += 1;
             }
             last = Some(end);
         }
-        Ok(last.unwrap_or_else(Instant::now))
+        Ok(last.unwrap_or_else(|| clock.now()))
     }
 }
 
@@ -327,11 +369,13 @@ impl Measurement {
     /// Starts measuring now: checkpoint times become relative to now, and the backend's
     /// statistics are read as the baseline.
     fn start(backend: &dyn Backend, coordinator: &mut Coordinator) -> Result<Measurement> {
-        let start = Instant::now();
+        let clock = Clock::get();
+        let ticks = clock.now();
+        let start = clock.instant(ticks);
         let started_at = SystemTime::now();
         coordinator.set_epoch(start);
         Ok(Measurement {
-            recorder: Recorder::new(start),
+            recorder: Recorder::new(ticks),
             start,
             started_at,
             ops: 0,
@@ -363,7 +407,7 @@ struct Replayed {
     /// None when no event came after warm-up.
     measurement: Option<Measurement>,
     /// When the last event's ops were done.
-    end: Instant,
+    end: Ticks,
     /// The backend's statistics then.
     stats_end: Option<StatsSnapshot>,
     /// The last event's time: the time TTL was measured against at the end.
@@ -392,7 +436,7 @@ impl Replayed {
             _ => None,
         };
         Ok(Measured {
-            elapsed: self.end - measurement.start,
+            elapsed: Clock::get().instant(self.end) - measurement.start,
             ops: measurement.ops,
             recorded,
             histogram_log,

@@ -11,7 +11,7 @@ mod plan;
 pub mod resume;
 pub mod workdir;
 
-pub use cell::{run_cell, Cell, CellOptions, CellPaths, OpInput};
+pub use cell::{replay_only, run_cell, Cell, CellOptions, CellPaths, OpInput, ReplayOnly};
 pub use matrix::{resume_cells, run_cells, RunOptions, RunSummary};
 pub use output::{run_directory, utc_now_rfc3339};
 pub use plan::{Plan, RocksDbRow, DEFAULT_INTERVAL};

@@ -56,3 +56,36 @@ fn a_window_workload_reports_its_windows_and_ends_empty() {
     );
     assert!(d.mix.iter().any(|(c, _)| c.name() == "timer.register"));
 }
+
+/// The live state describe samples (counted without hashing) is what a digest counts, expired
+/// entries left out included.
+#[test]
+fn live_size_counts_what_the_digest_counts() {
+    use statebench::backend::heap::HeapBackend;
+    use statebench::backend::{Backend, StateLayout};
+    use statebench::workload::{fill_value, OpGenerator};
+
+    for (name, events) in [("quickstart.json", 5_000), ("ttl-cache.json", 20_000)] {
+        let spec = load(name, events);
+        let mut generator = OpGenerator::new(&spec).unwrap();
+        let mut backend = HeapBackend::new(&StateLayout::of(&spec));
+        let (mut ops, mut value) = (Vec::new(), Vec::new());
+        while generator.next_event(&mut ops) {
+            backend.set_time(generator.event_time());
+            for op in &ops {
+                match op.kind.value() {
+                    Some(v) => fill_value(v, &mut value),
+                    None => value.clear(),
+                }
+                backend.apply(op, &value).unwrap();
+            }
+        }
+        let digest = backend.digest().unwrap();
+        assert!(digest.entries > 0, "{name}");
+        assert_eq!(
+            backend.live_size(),
+            (digest.entries, digest.bytes),
+            "{name}"
+        );
+    }
+}

@@ -85,6 +85,17 @@ impl HeapBackend {
         Ok(backend)
     }
 
+    /// Unexpired logical entries (as a digest counts them) and their payload bytes, without
+    /// hashing them: what `statebench workload describe` samples.
+    pub fn live_size(&self) -> (u64, u64) {
+        let (mut entries, mut bytes) = (0u64, 0u64);
+        visit_live(&self.tables, &self.layout, self.now, |_, parts| {
+            entries += 1;
+            bytes += parts.iter().map(|p| p.len() as u64).sum::<u64>();
+        });
+        (entries, bytes)
+    }
+
     /// (key, namespace) entries held, expired or not.
     pub fn stored_entries(&self) -> usize {
         self.tables.iter().flatten().map(|g| g.len()).sum()
@@ -93,8 +104,22 @@ impl HeapBackend {
 
 /// Adds every unexpired entry of `tables` at time `now` to a digest.
 fn digest_tables(tables: &[StateTable], layout: &StateLayout, now: i64) -> Digest {
-    let live = |s: &&Stamped| layout.ttl.is_none_or(|t| !t.expired(s.at, now));
     let mut digest = Digest::default();
+    visit_live(tables, layout, now, |at, parts| {
+        digest.add(at, parts.iter().copied())
+    });
+    digest
+}
+
+/// Calls `visit` with every unexpired logical entry of `tables` at time `now` and its payload
+/// parts (one per list element, none for a timer).
+fn visit_live(
+    tables: &[StateTable],
+    layout: &StateLayout,
+    now: i64,
+    mut visit: impl FnMut(EntryAddress, &[&[u8]]),
+) {
+    let live = |s: &&Stamped| layout.ttl.is_none_or(|t| !t.expired(s.at, now));
     for (state, table) in tables.iter().enumerate() {
         for group in table {
             for ((key, namespace), object) in group.iter() {
@@ -107,14 +132,14 @@ fn digest_tables(tables: &[StateTable], layout: &StateLayout, now: i64) -> Diges
                 match object {
                     StateObject::Value(v) => {
                         if live(&v) {
-                            digest.add(at, [&v.bytes[..]]);
+                            visit(at, &[&v.bytes[..]]);
                         }
                     }
                     StateObject::List(l) => {
                         let elements: Vec<&[u8]> =
                             l.iter().filter(live).map(|e| &e.bytes[..]).collect();
                         if !elements.is_empty() {
-                            digest.add(at, elements);
+                            visit(at, &elements);
                         }
                     }
                     StateObject::Timers(timers) => {
@@ -123,7 +148,7 @@ fn digest_tables(tables: &[StateTable], layout: &StateLayout, now: i64) -> Diges
                                 user_key: Some(*t as u64),
                                 ..at
                             };
-                            digest.add(at, []);
+                            visit(at, &[]);
                         }
                     }
                     StateObject::Map(m) => {
@@ -132,14 +157,13 @@ fn digest_tables(tables: &[StateTable], layout: &StateLayout, now: i64) -> Diges
                                 user_key: Some(*uk),
                                 ..at
                             };
-                            digest.add(at, [&v.bytes[..]]);
+                            visit(at, &[&v.bytes[..]]);
                         }
                     }
                 }
             }
         }
     }
-    digest
 }
 
 /// A copy-on-write snapshot of every state table, and the time it was taken at.

@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB};
 
 use super::options::{self, SharedMemory};
-use super::profile::{MemoryMode, RocksSettings};
 use super::values::ValueCodec;
+use super::RocksDbConfig;
 use crate::backend::api::StateLayout;
 use crate::workload::StateKind;
 
@@ -25,24 +25,28 @@ pub(super) struct OpenDb {
     pub(super) db: Arc<DB>,
     /// The DB options, which own the statistics object the tickers are read from.
     pub(super) db_opts: rocksdb::Options,
+    /// Whether the statistics object is enabled.
+    pub(super) statistics: bool,
 }
 
 impl OpenDb {
     /// Opens (or creates) the DB in `dir` with a column family per state of `layout`, under
-    /// `settings` and `memory`; TTL compaction filters read the time from `now`.
+    /// `config`'s settings and memory; TTL compaction filters read the time from `now`.
     pub(super) fn open(
-        settings: &RocksSettings,
-        memory: &MemoryMode,
+        config: &RocksDbConfig,
         layout: &StateLayout,
         dir: &Path,
         now: &Arc<AtomicI64>,
     ) -> Result<OpenDb> {
-        let shared = SharedMemory::new(memory);
+        let settings = &config.settings;
+        let shared = SharedMemory::new(&config.memory);
         let mut db_opts = options::db_options(settings, shared.as_ref());
-        // Tickers for the per-cell statistics only: histograms and timers cost a clock read or
-        // more per op (measured: gets 15-25% slower with histograms on).
-        db_opts.enable_statistics();
-        db_opts.set_statistics_level(rocksdb::statistics::StatsLevel::ExceptHistogramOrTimers);
+        if config.statistics {
+            // Tickers for the per-cell statistics only: histograms and timers cost a clock
+            // read or more per op (measured: gets 15-25% slower with histograms on).
+            db_opts.enable_statistics();
+            db_opts.set_statistics_level(rocksdb::statistics::StatsLevel::ExceptHistogramOrTimers);
+        }
         let codec = ValueCodec { ttl: layout.ttl };
         let cf = |name: &str, kind: Option<StateKind>| {
             let mut options = options::cf_options(settings, shared.as_ref());
@@ -76,6 +80,11 @@ impl OpenDb {
             let handle: &'static ColumnFamily = unsafe { &*(handle as *const ColumnFamily) };
             cfs.push(handle);
         }
-        Ok(OpenDb { cfs, db, db_opts })
+        Ok(OpenDb {
+            cfs,
+            db,
+            db_opts,
+            statistics: config.statistics,
+        })
     }
 }

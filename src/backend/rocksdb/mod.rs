@@ -55,6 +55,10 @@ pub struct RocksDbConfig {
     /// `checkpoint.transfer.thread.num`: threads uploading and downloading a native checkpoint's
     /// files (see [`transfer_threads`] for 0, 1 and negative values).
     pub transfer_threads: i32,
+    /// Whether RocksDB keeps its statistics (tickers only), which the per-cell amplification,
+    /// hit rate and stall figures come from. On by default; `cargo bench --bench overhead`
+    /// measures what it costs.
+    pub statistics: bool,
 }
 
 impl RocksDbConfig {
@@ -67,6 +71,7 @@ impl RocksDbConfig {
             memory: MemoryMode::flink_default(),
             timers: TimerFactory::Rocksdb,
             transfer_threads: DEFAULT_TRANSFER_THREADS,
+            statistics: true,
         }
     }
 }
@@ -99,7 +104,7 @@ impl RocksDbBackend {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create RocksDB directory {}", dir.display()))?;
         let now = Arc::new(AtomicI64::new(0));
-        let db = OpenDb::open(&config.settings, &config.memory, layout, dir, &now)?;
+        let db = OpenDb::open(config, layout, dir, &now)?;
         let mut write = WriteOptions::default();
         write.disable_wal(true);
         Ok(RocksDbBackend {
@@ -197,6 +202,12 @@ impl RocksDbBackend {
         it.status()?;
         self.db.db.write_opt(batch, &self.write)?;
         Ok(())
+    }
+
+    /// The DB and the column family of state `state`, for a plain loop over the very DB the
+    /// backend opened (options included) to compare the harness against.
+    pub fn raw(&self, state: usize) -> (&rocksdb::DB, &rocksdb::ColumnFamily) {
+        (&self.db.db, self.db.cfs[state])
     }
 
     /// Flushes the memtables and compacts every state column family fully, running the TTL
@@ -471,6 +482,9 @@ impl Backend for RocksDbBackend {
     }
 
     fn stats(&self) -> Result<Option<StatsSnapshot>> {
+        if !self.db.statistics {
+            return Ok(None);
+        }
         stats::snapshot(&self.db).map(Some)
     }
 }

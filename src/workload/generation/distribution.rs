@@ -2,16 +2,17 @@
 //! distribution of YCSB and Gadget that makes sense for keyed state is here; all are exact
 //! functions of the random stream, so the same seed draws the same keys on every machine.
 //!
-//! The plain `zipfian` and `uniform` keys and the `fixed` and `uniform` sizes consume the random
-//! stream exactly as the first release did, so their op streams are unchanged; the newer zipfian
-//! keys (`scrambled_zipfian`, `latest`) use a faster exact sampler (rejection-inversion).
+//! The zipfian keys (`zipfian`, `scrambled_zipfian`, `latest`) are drawn from a table
+//! ([`ZipfTable`]) built with platform-independent arithmetic: tens of millions of keys per
+//! second, where a `pow` per draw allowed a few million.
 
 use std::f64::consts::{PI, SQRT_2};
 
 use anyhow::{Context, Result};
 use rand::{Rng, RngExt};
-use rand_distr::{Distribution, Exp1, Normal, Zipf};
+use rand_distr::{Distribution, Exp1, Normal};
 
+use super::zipf::ZipfTable;
 use crate::workload::spec::{KeyDistribution, KeySpec, ValueSize, MAX_VALUE_BYTES};
 
 /// Size of the item space YCSB's `ScrambledZipfianGenerator` draws its ranks from
@@ -26,15 +27,14 @@ pub struct KeyChooser(Keys);
 enum Keys {
     /// Every key equally likely.
     Uniform { count: u64 },
-    /// Zipf over ranks; rank r is key id r − 1 (key groups scatter hot keys anyway). Drawn by
-    /// `rand_distr`'s sampler, which the first release used: the same seed, the same keys.
-    Zipfian { zipf: Zipf<f64> },
+    /// Zipf over ranks; rank r is key id r − 1 (key groups scatter hot keys anyway).
+    Zipfian { ranks: ZipfTable },
     /// YCSB's `ScrambledZipfianGenerator`: a zipfian rank r in `0..10^10` (YCSB's item space,
     /// or `0..count` if that is larger) mapped to key `|fnv1a64(r)| % count`, the absolute
     /// value of the signed FNV-1a hash as YCSB's `Utils.fnvhash64` takes it. The distribution
     /// is YCSB's for any theta (YCSB precomputes its zeta constant for 0.99 only); the ranks are
-    /// drawn exactly, where YCSB's Gray et al. generator approximates them.
-    ScrambledZipfian { ranks: Ranks, count: u64 },
+    /// drawn from the zipfian table, where YCSB's Gray et al. generator approximates them.
+    ScrambledZipfian { ranks: ZipfTable, count: u64 },
     /// YCSB's hotspot: keys `0..hot` (at least one) take `hot_op_fraction` of the draws,
     /// uniformly; the others the rest.
     Hotspot {
@@ -44,9 +44,15 @@ enum Keys {
     },
     /// YCSB's latest: every draw first inserts key `next` (0, 1, ..., count − 1, then 0
     /// again), then returns the key inserted b draws ago, b + 1 zipfian over the `inserted`
-    /// keys so far (at most `count`): until `count` draws, only keys already inserted.
+    /// keys so far (at most `count`): until `count` draws, only keys already inserted. The
+    /// ranks come from a table over `span` ranks, the power of two (or `count`) at or above
+    /// `inserted`, rebuilt as `inserted` passes it; a rank above `inserted` is drawn again,
+    /// which leaves exactly the zipfian over `inserted` (and is rare: at most half the mass
+    /// lies above it).
     Latest {
-        ranks: Ranks,
+        ranks: ZipfTable,
+        span: u64,
+        theta: f64,
         count: u64,
         inserted: u64,
         next: u64,
@@ -75,11 +81,10 @@ impl KeyChooser {
         Ok(KeyChooser(match spec.distribution {
             KeyDistribution::Uniform => Keys::Uniform { count },
             KeyDistribution::Zipfian { theta } => Keys::Zipfian {
-                zipf: Zipf::new(count as f64, theta)
-                    .context("keys.distribution: cannot build a zipfian distribution")?,
+                ranks: ZipfTable::new(count, theta),
             },
             KeyDistribution::ScrambledZipfian { theta } => Keys::ScrambledZipfian {
-                ranks: Ranks::new(YCSB_SCRAMBLED_ITEMS.max(count), theta),
+                ranks: ZipfTable::new(YCSB_SCRAMBLED_ITEMS.max(count), theta),
                 count,
             },
             KeyDistribution::Hotspot {
@@ -91,7 +96,9 @@ impl KeyChooser {
                 hot_op_fraction,
             },
             KeyDistribution::Latest { theta } => Keys::Latest {
-                ranks: Ranks::new(1, theta),
+                ranks: ZipfTable::new(1, theta),
+                span: 1,
+                theta,
                 count,
                 inserted: 0,
                 next: 0,
@@ -105,7 +112,7 @@ impl KeyChooser {
     pub fn sample<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
         match &mut self.0 {
             Keys::Uniform { count } => rng.random_range(0..*count),
-            Keys::Zipfian { zipf } => zipf.sample(rng) as u64 - 1,
+            Keys::Zipfian { ranks } => ranks.sample(rng) - 1,
             Keys::ScrambledZipfian { ranks, count } => {
                 ycsb_fnv_hash64(ranks.sample(rng) - 1) % *count
             }
@@ -122,6 +129,8 @@ impl KeyChooser {
             }
             Keys::Latest {
                 ranks,
+                span,
+                theta,
                 count,
                 inserted,
                 next,
@@ -130,9 +139,17 @@ impl KeyChooser {
                 *next = if newest + 1 == *count { 0 } else { newest + 1 };
                 if *inserted < *count {
                     *inserted += 1;
-                    ranks.resize(*inserted);
+                    if *inserted > *span {
+                        *span = (*span * 2).min(*count);
+                        *ranks = ZipfTable::new(*span, *theta);
+                    }
                 }
-                let back = ranks.sample(rng) - 1;
+                let back = loop {
+                    let rank = ranks.sample(rng);
+                    if rank <= *inserted {
+                        break rank - 1;
+                    }
+                };
                 if back <= newest {
                     newest - back
                 } else {
@@ -146,92 +163,6 @@ impl KeyChooser {
             }
             Keys::Constant { key } => *key,
         }
-    }
-}
-
-/// Zipf over ranks `1..=n`, P(k) ∝ k^−theta, by Hörmann and Derflinger's rejection-inversion
-/// (as Apache Commons' `RejectionInversionZipfSampler`): exact, one uniform and two
-/// transcendental calls per draw (the exact test is rarely needed and rarely fails), constant
-/// set-up for any n, and a new n costs two more calls.
-#[derive(Clone, Copy, Debug)]
-struct Ranks {
-    theta: f64,
-    n: u64,
-    /// H(1.5) − 1, the low end of the inverted range (rank 1 is the whole h(1) = 1 below 1.5).
-    low: f64,
-    /// H(n + ½), the high end.
-    high: f64,
-    /// A rank k inverted from x with k − x ≤ this needs no exact test.
-    squeeze: f64,
-}
-
-impl Ranks {
-    /// Ranks over `1..=n`, for a validated theta (> 0, finite).
-    fn new(n: u64, theta: f64) -> Ranks {
-        let mut ranks = Ranks {
-            theta,
-            n,
-            low: 0.0,
-            high: 0.0,
-            squeeze: 0.0,
-        };
-        ranks.low = ranks.h_integral(1.5) - 1.0;
-        ranks.squeeze = 2.0 - ranks.h_integral_inverse(ranks.h_integral(2.5) - ranks.h(2.0));
-        ranks.resize(n);
-        ranks
-    }
-
-    /// Ranks now run over `1..=n`.
-    fn resize(&mut self, n: u64) {
-        self.n = n;
-        self.high = self.h_integral(n as f64 + 0.5);
-    }
-
-    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
-        loop {
-            let u = self.high + rng.random::<f64>() * (self.low - self.high);
-            let x = self.h_integral_inverse(u);
-            let k = ((x + 0.5) as u64).clamp(1, self.n);
-            let kf = k as f64;
-            if kf - x <= self.squeeze || u >= self.h_integral(kf + 0.5) - self.h(kf) {
-                return k;
-            }
-        }
-    }
-
-    /// h(x) = x^−theta.
-    fn h(&self, x: f64) -> f64 {
-        (-self.theta * x.ln()).exp()
-    }
-
-    /// H(x) = (x^(1−theta) − 1) / (1 − theta), an antiderivative of h (ln x at theta = 1).
-    fn h_integral(&self, x: f64) -> f64 {
-        let ln_x = x.ln();
-        exp_m1_over((1.0 - self.theta) * ln_x) * ln_x
-    }
-
-    /// The inverse of H; its argument is clamped where rounding would leave H's range.
-    fn h_integral_inverse(&self, x: f64) -> f64 {
-        let t = (x * (1.0 - self.theta)).max(-1.0);
-        (ln_1p_over(t) * x).exp()
-    }
-}
-
-/// ln(1 + x) / x, 1 at 0.
-fn ln_1p_over(x: f64) -> f64 {
-    if x.abs() > 1e-8 {
-        x.ln_1p() / x
-    } else {
-        1.0 - x * (0.5 - x * (1.0 / 3.0 - 0.25 * x))
-    }
-}
-
-/// (e^x − 1) / x, 1 at 0.
-fn exp_m1_over(x: f64) -> f64 {
-    if x.abs() > 1e-8 {
-        x.exp_m1() / x
-    } else {
-        1.0 + 0.5 * x * (1.0 + x / 3.0 * (1.0 + 0.25 * x))
     }
 }
 

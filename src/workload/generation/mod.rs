@@ -8,6 +8,7 @@ mod draws;
 mod model;
 mod stream;
 mod timers;
+mod zipf;
 
 pub use distribution::{KeyChooser, SizeChooser};
 pub(crate) use draws::Draws;

@@ -1,0 +1,333 @@
+//! What the harness costs next to what it measures (issue 11). One workload (1M events, 100k
+//! zipfian keys at 0.99, 100-byte values, one ValueState, half read-only and half get + put, no
+//! checkpoints) is run, interleaved over [`ROUNDS`] rounds:
+//!
+//! - RocksDB: a plain rust-rocksdb loop (`get_pinned_cf`, `put_cf` on the same key bytes and
+//!   serialized values, pre-generated) on a DB the backend itself opened, so the options are the
+//!   cell's; against the cell runner (`run_cell`), with RocksDB statistics on and off;
+//! - heap: the heap backend's own `apply` in a plain loop over pre-generated ops and values;
+//!   against the cell runner;
+//! - a no-op backend through the replay loop: the harness's own cost per op (generation, value,
+//!   two clock reads, recording) and the in-op part (the no-op's recorded latency);
+//! - key generation per distribution, keys per second on one core.
+//!
+//! Medians and the spread (min–max) are printed; ratios are of medians of one run.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::SeedableRng;
+use rocksdb::WriteOptions;
+
+use statebench::backend::heap::HeapBackend;
+use statebench::backend::rocksdb::{KeyBuilder, PredefinedProfile, RocksDbBackend, RocksDbConfig};
+use statebench::backend::{AsyncPhase, StateView, StatsSnapshot};
+use statebench::backend::{Backend, BackendConfig, Digest, Outcome, StateLayout};
+use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
+use statebench::measure::Clock;
+use statebench::run::{replay_only, run_cell, Cell, CellPaths, OpInput};
+use statebench::workload::{
+    fill_value, KeyChooser, KeyDistribution, KeySpec, OpGenerator, OpKind, StateOp, WorkloadSpec,
+};
+
+/// Interleaved rounds of every contender.
+const ROUNDS: usize = 5;
+
+const WORKLOAD: &str = r#"{
+  "name": "overhead",
+  "description": "Issue 11: ValueState, half read-only, half get + put, 100k zipfian keys.",
+  "checkpoint_interval_ms": 1000,
+  "seed": 11,
+  "events": 1000000,
+  "warmup_events": 0,
+  "max_parallelism": 128,
+  "keys": { "count": 100000, "distribution": { "type": "zipfian", "theta": 0.99 } },
+  "value_size": { "type": "fixed", "bytes": 100 },
+  "states": [ { "type": "value", "name": "v", "read_only_fraction": 0.5 } ]
+}"#;
+
+/// The workload's ops, generated before any clock starts.
+fn pregenerated(spec: &WorkloadSpec) -> Vec<Vec<StateOp>> {
+    let mut generator = OpGenerator::new(spec).unwrap();
+    let mut events = Vec::with_capacity(spec.events as usize);
+    let mut ops = Vec::new();
+    while generator.next_event(&mut ops) {
+        events.push(ops.clone());
+    }
+    events
+}
+
+/// One op of the plain RocksDB loop: the key bytes, and for a put the serialized value.
+struct PlainOp {
+    key: Vec<u8>,
+    put: Option<Vec<u8>>,
+}
+
+/// The ops as the RocksDB backend would send them: Flink's key bytes, values as
+/// `BytePrimitiveArraySerializer` writes them (int length, bytes).
+fn plain_rocksdb_ops(spec: &WorkloadSpec, events: &[Vec<StateOp>]) -> Vec<Vec<PlainOp>> {
+    let mut keys = KeyBuilder::new(spec.max_parallelism);
+    let mut value = Vec::new();
+    events
+        .iter()
+        .map(|ops| {
+            ops.iter()
+                .map(|op| {
+                    keys.set_key(op.key, op.namespace);
+                    let put = match op.kind {
+                        OpKind::ValuePut(v) => {
+                            fill_value(v, &mut value);
+                            let mut bytes = (value.len() as i32).to_be_bytes().to_vec();
+                            bytes.extend_from_slice(&value);
+                            Some(bytes)
+                        }
+                        OpKind::ValueGet => None,
+                        other => panic!("the overhead workload has no {other:?}"),
+                    };
+                    PlainOp {
+                        key: keys.bytes().to_vec(),
+                        put,
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn rocksdb_config(statistics: bool) -> RocksDbConfig {
+    let mut config = RocksDbConfig::new(PredefinedProfile::Default);
+    config.statistics = statistics;
+    config
+}
+
+/// Events per second of a plain rust-rocksdb loop on a DB the backend opened.
+fn plain_rocksdb(spec: &WorkloadSpec, ops: &[Vec<PlainOp>]) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let backend =
+        RocksDbBackend::open(&rocksdb_config(true), &StateLayout::of(spec), dir.path()).unwrap();
+    let (db, cf) = backend.raw(0);
+    let mut write = WriteOptions::default();
+    write.disable_wal(true);
+    let start = Instant::now();
+    for event in ops {
+        for op in event {
+            match &op.put {
+                None => {
+                    black_box(db.get_pinned_cf(cf, &op.key).unwrap().map(|v| v.len()));
+                }
+                Some(value) => db.put_cf_opt(cf, &op.key, value, &write).unwrap(),
+            }
+        }
+    }
+    ops.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Events per second of the heap backend's `apply` in a plain loop over pre-generated ops.
+fn plain_heap(spec: &WorkloadSpec, events: &[Vec<StateOp>], values: &[Vec<Vec<u8>>]) -> f64 {
+    let mut backend = HeapBackend::new(&StateLayout::of(spec));
+    let start = Instant::now();
+    for (ops, values) in events.iter().zip(values) {
+        for (op, value) in ops.iter().zip(values) {
+            black_box(backend.apply(op, value).unwrap());
+        }
+    }
+    events.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Events per second of the cell runner on `backend`.
+fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cell = Cell::new(
+        backend,
+        CheckpointSetting::new(CheckpointMode::None, Duration::from_secs(1)),
+    );
+    // What is compared is the replay; the savepoint at the end is outside the measured part.
+    cell.options.savepoint = false;
+    let paths = CellPaths {
+        work: dir.path().join("work"),
+        run: dir.path().join("run"),
+    };
+    let input = OpInput::Generated(spec.clone());
+    let result = run_cell(&input, &cell, &paths, &mut |_, _| {}).unwrap();
+    result.events_per_s
+}
+
+/// A backend that does nothing: what is left is the harness.
+struct Noop;
+
+impl Backend for Noop {
+    fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
+        black_box((op, value));
+        Ok(Outcome::default())
+    }
+    fn set_time(&mut self, now_ms: i64) {
+        black_box(now_ms);
+    }
+    fn snapshot(&mut self, _: CheckpointMode) -> Result<AsyncPhase> {
+        anyhow::bail!("the no-op backend takes no checkpoints")
+    }
+    fn savepoint(&mut self) -> Result<AsyncPhase> {
+        anyhow::bail!("the no-op backend takes no savepoints")
+    }
+    fn view(&self) -> Result<Box<dyn StateView>> {
+        anyhow::bail!("the no-op backend has no state to view")
+    }
+    fn digest(&self) -> Result<Digest> {
+        Ok(Digest::default())
+    }
+    fn options_file(&self) -> Option<PathBuf> {
+        None
+    }
+    fn stats(&self) -> Result<Option<StatsSnapshot>> {
+        Ok(None)
+    }
+}
+
+/// The harness's cost per op with the no-op backend, and the no-op's median recorded latency
+/// (what lies between the two clock reads besides the backend), ns.
+fn noop(spec: &WorkloadSpec) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let measured = replay_only(&OpInput::Generated(spec.clone()), &mut Noop, dir.path()).unwrap();
+    (
+        measured.elapsed.as_nanos() as f64 / measured.ops as f64,
+        measured.recorded.all.p50_ns as f64,
+    )
+}
+
+/// Median, min and max.
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn line(name: &str, values: &[f64], unit: &str) -> f64 {
+    let (median, min, max) = spread(values);
+    println!("{name:<40} median {median:>12.1} {unit}  (min {min:.1}, max {max:.1})");
+    median
+}
+
+/// Keys per second on one core of each key distribution over 100k keys.
+fn key_generation() {
+    const DRAWS: u64 = 20_000_000;
+    // As a workload file's `keys.distribution` spells them.
+    let distributions = [
+        r#"{ "type": "uniform" }"#,
+        r#"{ "type": "zipfian", "theta": 0.99 }"#,
+        r#"{ "type": "scrambled_zipfian", "theta": 0.99 }"#,
+        r#"{ "type": "hotspot", "hot_fraction": 0.2, "hot_op_fraction": 0.8 }"#,
+        r#"{ "type": "latest", "theta": 0.99 }"#,
+        r#"{ "type": "sequential" }"#,
+        r#"{ "type": "constant", "key": 3 }"#,
+    ];
+    println!("\nkey generation, 100k keys, {DRAWS} draws, {ROUNDS} rounds:");
+    for distribution in distributions {
+        let rates: Vec<f64> = (0..ROUNDS)
+            .map(|_| {
+                let spec = KeySpec {
+                    count: 100_000,
+                    distribution: serde_json::from_str::<KeyDistribution>(distribution).unwrap(),
+                };
+                let mut chooser = KeyChooser::new(&spec).unwrap();
+                let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+                let start = Instant::now();
+                let mut sum = 0u64;
+                for _ in 0..DRAWS {
+                    sum = sum.wrapping_add(chooser.sample(&mut rng));
+                }
+                black_box(sum);
+                DRAWS as f64 / start.elapsed().as_secs_f64() / 1e6
+            })
+            .collect();
+        line(distribution, &rates, "M keys/s");
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a name filter is not supported, everything runs.
+    let spec = WorkloadSpec::parse(WORKLOAD, "overhead").unwrap();
+    let clock = Clock::get();
+    println!(
+        "clock: {}",
+        if clock.is_tsc() {
+            "TSC (calibrated against CLOCK_MONOTONIC)"
+        } else {
+            "OS monotonic clock"
+        }
+    );
+    let reads = 10_000_000u32;
+    let start = Instant::now();
+    for _ in 0..reads {
+        black_box(clock.now());
+    }
+    let ours = start.elapsed().as_nanos() as f64 / f64::from(reads);
+    let start = Instant::now();
+    for _ in 0..reads {
+        black_box(Instant::now());
+    }
+    let os = start.elapsed().as_nanos() as f64 / f64::from(reads);
+    println!("clock read: {ours:.1} ns; Instant::now(): {os:.1} ns");
+
+    let events = pregenerated(&spec);
+    let rocks_ops = plain_rocksdb_ops(&spec, &events);
+    let heap_values: Vec<Vec<Vec<u8>>> = events
+        .iter()
+        .map(|ops| {
+            ops.iter()
+                .map(|op| {
+                    let mut value = Vec::new();
+                    if let Some(v) = op.kind.value() {
+                        fill_value(v, &mut value);
+                    }
+                    value
+                })
+                .collect()
+        })
+        .collect();
+
+    let mut results: [Vec<f64>; 7] = Default::default();
+    for round in 0..ROUNDS {
+        eprintln!("round {}/{ROUNDS}", round + 1);
+        results[0].push(plain_rocksdb(&spec, &rocks_ops));
+        results[1].push(harness(&spec, BackendConfig::RocksDb(rocksdb_config(true))));
+        results[2].push(harness(
+            &spec,
+            BackendConfig::RocksDb(rocksdb_config(false)),
+        ));
+        results[3].push(plain_heap(&spec, &events, &heap_values));
+        results[4].push(harness(&spec, BackendConfig::HashMap));
+        let (per_op, in_op) = noop(&spec);
+        results[5].push(per_op);
+        results[6].push(in_op);
+    }
+    println!("\n{} events, {ROUNDS} interleaved rounds:", spec.events);
+    let plain_rocks = line("rocksdb plain loop", &results[0], "events/s");
+    let rocks = line(
+        "rocksdb cell runner (statistics on)",
+        &results[1],
+        "events/s",
+    );
+    let rocks_off = line(
+        "rocksdb cell runner (statistics off)",
+        &results[2],
+        "events/s",
+    );
+    let plain_heap = line("heap plain loop", &results[3], "events/s");
+    let heap = line("heap cell runner", &results[4], "events/s");
+    line("harness cost per op (no-op backend)", &results[5], "ns");
+    line("in-op part (no-op recorded p50)", &results[6], "ns");
+    println!(
+        "\nrocksdb: cell runner / plain loop = {:.3}x",
+        rocks / plain_rocks
+    );
+    println!("rocksdb: statistics on / off = {:.3}x", rocks / rocks_off);
+    println!(
+        "heap:    cell runner / plain loop = {:.3}x",
+        heap / plain_heap
+    );
+
+    key_generation();
+}
