@@ -3,7 +3,7 @@
 //! `--set state.backend.rocksdb.timer-service.factory=HEAP` and a user profile `BIG`), redraws a
 //! version-2 run, and refuses a version it does not know with the version it found.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use statebench::backend::rocksdb::{PredefinedProfile, TimerFactory};
@@ -138,28 +138,25 @@ fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
         "BIG:\n  state.backend.rocksdb.predefined-options: FLASH_SSD_OPTIMIZED\n  state.backend.rocksdb.writebuffer.size: 128mb\n",
     )
     .unwrap();
-    let reports = dir.path().join("reports");
-    let out = Command::new(env!("CARGO_BIN_EXE_statebench"))
-        .args(["run", workload.to_str().unwrap(), "--profile", "big"])
-        .args(["--checkpoint", "incremental", "--interval", "50ms"])
-        .args(["--profiles", profiles.to_str().unwrap()])
-        .args(["--set", "state.backend.rocksdb.timer-service.factory=HEAP"])
-        .args(["--set", "execution.checkpointing.unaligned.enabled=true"])
-        .arg("--reports")
-        .arg(&reports)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let run = run_cell(
+        &[
+            "run",
+            workload.to_str().unwrap(),
+            "--profile",
+            "big",
+            "--checkpoint",
+            "incremental",
+            "--interval",
+            "50ms",
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--set",
+            "state.backend.rocksdb.timer-service.factory=HEAP",
+            "--set",
+            "execution.checkpointing.unaligned.enabled=true",
+        ],
+        &dir.path().join("reports"),
     );
-    let run = std::fs::read_dir(&reports)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
     let results = read_results(&run).unwrap();
     assert_eq!(results.converted_from, None);
     let cell = &results.cells[0];
@@ -216,25 +213,21 @@ fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
     assert!(!md.contains("Every checkpoint was restored"));
 
     // --no-savepoint takes none; --verify-every-checkpoint checks each and says it perturbs.
-    let out = Command::new(env!("CARGO_BIN_EXE_statebench"))
-        .args(["run", workload.to_str().unwrap(), "--backend", "hashmap"])
-        .args(["--checkpoint", "full", "--interval", "50ms"])
-        .args(["--no-savepoint", "--verify-every-checkpoint"])
-        .arg("--reports")
-        .arg(dir.path().join("reports2"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let run = run_cell(
+        &[
+            "run",
+            workload.to_str().unwrap(),
+            "--backend",
+            "hashmap",
+            "--checkpoint",
+            "full",
+            "--interval",
+            "50ms",
+            "--no-savepoint",
+            "--verify-every-checkpoint",
+        ],
+        &dir.path().join("reports2"),
     );
-    let run = std::fs::read_dir(dir.path().join("reports2"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
     let results = read_results(&run).unwrap();
     let cell = &results.cells[0];
     assert!(cell.savepoint.is_none());
@@ -243,4 +236,26 @@ fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(md.contains("Every checkpoint was restored and verified"));
     assert!(!md.contains("Savepoint (Flink's canonical format"));
+}
+
+/// Runs statebench with `args` and `--reports reports`, checks it succeeded, and returns the one
+/// run directory it made there.
+fn run_cell(args: &[&str], reports: &Path) -> PathBuf {
+    let out = Command::new(env!("CARGO_BIN_EXE_statebench"))
+        .args(args)
+        .arg("--reports")
+        .arg(reports)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_dir(reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
 }
