@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use statebench::backend::BackendConfig;
-use statebench::checkpoint::{parse_duration, CheckpointMode, CheckpointSetting};
+use statebench::checkpoint::{parse_interval, CheckpointMode, CheckpointSetting};
 use statebench::config::{load_user_profiles, FlinkConfig};
 use statebench::report::{load_results, write_report};
 use statebench::run::{matrix_cells, run_cells, Cell, OpInput, RunOptions, RunSummary};
@@ -159,7 +159,7 @@ fn checkpoint_setting(
 ) -> Result<CheckpointSetting> {
     let resolved = config.resolve(None)?.checkpoint;
     let interval = match (&common.interval, resolved) {
-        (Some(text), _) => parse_duration(text).context("--interval")?,
+        (Some(text), _) => parse_interval(text).context("--interval")?,
         (None, Some(c)) => c.interval,
         (None, None) => spec
             .checkpoint_interval_ms
@@ -299,6 +299,11 @@ fn main_result() -> Result<ExitCode> {
         Command::Workload {
             command: WorkloadCommand::Describe { file },
         } => {
+            anyhow::ensure!(
+                !trace::is_trace(&file),
+                "{}: a statebench trace; `workload describe` needs a workload file (JSON), such as the one the trace was recorded from",
+                file.display()
+            );
             print!("{}", statebench::describe::describe(&load(&file)?)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -7,5 +7,7 @@ mod settings;
 mod storage;
 pub mod stream;
 
-pub use settings::{parse_duration, CheckpointMode, CheckpointSetting};
+pub use settings::{
+    parse_duration, parse_interval, CheckpointMode, CheckpointSetting, MAX_DURATION, MIN_INTERVAL,
+};
 pub use storage::{CheckpointHandle, CheckpointStore, CheckpointTarget, UploadResult};
