@@ -3,10 +3,8 @@
 
 use std::path::PathBuf;
 
-use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
-use statebench::run::{
-    matrix_cells, predefined_configs, run_cells, OpInput, RunOptions, DEFAULT_INTERVAL,
-};
+use statebench::report::write_report;
+use statebench::run::{run_cells, OpInput, Plan, RunOptions};
 use statebench::workload::WorkloadSpec;
 
 fn main() -> anyhow::Result<()> {
@@ -20,21 +18,17 @@ fn main() -> anyhow::Result<()> {
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let spec = WorkloadSpec::load(&root.join("workloads/quickstart.json"))?;
-    let interval = spec
-        .checkpoint_interval_ms
-        .map_or(DEFAULT_INTERVAL, std::time::Duration::from_millis);
+    let cells = Plan::default().matrix(&spec)?;
     let summary = run_cells(
         &OpInput::Generated(spec),
-        &matrix_cells(
-            CheckpointSetting::new(CheckpointMode::None, interval),
-            &predefined_configs(),
-        ),
+        &cells,
         &RunOptions {
             reports: root.join("reports"),
             work: None,
             progress: false,
         },
     )?;
+    write_report(&summary.results, &summary.dir)?;
     println!("report: {}", summary.dir.join("report.md").display());
     anyhow::ensure!(
         summary.unverified.is_empty(),

@@ -3,8 +3,9 @@
 //! profiles and checkpoint settings, and reports which setting to use.
 //!
 //! Data flows one way, one module per stage:
-//! [`workload`] (spec → op stream) → [`run`] (replay, time, checkpoint through [`checkpoint`],
-//! against a [`backend`]) → [`measure`] (histograms) → [`report`] (results.json → md, csv, plots).
+//! [`workload`] (spec → op stream) → [`run`] (plan the cells from the [`config`], replay, time,
+//! checkpoint through [`checkpoint`], against a [`backend`]) → [`measure`] (histograms) →
+//! [`results`] (what was measured: results.json) → [`report`] (md, csv, plots).
 //! [`describe`] analyses a workload's op stream without measuring anything.
 
 pub mod atomic;
@@ -16,5 +17,6 @@ pub mod fuzz_entries;
 pub mod input;
 pub mod measure;
 pub mod report;
+pub mod results;
 pub mod run;
 pub mod workload;

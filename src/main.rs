@@ -2,17 +2,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
-use statebench::backend::BackendConfig;
-use statebench::checkpoint::{parse_interval, CheckpointMode, CheckpointSetting};
-use statebench::config::{load_user_profiles, FlinkConfig};
-use statebench::report::{load_results, write_report};
-use statebench::run::{matrix_cells, run_cells, Cell, OpInput, RunOptions, RunSummary};
+use statebench::atomic::refuse_same_file;
+use statebench::checkpoint::CheckpointMode;
+use statebench::config::BackendType;
+use statebench::report::write_report;
+use statebench::results::read_results;
+use statebench::run::interrupt::{self, Interrupted};
+use statebench::run::{resume_cells, run_cells, Cell, OpInput, Plan, RunOptions};
 use statebench::workload::{trace, WorkloadSpec};
 
 /// Which state backend, RocksDB profile and checkpoint setting should a Flink job use here?
@@ -29,9 +29,9 @@ enum Command {
     Run {
         /// Workload file (JSON) or trace (recorded with `trace record`).
         workload: PathBuf,
-        /// State backend.
-        #[arg(long, value_enum, default_value_t = BackendArg::Rocksdb)]
-        backend: BackendArg,
+        /// State backend; default: the configuration's `state.backend.type`, else rocksdb.
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
         /// RocksDB profile: DEFAULT, SPINNING_DISK_OPTIMIZED, SPINNING_DISK_OPTIMIZED_HIGH_MEM,
         /// FLASH_SSD_OPTIMIZED, or a user profile from --profiles.
         #[arg(long, default_value = "DEFAULT")]
@@ -42,10 +42,15 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Run every cell: hashmap × {none, full}, rocksdb × 4 profiles × {none, full, incremental}.
+    /// Run every cell: hashmap × {none, full}, rocksdb × 4 profiles × {none, full, incremental}
+    /// (one backend's cells when the configuration sets `state.backend.type`).
     Matrix {
         /// Workload file (JSON) or trace.
         workload: PathBuf,
+        /// Continue the interrupted run in this run directory from its first unfinished cell
+        /// (same workload and options required).
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
     },
@@ -106,7 +111,8 @@ enum TraceCommand {
 
 #[derive(clap::Args)]
 struct Common {
-    /// Checkpoint interval (e.g. 500ms, 2s); default: the workload's, else 2s.
+    /// Checkpoint interval (e.g. 500ms, 2s); default: the configuration's, else the workload's,
+    /// else 2s.
     #[arg(long)]
     interval: Option<String>,
     /// Directory that run directories are created in.
@@ -117,7 +123,8 @@ struct Common {
     #[arg(long)]
     work_dir: Option<PathBuf>,
     /// A Flink configuration file (flink-conf.yaml or config.yaml) whose state backend, RocksDB
-    /// and checkpointing keys apply over every profile.
+    /// and checkpointing keys apply over every profile; its `state.backend.type` restricts the
+    /// matrix to that backend and is `run`'s default backend.
     #[arg(long)]
     config: Option<PathBuf>,
     /// A Flink key set over the configuration file, e.g.
@@ -138,72 +145,56 @@ enum BackendArg {
     Rocksdb,
 }
 
-/// The Flink configuration of the command line: the file, then each --set.
-fn flink_config(common: &Common) -> Result<FlinkConfig> {
-    let mut config = match &common.config {
-        Some(path) => FlinkConfig::from_file(path)?,
-        None => FlinkConfig::default(),
-    };
-    for assignment in &common.set {
-        config.set(assignment)?;
-    }
-    Ok(config)
-}
-
-/// Checkpoint settings: --interval, else the configuration's interval, else the workload's,
-/// else the default; min pause and retained count from the configuration.
-fn checkpoint_setting(
-    common: &Common,
-    config: &FlinkConfig,
-    spec: &WorkloadSpec,
-) -> Result<CheckpointSetting> {
-    let resolved = config.resolve(None)?.checkpoint;
-    let interval = match (&common.interval, resolved) {
-        (Some(text), _) => parse_interval(text).context("--interval")?,
-        (None, Some(c)) => c.interval,
-        (None, None) => spec
-            .checkpoint_interval_ms
-            .map_or(statebench::run::DEFAULT_INTERVAL, Duration::from_millis),
-    };
-    let base = resolved.unwrap_or(CheckpointSetting::new(CheckpointMode::None, interval));
-    Ok(CheckpointSetting { interval, ..base })
-}
-
-/// The RocksDB configurations to run: each predefined profile with the configuration over it,
-/// then each user profile (the configuration, then the profile's keys).
-fn rocksdb_configs(common: &Common, config: &FlinkConfig) -> Result<Vec<RocksDbConfig>> {
-    let mut configs = Vec::new();
-    for profile in PredefinedProfile::ALL {
-        configs.push(config.resolve(Some(profile))?.rocksdb_config);
-    }
-    if let Some(path) = &common.profiles {
-        for user in load_user_profiles(path)? {
-            let mut resolved = config.overlay(&user.config).resolve(None)?.rocksdb_config;
-            resolved.label = user.name;
-            configs.push(resolved);
+impl From<BackendArg> for BackendType {
+    fn from(arg: BackendArg) -> BackendType {
+        match arg {
+            BackendArg::Hashmap => BackendType::HashMap,
+            BackendArg::Rocksdb => BackendType::RocksDb,
         }
     }
-    Ok(configs)
 }
 
-fn options(common: Common) -> RunOptions {
-    RunOptions {
+/// The plan of the command line's --config, --set, --profiles and --interval.
+fn plan(common: &Common) -> Result<Plan> {
+    Plan::from_options(
+        common.config.as_deref(),
+        &common.set,
+        common.profiles.as_deref(),
+        common.interval.as_deref(),
+    )
+}
+
+/// Runs `cells` into a new run directory (or on in the run directory `resume`), writes its report
+/// and says where it is; exit status 2 when a restored checkpoint did not verify. Interrupted,
+/// it still writes the report of the cells done, then ends with the interruption.
+fn run_and_report(
+    input: &OpInput,
+    cells: &[Cell],
+    common: Common,
+    resume: Option<&Path>,
+) -> Result<ExitCode> {
+    let options = RunOptions {
         reports: common.reports,
         work: common.work_dir,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let summary = match resume {
+        Some(dir) => resume_cells(input, cells, &options, dir)?,
+        None => run_cells(input, cells, &options)?,
+    };
+    write_report(&summary.results, &summary.dir)?;
+    if let Some(interrupted) = summary.interrupted {
+        return Err(interrupted.into());
     }
-}
-
-fn finish(summary: RunSummary) -> ExitCode {
     println!("report: {}", summary.dir.join("report.md").display());
     if summary.unverified.is_empty() {
-        ExitCode::SUCCESS
+        Ok(ExitCode::SUCCESS)
     } else {
         eprintln!(
             "error: restored checkpoints did not match the captured state in: {}",
             summary.unverified.join(", ")
         );
-        ExitCode::from(2)
+        Ok(ExitCode::from(2))
     }
 }
 
@@ -214,6 +205,7 @@ fn load(path: &Path) -> Result<WorkloadSpec> {
 fn trace_command(command: TraceCommand) -> Result<()> {
     match command {
         TraceCommand::Record { workload, out } => {
+            refuse_same_file(&workload, &out, "trace")?;
             let s = trace::record(&load(&workload)?, &out)?;
             println!(
                 "{}: {} events, {} ops, {} bytes ({:.2} bytes/op)",
@@ -225,10 +217,13 @@ fn trace_command(command: TraceCommand) -> Result<()> {
             );
         }
         TraceCommand::Export { trace: file, out } => {
+            refuse_same_file(&file, &out, "CSV file")?;
             let rows = trace::export_csv(&file, &out)?;
             println!("{}: {rows} ops", out.display());
         }
         TraceCommand::Import { csv, workload, out } => {
+            refuse_same_file(&csv, &out, "trace")?;
+            refuse_same_file(&workload, &out, "trace")?;
             let s = trace::import_csv(&csv, &load(&workload)?, &out)?;
             println!("{}: {} events, {} ops", out.display(), s.events, s.ops);
         }
@@ -245,52 +240,26 @@ fn main_result() -> Result<ExitCode> {
             checkpoint,
             common,
         } => {
+            interrupt::install();
             let input = OpInput::from_path(&workload)?;
-            let spec = input.spec();
             let mode: CheckpointMode = checkpoint.parse().context("--checkpoint")?;
-            let config = flink_config(&common)?;
-            let backend = match backend {
-                BackendArg::Hashmap => BackendConfig::HashMap,
-                BackendArg::Rocksdb => {
-                    let configs = rocksdb_configs(&common, &config)?;
-                    let names: Vec<String> = configs.iter().map(|c| c.label.clone()).collect();
-                    let chosen = configs
-                        .into_iter()
-                        .find(|c| {
-                            c.label
-                                .split('+')
-                                .next()
-                                .is_some_and(|name| name.eq_ignore_ascii_case(&profile))
-                        })
-                        .with_context(|| {
-                            format!(
-                                "--profile {profile:?}: expected one of {}",
-                                names.join(", ")
-                            )
-                        })?;
-                    BackendConfig::RocksDb(chosen)
-                }
-            };
-            anyhow::ensure!(
-                backend.supports(mode),
-                "--checkpoint {mode}: the {} backend does not take {mode} checkpoints",
-                backend.name()
-            );
-            let cell = Cell {
-                backend,
-                checkpoint: CheckpointSetting {
-                    mode,
-                    ..checkpoint_setting(&common, &config, spec)?
-                },
-            };
-            Ok(finish(run_cells(&input, &[cell], &options(common))?))
+            let cell = plan(&common)?.single_cell(
+                input.spec(),
+                backend.map(BackendType::from),
+                &profile,
+                mode,
+            )?;
+            run_and_report(&input, &[cell], common, None)
         }
-        Command::Matrix { workload, common } => {
+        Command::Matrix {
+            workload,
+            resume,
+            common,
+        } => {
+            interrupt::install();
             let input = OpInput::from_path(&workload)?;
-            let config = flink_config(&common)?;
-            let checkpoint = checkpoint_setting(&common, &config, input.spec())?;
-            let cells = matrix_cells(checkpoint, &rocksdb_configs(&common, &config)?);
-            Ok(finish(run_cells(&input, &cells, &options(common))?))
+            let cells = plan(&common)?.matrix(input.spec())?;
+            run_and_report(&input, &cells, common, resume.as_deref())
         }
         Command::Trace { command } => {
             trace_command(command)?;
@@ -299,16 +268,11 @@ fn main_result() -> Result<ExitCode> {
         Command::Workload {
             command: WorkloadCommand::Describe { file },
         } => {
-            anyhow::ensure!(
-                !trace::is_trace(&file),
-                "{}: a statebench trace; `workload describe` needs a workload file (JSON), such as the one the trace was recorded from",
-                file.display()
-            );
             print!("{}", statebench::describe::describe(&load(&file)?)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => {
-            let results = load_results(&dir)?;
+            let results = read_results(&dir)?;
             write_report(&results, &dir)?;
             println!("report: {}", dir.join("report.md").display());
             Ok(ExitCode::SUCCESS)
@@ -321,7 +285,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<Interrupted>() {
+                Some(interrupted) => ExitCode::from(interrupted.exit_status()),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The [`Backend`] trait and what crosses it: the layout a backend is opened with, what an op
-//! found, the two phases of a checkpoint, the captured state kept for verification, and the
-//! backend's own statistics.
+//! found, the two phases of a checkpoint or savepoint, a captured view of the state for
+//! verification, and the backend's own statistics.
 
 use std::path::PathBuf;
 
@@ -43,7 +43,9 @@ pub struct Outcome {
     pub bytes: u64,
 }
 
-/// The live state as a checkpoint captured it, kept to verify the restore against.
+/// The state at one moment, held to verify a restore against. Holding one costs what holding a
+/// snapshot costs (a RocksDB snapshot pins obsolete rows; heap roots make later writes copy), so
+/// only verification of every checkpoint takes them.
 pub trait StateView: Send {
     /// Digest of the captured state (entries expired at the capture time left out).
     fn digest(&self) -> Result<Digest>;
@@ -53,16 +55,9 @@ pub trait StateView: Send {
     fn time(&self) -> i64;
 }
 
-/// The asynchronous phase of a checkpoint: writes the captured state into the target.
+/// The asynchronous phase of a checkpoint or savepoint, returned by its synchronous phase: writes
+/// the captured state into the target; runs on the checkpoint thread while ops continue.
 pub type AsyncPhase = Box<dyn FnOnce(&CheckpointTarget) -> Result<UploadResult> + Send>;
-
-/// What a checkpoint's synchronous phase returns.
-pub struct SyncSnapshot {
-    /// Runs on the checkpoint thread while ops continue.
-    pub async_phase: AsyncPhase,
-    /// The captured state, for verification after restore.
-    pub view: Box<dyn StateView>,
-}
 
 /// A keyed state backend.
 pub trait Backend: Send {
@@ -74,7 +69,14 @@ pub trait Backend: Send {
     fn set_time(&mut self, now_ms: i64);
 
     /// The synchronous phase of a checkpoint, run on the operator thread.
-    fn snapshot(&mut self, mode: CheckpointMode) -> Result<SyncSnapshot>;
+    fn snapshot(&mut self, mode: CheckpointMode) -> Result<AsyncPhase>;
+
+    /// The synchronous phase of a savepoint in the canonical format (one key-group-ordered
+    /// stream, Flink's `FullSnapshotAsyncWriter`), run on the operator thread.
+    fn savepoint(&mut self) -> Result<AsyncPhase>;
+
+    /// Captures the current state for verifying a restore against it later.
+    fn view(&self) -> Result<Box<dyn StateView>>;
 
     /// Digest of the live state.
     fn digest(&self) -> Result<Digest>;

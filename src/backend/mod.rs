@@ -15,7 +15,7 @@ use anyhow::Result;
 
 use crate::checkpoint::{CheckpointHandle, CheckpointMode};
 
-pub use api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot, SyncSnapshot};
+pub use api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot};
 pub use digest::{Digest, EntryAddress};
 
 /// Which backend to build, with its settings.
@@ -60,7 +60,7 @@ impl BackendConfig {
         })
     }
 
-    /// Restores a completed checkpoint into a fresh backend working in `dir`.
+    /// Restores a completed checkpoint or a savepoint into a fresh backend working in `dir`.
     pub fn restore(
         &self,
         layout: &StateLayout,

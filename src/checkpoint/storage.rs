@@ -1,6 +1,7 @@
 //! Checkpoint storage on the local filesystem, laid out as Flink lays out a checkpoint directory:
 //! `chk-<id>/` holds a checkpoint's private files, `shared/` the SST files incremental checkpoints
-//! share. Files no retained checkpoint references are deleted when a checkpoint is subsumed.
+//! share, `savepoint-<id>/` a savepoint (self-contained: it shares nothing). Files no retained
+//! checkpoint references are deleted when a checkpoint is subsumed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -10,8 +11,19 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::settings::CheckpointMode;
 use crate::atomic::write_atomically;
+
+/// How a snapshot's files hold the state (Flink's `SavepointFormatType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotFormat {
+    /// One key-group-ordered stream of logical entries: savepoints of every backend, and every
+    /// checkpoint of the heap backend.
+    Canonical,
+    /// The backend's own files (RocksDB's SSTs, MANIFEST, CURRENT, OPTIONS), restored by opening
+    /// them: RocksDB's full and incremental checkpoints.
+    Native,
+}
 
 /// Where one checkpoint writes, handed to a backend's async phase.
 #[derive(Clone, Debug)]
@@ -28,8 +40,10 @@ pub struct CheckpointTarget {
 }
 
 /// What an async phase wrote.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct UploadResult {
+    /// How the files hold the state.
+    pub format: SnapshotFormat,
     /// Files written into the checkpoint's own directory (name → size).
     pub private: BTreeMap<String, u64>,
     /// Shared files this checkpoint uses (name → size).
@@ -39,6 +53,16 @@ pub struct UploadResult {
 }
 
 impl UploadResult {
+    /// Nothing written yet, in `format`.
+    pub fn new(format: SnapshotFormat) -> UploadResult {
+        UploadResult {
+            format,
+            private: BTreeMap::new(),
+            shared: BTreeMap::new(),
+            shared_written: BTreeSet::new(),
+        }
+    }
+
     /// Bytes this checkpoint wrote to storage.
     pub fn bytes_written(&self) -> u64 {
         self.private.values().sum::<u64>()
@@ -61,8 +85,8 @@ impl UploadResult {
 pub struct CheckpointHandle {
     /// Checkpoint id.
     pub id: u64,
-    /// How it was taken.
-    pub mode: CheckpointMode,
+    /// How its files hold the state, which decides how it is restored.
+    pub format: SnapshotFormat,
     /// The checkpoint's own directory.
     pub dir: PathBuf,
     /// Directory of shared files.
@@ -100,7 +124,21 @@ impl CheckpointStore {
         id: u64,
         reusable: Arc<BTreeMap<String, u64>>,
     ) -> Result<CheckpointTarget> {
-        let dir = self.root.join(format!("chk-{id}"));
+        self.target_in(id, format!("chk-{id}"), reusable)
+    }
+
+    /// Prepares the directory of savepoint `id`: like a checkpoint's, but it reuses nothing.
+    pub fn savepoint_target(&self, id: u64) -> Result<CheckpointTarget> {
+        self.target_in(id, format!("savepoint-{id}"), Arc::default())
+    }
+
+    fn target_in(
+        &self,
+        id: u64,
+        name: String,
+        reusable: Arc<BTreeMap<String, u64>>,
+    ) -> Result<CheckpointTarget> {
+        let dir = self.root.join(name);
         fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create checkpoint directory {}", dir.display()))?;
         Ok(CheckpointTarget {
@@ -116,12 +154,11 @@ impl CheckpointStore {
     pub fn complete(
         &self,
         target: &CheckpointTarget,
-        mode: CheckpointMode,
         upload: &UploadResult,
     ) -> Result<CheckpointHandle> {
         let handle = CheckpointHandle {
             id: target.id,
-            mode,
+            format: upload.format,
             dir: target.dir.clone(),
             shared_dir: target.shared_dir.clone(),
             private: upload.private.clone(),

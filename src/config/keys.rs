@@ -1,17 +1,23 @@
-//! The Flink configuration keys statebench understands, how their values are parsed, and how
-//! they resolve onto a predefined profile (`RocksDBResourceContainer`'s rule: configured value,
-//! else the profile's, else Flink's default).
+//! The Flink configuration keys statebench understands, how their values are parsed and written
+//! back, and how they resolve onto a predefined profile (`RocksDBResourceContainer`'s rule:
+//! configured value, else the profile's, else Flink's default). [`cell_values`] goes the other
+//! way: from the settings a cell runs with to the value of every key.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 
-use super::{Origin, Resolved};
+use super::taskmanager::TaskManagerMemory;
+use super::{BackendType, CheckpointKeys, Origin, Resolved};
 use crate::backend::rocksdb::profile::{CompactionStyle, Compression};
-use crate::backend::rocksdb::{MemoryMode, PredefinedProfile, RocksDbConfig, TimerFactory};
+use crate::backend::rocksdb::{
+    MemoryMode, PredefinedProfile, RocksDbConfig, RocksSettings, TimerFactory,
+};
+use crate::backend::BackendConfig;
 use crate::checkpoint::{
-    parse_duration, parse_interval, CheckpointMode, CheckpointSetting, MAX_DURATION, MIN_INTERVAL,
+    parse_duration, parse_interval, CheckpointMode, CheckpointSetting, DEFAULT_TRANSFER_THREADS,
+    MAX_DURATION, MIN_INTERVAL,
 };
 
 /// How a key's value is read, with the bounds statebench accepts (README, "Limits").
@@ -58,11 +64,53 @@ pub const MAX_BLOCK_SIZE: u64 = 1 << 30;
 pub const MAX_MEMORY_SIZE: u64 = 1 << 40;
 /// `i32::MAX` as RocksDB's `int` options take it.
 const MAX_INT: i64 = i32::MAX as i64;
-const COMPRESSIONS: &[&str] = &[
-    "NO_COMPRESSION",
-    "SNAPPY_COMPRESSION",
-    "LZ4_COMPRESSION",
-    "ZSTD_COMPRESSION",
+/// The codecs statebench is built with, by Flink's names.
+const COMPRESSIONS: [(&str, Compression); 4] = [
+    ("NO_COMPRESSION", Compression::None),
+    ("SNAPPY_COMPRESSION", Compression::Snappy),
+    ("LZ4_COMPRESSION", Compression::Lz4),
+    ("ZSTD_COMPRESSION", Compression::Zstd),
+];
+
+const BACKEND_TYPE: &str = "state.backend.type";
+pub(super) const PREDEFINED_OPTIONS: &str = "state.backend.rocksdb.predefined-options";
+const MANAGED: &str = "state.backend.rocksdb.memory.managed";
+const FIXED_PER_SLOT: &str = "state.backend.rocksdb.memory.fixed-per-slot";
+const WRITE_BUFFER_RATIO: &str = "state.backend.rocksdb.memory.write-buffer-ratio";
+const HIGH_PRIO_POOL_RATIO: &str = "state.backend.rocksdb.memory.high-prio-pool-ratio";
+const TIMER_FACTORY: &str = "state.backend.rocksdb.timer-service.factory";
+const TRANSFER_THREADS: &str = "state.backend.rocksdb.checkpoint.transfer.thread.num";
+const TM_MANAGED_SIZE: &str = "taskmanager.memory.managed.size";
+const TM_SLOTS: &str = "taskmanager.numberOfTaskSlots";
+const TM_PROCESS_SIZE: &str = "taskmanager.memory.process.size";
+const TM_FLINK_SIZE: &str = "taskmanager.memory.flink.size";
+const TM_MANAGED_FRACTION: &str = "taskmanager.memory.managed.fraction";
+const TM_METASPACE: &str = "taskmanager.memory.jvm-metaspace.size";
+const TM_OVERHEAD_FRACTION: &str = "taskmanager.memory.jvm-overhead.fraction";
+const TM_OVERHEAD_MIN: &str = "taskmanager.memory.jvm-overhead.min";
+const TM_OVERHEAD_MAX: &str = "taskmanager.memory.jvm-overhead.max";
+/// The TaskManager keys that decide a slot's managed memory.
+const TM_MEMORY_KEYS: [&str; 9] = [
+    TM_PROCESS_SIZE,
+    TM_FLINK_SIZE,
+    TM_MANAGED_SIZE,
+    TM_MANAGED_FRACTION,
+    TM_METASPACE,
+    TM_OVERHEAD_FRACTION,
+    TM_OVERHEAD_MIN,
+    TM_OVERHEAD_MAX,
+    TM_SLOTS,
+];
+pub(super) const INTERVAL: &str = "execution.checkpointing.interval";
+pub(super) const INCREMENTAL: &str = "execution.checkpointing.incremental";
+const MIN_PAUSE: &str = "execution.checkpointing.min-pause";
+const RETAINED: &str = "execution.checkpointing.num-retained";
+
+/// Legacy names Flink 1.x reads, and the key each is in Flink 2.x.
+const ALIASES: [(&str, &str); 3] = [
+    ("state.backend", BACKEND_TYPE),
+    ("state.backend.incremental", INCREMENTAL),
+    ("state.checkpoints.num-retained", RETAINED),
 ];
 
 /// Every key statebench reads.
@@ -92,7 +140,15 @@ pub const KEYS: &[&str] = &[
     "state.backend.rocksdb.memory.high-prio-pool-ratio",
     "state.backend.rocksdb.memory.partitioned-index-filters",
     "state.backend.rocksdb.timer-service.factory",
+    "state.backend.rocksdb.checkpoint.transfer.thread.num",
+    "taskmanager.memory.process.size",
+    "taskmanager.memory.flink.size",
     "taskmanager.memory.managed.size",
+    "taskmanager.memory.managed.fraction",
+    "taskmanager.memory.jvm-metaspace.size",
+    "taskmanager.memory.jvm-overhead.fraction",
+    "taskmanager.memory.jvm-overhead.min",
+    "taskmanager.memory.jvm-overhead.max",
     "taskmanager.numberOfTaskSlots",
     "execution.checkpointing.interval",
     "execution.checkpointing.incremental",
@@ -163,6 +219,11 @@ fn kind_of(name: &str) -> Option<Kind> {
             max: 1.0 - f64::EPSILON,
         },
         (_, Some("timer-service.factory")) => Kind::Choice(&["ROCKSDB", "HEAP"]),
+        // Negative: the TaskManager's IO pool; 0 or 1: the async snapshot thread itself.
+        (_, Some("checkpoint.transfer.thread.num")) => Kind::Int {
+            min: -MAX_THREADS,
+            max: MAX_THREADS,
+        },
         (
             _,
             Some(
@@ -171,7 +232,6 @@ fn kind_of(name: &str) -> Option<Kind> {
                 | "log.max-file-size"
                 | "log.file-num"
                 | "localdir"
-                | "checkpoint.transfer.thread.num"
                 | "timer-service.cache-size"
                 | "options-factory"
                 | "restore-overlap-fraction-threshold"
@@ -184,9 +244,23 @@ fn kind_of(name: &str) -> Option<Kind> {
                 | "checkpoint.transfer.thread.num.restore",
             ),
         ) => Kind::NotModelled,
-        ("taskmanager.memory.managed.size", _) => Kind::Size {
+        (
+            "taskmanager.memory.managed.size"
+            | "taskmanager.memory.process.size"
+            | "taskmanager.memory.flink.size"
+            | "taskmanager.memory.jvm-metaspace.size"
+            | "taskmanager.memory.jvm-overhead.min"
+            | "taskmanager.memory.jvm-overhead.max",
+            _,
+        ) => Kind::Size {
             max: MAX_MEMORY_SIZE,
         },
+        ("taskmanager.memory.managed.fraction" | "taskmanager.memory.jvm-overhead.fraction", _) => {
+            Kind::Ratio {
+                min: 0.0,
+                max: 1.0 - f64::EPSILON,
+            }
+        }
         ("taskmanager.numberOfTaskSlots", _) => Kind::Int {
             min: 1,
             max: MAX_INT,
@@ -229,6 +303,12 @@ fn kind_of(name: &str) -> Option<Kind> {
 /// Whether statebench knows the key.
 pub(super) fn is_known(name: &str) -> bool {
     kind_of(name).is_some()
+}
+
+/// Whether the key is a valid Flink key whose effect statebench does not model: accepted, and
+/// recorded with the cell as it was written.
+pub(super) fn is_recorded_only(name: &str) -> bool {
+    matches!(kind_of(name), Some(Kind::NotModelled))
 }
 
 /// Keys under these prefixes must be known; others are ignored.
@@ -284,8 +364,21 @@ pub fn parse_memory_size(text: &str) -> Option<u64> {
     value.checked_mul(multiplier)
 }
 
+/// A memory size as Flink writes it, in the largest unit that divides it: `64mb`, `4kb`, `3b`.
+fn memory_size_text(bytes: u64) -> String {
+    const UNITS: [(&str, u32); 4] = [("tb", 40), ("gb", 30), ("mb", 20), ("kb", 10)];
+    match UNITS
+        .iter()
+        .find(|(_, shift)| bytes != 0 && bytes.trailing_zeros() >= *shift)
+    {
+        Some((unit, shift)) => format!("{}{unit}", bytes >> shift),
+        None => format!("{bytes}b"),
+    }
+}
+
 /// A key's value, parsed.
-enum Value {
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Value {
     Bool(bool),
     Int(i64),
     Ratio(f64),
@@ -293,15 +386,47 @@ enum Value {
     Duration(Duration),
     Choice(String),
     Compressions(Vec<Compression>),
-    Ignored,
 }
 
-fn parse_value(name: &str, raw: &str, origin: &Origin) -> Result<Value> {
+impl Value {
+    /// The value as Flink 2.x reads it: sizes in the largest whole unit, durations in whole
+    /// milliseconds, lists `;`-separated.
+    pub(super) fn text(&self) -> String {
+        match self {
+            Value::Bool(b) => b.to_string(),
+            Value::Int(n) => n.to_string(),
+            Value::Ratio(r) => r.to_string(),
+            Value::Size(bytes) => memory_size_text(*bytes),
+            Value::Duration(d) => format!("{}ms", d.as_millis()),
+            Value::Choice(c) => c.clone(),
+            Value::Compressions(list) => list
+                .iter()
+                .map(|c| compression_name(*c))
+                .collect::<Vec<_>>()
+                .join(";"),
+        }
+    }
+}
+
+fn compression_name(compression: Compression) -> &'static str {
+    COMPRESSIONS
+        .iter()
+        .find(|(_, c)| *c == compression)
+        .map_or("NO_COMPRESSION", |(name, _)| name)
+}
+
+/// Whether `name` holds a list, which a YAML file writes as a YAML list.
+pub(super) fn is_list(name: &str) -> bool {
+    matches!(kind_of(name), Some(Kind::CompressionList))
+}
+
+/// The value of a key statebench models, None for keys it reads but does not model.
+fn parse_value(name: &str, raw: &str, origin: &Origin) -> Result<Option<Value>> {
     let kind = kind_of(name).ok_or_else(|| anyhow!("{}", unknown_key_message(name, origin)))?;
     let shown = crate::input::excerpt(raw);
     let bad =
         |expected: String| anyhow!("{origin}: `{name}`: {shown} is not valid: expected {expected}");
-    Ok(match kind {
+    Ok(Some(match kind {
         Kind::Bool => match raw.to_ascii_lowercase().as_str() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
@@ -350,26 +475,214 @@ fn parse_value(name: &str, raw: &str, origin: &Origin) -> Result<Value> {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
             {
-                list.push(match item.to_ascii_uppercase().as_str() {
-                    "NO_COMPRESSION" => Compression::None,
-                    "SNAPPY_COMPRESSION" => Compression::Snappy,
-                    "LZ4_COMPRESSION" => Compression::Lz4,
-                    "ZSTD_COMPRESSION" => Compression::Zstd,
-                    _ => {
+                match COMPRESSIONS
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(item))
+                {
+                    Some((_, compression)) => list.push(*compression),
+                    None => {
                         return Err(bad(format!(
                         "a ';'-separated list of {} (other codecs are not built into statebench)",
-                        COMPRESSIONS.join(", ")
+                        COMPRESSIONS.map(|(name, _)| name).join(", ")
                     )))
                     }
-                });
+                }
             }
             if list.is_empty() {
                 return Err(bad("at least one compression type".into()));
             }
             Value::Compressions(list)
         }
-        Kind::NotModelled => Value::Ignored,
+        Kind::NotModelled => return Ok(None),
+    }))
+}
+
+/// A field of [`RocksSettings`] as the value of its key.
+trait SettingField: Sized {
+    /// The field as its key's value.
+    fn to_value(&self) -> Value;
+    /// The field a value of its key's kind sets, None for a value of another kind.
+    fn from_value(value: &Value) -> Option<Self>;
+}
+
+/// [`SettingField`] for types a [`Value`] variant holds as they are.
+macro_rules! plain_setting_fields {
+    ($($ty:ty => $variant:ident),* $(,)?) => {$(
+        impl SettingField for $ty {
+            fn to_value(&self) -> Value {
+                Value::$variant(self.clone())
+            }
+            fn from_value(value: &Value) -> Option<Self> {
+                match value {
+                    Value::$variant(v) => Some(v.clone()),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+plain_setting_fields!(
+    bool => Bool,
+    u64 => Size,
+    f64 => Ratio,
+    Vec<Compression> => Compressions,
+);
+
+impl SettingField for i32 {
+    fn to_value(&self) -> Value {
+        Value::Int(i64::from(*self))
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Int(n) => Some(*n as i32),
+            _ => None,
+        }
+    }
+}
+
+impl SettingField for usize {
+    fn to_value(&self) -> Value {
+        (*self as u64).to_value()
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        u64::from_value(value).map(|bytes| bytes as usize)
+    }
+}
+
+impl SettingField for CompactionStyle {
+    fn to_value(&self) -> Value {
+        let name = match self {
+            CompactionStyle::Level => "LEVEL",
+            CompactionStyle::Universal => "UNIVERSAL",
+            CompactionStyle::Fifo => "FIFO",
+        };
+        Value::Choice(name.to_string())
+    }
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::Choice(c) => Some(match c.as_str() {
+                "UNIVERSAL" => CompactionStyle::Universal,
+                "FIFO" => CompactionStyle::Fifo,
+                _ => CompactionStyle::Level,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A `state.backend.rocksdb.*` key that is one field of [`RocksSettings`].
+struct SettingKey {
+    /// The key.
+    name: &'static str,
+    /// The field's value.
+    get: fn(&RocksSettings) -> Value,
+    /// Sets the field to a value of the key's kind.
+    set: fn(&mut RocksSettings, &Value),
+}
+
+macro_rules! setting_keys {
+    ($($option:literal => $field:ident),* $(,)?) => {
+        [$(SettingKey {
+            name: concat!("state.backend.rocksdb.", $option),
+            get: |s| s.$field.to_value(),
+            set: |s, value| {
+                if let Some(v) = SettingField::from_value(value) {
+                    s.$field = v;
+                }
+            },
+        }),*]
+    };
+}
+
+/// Every key that is a field of [`RocksSettings`].
+const SETTING_KEYS: [SettingKey; 18] = setting_keys![
+    "thread.num" => max_background_jobs,
+    "files.open" => max_open_files,
+    "compaction.style" => compaction_style,
+    "compaction.level.use-dynamic-size" => dynamic_level_bytes,
+    "compression.per.level" => compression_per_level,
+    "compaction.level.target-file-size-base" => target_file_size_base,
+    "compaction.level.max-size-level-base" => max_bytes_for_level_base,
+    "writebuffer.size" => write_buffer_size,
+    "writebuffer.count" => max_write_buffer_number,
+    "writebuffer.number-to-merge" => min_write_buffer_number_to_merge,
+    "block.blocksize" => block_size,
+    "block.metadata-blocksize" => metadata_block_size,
+    "block.cache-size" => block_cache_size,
+    "write-batch-size" => write_batch_size,
+    "use-bloom-filter" => use_bloom_filter,
+    "bloom-filter.bits-per-key" => bloom_bits_per_key,
+    "bloom-filter.block-based-mode" => bloom_block_based,
+    "memory.partitioned-index-filters" => partitioned_index_filters,
+];
+
+/// The keys a configuration sets that statebench models, parsed, by their Flink 2.x name (a key
+/// set under its current name wins over its legacy alias), with where each was set.
+pub(super) type Values = BTreeMap<&'static str, (Value, Origin)>;
+
+/// The Flink 2.x name of a modelled key (its own, or the one a legacy alias stands for).
+fn current_name(name: &str) -> Option<&'static str> {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == name)
+        .map(|(_, current)| *current)
+        .or_else(|| KEYS.iter().copied().find(|key| *key == name))
+}
+
+/// Parses the modelled keys of `entries`.
+pub(super) fn parse_values(entries: &BTreeMap<String, (String, Origin)>) -> Result<Values> {
+    let mut values = Values::new();
+    // Aliases first, so that a key set under its current name wins.
+    for aliases in [true, false] {
+        for (name, (raw, origin)) in entries {
+            let Some(current) = current_name(name) else {
+                continue;
+            };
+            if (current != name) != aliases {
+                continue;
+            }
+            if let Some(value) = parse_value(name, raw, origin)? {
+                values.insert(current, (value, origin.clone()));
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// What a key is when nobody sets it: `profile`'s value (Flink's default under it); None for keys
+/// without one (backend type, fixed-per-slot memory, the TaskManager's, checkpoint interval).
+pub(super) fn default_value(name: &str, profile: PredefinedProfile) -> Option<Value> {
+    if let Some(key) = SETTING_KEYS.iter().find(|k| k.name == name) {
+        return Some((key.get)(&profile.settings()));
+    }
+    Some(match name {
+        PREDEFINED_OPTIONS => Value::Choice(PredefinedProfile::Default.name().to_string()),
+        MANAGED => Value::Bool(true),
+        WRITE_BUFFER_RATIO => Value::Ratio(0.5),
+        HIGH_PRIO_POOL_RATIO => Value::Ratio(0.1),
+        TIMER_FACTORY => Value::Choice(timer_factory_name(TimerFactory::Rocksdb).to_string()),
+        TRANSFER_THREADS => Value::Int(DEFAULT_TRANSFER_THREADS.into()),
+        INCREMENTAL => Value::Bool(false),
+        MIN_PAUSE => Value::Duration(Duration::ZERO),
+        RETAINED => Value::Int(1),
+        _ => return None,
     })
+}
+
+/// The value `values` sets for `name`, else Flink's default.
+fn value_or_default(values: &Values, name: &str) -> Option<Value> {
+    match values.get(name) {
+        Some((value, _)) => Some(value.clone()),
+        None => default_value(name, PredefinedProfile::Default),
+    }
+}
+
+fn timer_factory_name(timers: TimerFactory) -> &'static str {
+    match timers {
+        TimerFactory::Rocksdb => "ROCKSDB",
+        TimerFactory::Heap => "HEAP",
+    }
 }
 
 /// Resolves `entries` over `profile` (or the profile the entries name, or DEFAULT).
@@ -377,153 +690,237 @@ pub(super) fn resolve(
     entries: &BTreeMap<String, (String, Origin)>,
     profile: Option<PredefinedProfile>,
 ) -> Result<Resolved> {
-    let mut values = BTreeMap::new();
-    for (name, (raw, origin)) in entries {
-        if is_known(name) {
-            values.insert(name.as_str(), parse_value(name, raw, origin)?);
-        }
-    }
-    let get = |names: &[&str]| lookup(&values, names);
-    let profile = match (profile, get(&["state.backend.rocksdb.predefined-options"])) {
+    let values = parse_values(entries)?;
+    let get = |name: &str| values.get(name).map(|(value, _)| value);
+    let profile = match (profile, get(PREDEFINED_OPTIONS)) {
         (Some(p), _) => p,
         (None, Some(Value::Choice(name))) => name.parse()?,
         _ => PredefinedProfile::Default,
     };
     let mut config = RocksDbConfig::new(profile);
-    let s = &mut config.settings;
-    for (name, value) in &values {
-        let Some(option) = name.strip_prefix(R) else {
-            continue;
-        };
-        match (option, value) {
-            ("thread.num", Value::Int(v)) => s.max_background_jobs = *v as i32,
-            ("files.open", Value::Int(v)) => s.max_open_files = *v as i32,
-            ("compaction.style", Value::Choice(c)) => {
-                s.compaction_style = match c.as_str() {
-                    "UNIVERSAL" => CompactionStyle::Universal,
-                    "FIFO" => CompactionStyle::Fifo,
-                    _ => CompactionStyle::Level,
-                }
-            }
-            ("compaction.level.use-dynamic-size", Value::Bool(b)) => s.dynamic_level_bytes = *b,
-            ("compression.per.level", Value::Compressions(c)) => {
-                s.compression_per_level = c.clone()
-            }
-            ("compaction.level.target-file-size-base", Value::Size(v)) => {
-                s.target_file_size_base = *v
-            }
-            ("compaction.level.max-size-level-base", Value::Size(v)) => {
-                s.max_bytes_for_level_base = *v
-            }
-            ("writebuffer.size", Value::Size(v)) => s.write_buffer_size = *v as usize,
-            ("writebuffer.count", Value::Int(v)) => s.max_write_buffer_number = *v as i32,
-            ("writebuffer.number-to-merge", Value::Int(v)) => {
-                s.min_write_buffer_number_to_merge = *v as i32
-            }
-            ("block.blocksize", Value::Size(v)) => s.block_size = *v as usize,
-            ("block.metadata-blocksize", Value::Size(v)) => s.metadata_block_size = *v as usize,
-            ("block.cache-size", Value::Size(v)) => s.block_cache_size = *v as usize,
-            ("write-batch-size", Value::Size(v)) => s.write_batch_size = *v as usize,
-            ("use-bloom-filter", Value::Bool(b)) => s.use_bloom_filter = *b,
-            ("bloom-filter.bits-per-key", Value::Ratio(v)) => s.bloom_bits_per_key = *v,
-            ("bloom-filter.block-based-mode", Value::Bool(b)) => s.bloom_block_based = *b,
-            ("memory.partitioned-index-filters", Value::Bool(b)) => {
-                s.partitioned_index_filters = *b
-            }
-            _ => {}
+    for key in &SETTING_KEYS {
+        if let Some(value) = get(key.name) {
+            (key.set)(&mut config.settings, value);
         }
     }
     config.memory = memory_mode(&values)?;
-    if let Some(Value::Choice(t)) = get(&["state.backend.rocksdb.timer-service.factory"]) {
-        config.timers = if t == "HEAP" {
-            TimerFactory::Heap
-        } else {
-            TimerFactory::Rocksdb
-        };
+    if let Some(Value::Choice(t)) = get(TIMER_FACTORY) {
+        if t == timer_factory_name(TimerFactory::Heap) {
+            config.timers = TimerFactory::Heap;
+        }
+    }
+    if let Some(Value::Int(n)) = get(TRANSFER_THREADS) {
+        config.transfer_threads = (*n).clamp(i32::MIN.into(), i32::MAX.into()) as i32;
     }
     if config.timers == TimerFactory::Heap {
         // Visible in cell ids: the timer service changes what a cell measures.
         config.label.push_str("+HEAP_TIMERS");
     }
-    let checkpoint = match get(&["execution.checkpointing.interval"]) {
-        Some(Value::Duration(interval)) => {
-            let incremental = matches!(
-                get(&[
-                    "execution.checkpointing.incremental",
-                    "state.backend.incremental"
-                ]),
-                Some(Value::Bool(true))
-            );
-            let mode = if incremental {
-                CheckpointMode::Incremental
-            } else {
-                CheckpointMode::Full
-            };
-            let mut setting = CheckpointSetting::new(mode, *interval);
-            if let Some(Value::Duration(pause)) = get(&["execution.checkpointing.min-pause"]) {
-                setting.min_pause = *pause;
-            }
-            if let Some(Value::Int(n)) = get(&[
-                "execution.checkpointing.num-retained",
-                "state.checkpoints.num-retained",
-            ]) {
-                setting.retained = *n as usize;
-            }
-            Some(setting)
-        }
+    let duration = |name| match value_or_default(&values, name) {
+        Some(Value::Duration(d)) => Some(d),
         _ => None,
     };
-    let rocksdb = match get(&["state.backend.type", "state.backend"]) {
-        Some(Value::Choice(t)) => Some(t == "rocksdb"),
-        _ => None,
+    let checkpoint = CheckpointKeys {
+        interval: duration(INTERVAL),
+        incremental: value_or_default(&values, INCREMENTAL) == Some(Value::Bool(true)),
+        min_pause: duration(MIN_PAUSE).unwrap_or_default(),
+        retained: match value_or_default(&values, RETAINED) {
+            Some(Value::Int(n)) => n as usize,
+            _ => 1,
+        },
+    };
+    let backend = match get(BACKEND_TYPE) {
+        Some(Value::Choice(t)) if t == BackendType::RocksDb.name() => Some(BackendType::RocksDb),
+        Some(_) => Some(BackendType::HashMap),
+        None => None,
     };
     Ok(Resolved {
-        rocksdb,
+        backend,
         rocksdb_config: config,
         checkpoint,
     })
 }
 
-/// The first of `names` that is set.
-fn lookup<'a>(values: &'a BTreeMap<&str, Value>, names: &[&str]) -> Option<&'a Value> {
-    names.iter().find_map(|n| values.get(*n))
+/// The managed memory of one slot: the TaskManager's (derived from its memory keys by Flink's
+/// arithmetic, [`TaskManagerMemory`]) over `taskmanager.numberOfTaskSlots`.
+fn managed_bytes_per_slot(values: &Values) -> Result<u64> {
+    let slots = match values.get(TM_SLOTS) {
+        Some((Value::Int(n), _)) => *n as u64,
+        _ => 1,
+    };
+    let size = |name| match values.get(name) {
+        Some((Value::Size(bytes), _)) => Some(*bytes),
+        _ => None,
+    };
+    let fraction = |name, default| match values.get(name) {
+        Some((Value::Ratio(r), _)) => *r as f32,
+        _ => default,
+    };
+    let defaults = TaskManagerMemory::default();
+    let memory = TaskManagerMemory {
+        process: size(TM_PROCESS_SIZE),
+        flink: size(TM_FLINK_SIZE),
+        managed: size(TM_MANAGED_SIZE),
+        managed_fraction: fraction(TM_MANAGED_FRACTION, defaults.managed_fraction),
+        metaspace: size(TM_METASPACE).unwrap_or(defaults.metaspace),
+        overhead_fraction: fraction(TM_OVERHEAD_FRACTION, defaults.overhead_fraction),
+        overhead_min: size(TM_OVERHEAD_MIN).unwrap_or(defaults.overhead_min),
+        overhead_max: size(TM_OVERHEAD_MAX).unwrap_or(defaults.overhead_max),
+    };
+    Ok(memory.managed_bytes()? / slots)
 }
 
 /// `RocksDBSharedResourcesFactory`'s choice: fixed-per-slot, else managed, else per-CF caches.
-fn memory_mode(values: &BTreeMap<&str, Value>) -> Result<MemoryMode> {
-    let get = |names: &[&str]| lookup(values, names);
-    let ratio = match get(&["state.backend.rocksdb.memory.write-buffer-ratio"]) {
-        Some(Value::Ratio(r)) => *r,
-        _ => 0.5,
+fn memory_mode(values: &Values) -> Result<MemoryMode> {
+    let ratio = |name| match value_or_default(values, name) {
+        Some(Value::Ratio(r)) => r,
+        _ => 0.0,
     };
-    let high_prio = match get(&["state.backend.rocksdb.memory.high-prio-pool-ratio"]) {
-        Some(Value::Ratio(r)) => *r,
-        _ => 0.1,
-    };
+    let (ratio, high_prio) = (ratio(WRITE_BUFFER_RATIO), ratio(HIGH_PRIO_POOL_RATIO));
     if ratio + high_prio > 1.0 {
-        bail!("state.backend.rocksdb.memory.write-buffer-ratio ({ratio}) + high-prio-pool-ratio ({high_prio}) must not exceed 1");
+        bail!(
+            "{WRITE_BUFFER_RATIO} ({ratio}) + high-prio-pool-ratio ({high_prio}) must not exceed 1"
+        );
     }
-    if let Some(Value::Size(bytes)) = get(&["state.backend.rocksdb.memory.fixed-per-slot"]) {
+    if let Some((Value::Size(bytes), _)) = values.get(FIXED_PER_SLOT) {
         return Ok(MemoryMode::FixedPerSlot {
             total_bytes: *bytes,
             write_buffer_ratio: ratio,
             high_prio_pool_ratio: high_prio,
         });
     }
-    if let Some(Value::Bool(false)) = get(&["state.backend.rocksdb.memory.managed"]) {
+    if let Some((Value::Bool(false), _)) = values.get(MANAGED) {
         return Ok(MemoryMode::Unmanaged);
     }
-    let slots = match get(&["taskmanager.numberOfTaskSlots"]) {
-        Some(Value::Int(n)) => *n as u64,
-        _ => 1,
-    };
-    let total = match get(&["taskmanager.memory.managed.size"]) {
-        Some(Value::Size(bytes)) => bytes / slots,
-        _ => MemoryMode::DEFAULT_MANAGED_BYTES,
-    };
     Ok(MemoryMode::Managed {
-        total_bytes: total,
+        total_bytes: managed_bytes_per_slot(values)?,
         write_buffer_ratio: ratio,
         high_prio_pool_ratio: high_prio,
     })
+}
+
+/// Every key a cell of `backend` under `checkpoint` runs with and its value, in [`KEYS`] order:
+/// the backend type; for RocksDB the profile, each setting, the keys of its memory mode and the
+/// timer service; with checkpoints, the checkpointing keys. The TaskManager's memory keys are
+/// `config`'s when they give the managed memory the cell has, else that memory on one slot.
+pub(super) fn cell_values(
+    backend: &BackendConfig,
+    checkpoint: &CheckpointSetting,
+    config: &Values,
+) -> Vec<(&'static str, Value)> {
+    let mut values: BTreeMap<&str, Value> = BTreeMap::new();
+    values.insert(
+        BACKEND_TYPE,
+        Value::Choice(BackendType::of(backend).name().to_string()),
+    );
+    if let BackendConfig::RocksDb(rocks) = backend {
+        values.insert(
+            PREDEFINED_OPTIONS,
+            Value::Choice(rocks.profile.name().to_string()),
+        );
+        for key in &SETTING_KEYS {
+            values.insert(key.name, (key.get)(&rocks.settings));
+        }
+        let ratios = match rocks.memory {
+            MemoryMode::Managed {
+                total_bytes,
+                write_buffer_ratio,
+                high_prio_pool_ratio,
+            } => {
+                values.insert(MANAGED, Value::Bool(true));
+                if managed_bytes_per_slot(config).ok() == Some(total_bytes) {
+                    for name in TM_MEMORY_KEYS {
+                        if let Some((value, _)) = config.get(name) {
+                            values.insert(name, value.clone());
+                        }
+                    }
+                } else {
+                    values.insert(TM_MANAGED_SIZE, Value::Size(total_bytes));
+                    values.insert(TM_SLOTS, Value::Int(1));
+                }
+                Some((write_buffer_ratio, high_prio_pool_ratio))
+            }
+            MemoryMode::FixedPerSlot {
+                total_bytes,
+                write_buffer_ratio,
+                high_prio_pool_ratio,
+            } => {
+                values.insert(FIXED_PER_SLOT, Value::Size(total_bytes));
+                Some((write_buffer_ratio, high_prio_pool_ratio))
+            }
+            MemoryMode::Unmanaged => {
+                values.insert(MANAGED, Value::Bool(false));
+                None
+            }
+        };
+        if let Some((write_buffer, high_prio)) = ratios {
+            values.insert(WRITE_BUFFER_RATIO, Value::Ratio(write_buffer));
+            values.insert(HIGH_PRIO_POOL_RATIO, Value::Ratio(high_prio));
+        }
+        values.insert(
+            TIMER_FACTORY,
+            Value::Choice(timer_factory_name(rocks.timers).to_string()),
+        );
+        values.insert(TRANSFER_THREADS, Value::Int(rocks.transfer_threads.into()));
+    }
+    if checkpoint.mode != CheckpointMode::None {
+        values.insert(INTERVAL, Value::Duration(checkpoint.interval));
+        values.insert(
+            INCREMENTAL,
+            Value::Bool(checkpoint.mode == CheckpointMode::Incremental),
+        );
+        values.insert(MIN_PAUSE, Value::Duration(checkpoint.min_pause));
+        values.insert(RETAINED, Value::Int(checkpoint.retained as i64));
+    }
+    KEYS.iter()
+        .filter_map(|key| values.remove(key).map(|value| (*key, value)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_written_as_flink_reads_them_and_read_back_equal() {
+        for (bytes, text) in [
+            (0, "0b"),
+            (1536, "1536b"),
+            (4 << 10, "4kb"),
+            (64 << 20, "64mb"),
+            (3 << 30, "3gb"),
+            (MemoryMode::DEFAULT_MANAGED_BYTES, "536870920b"),
+        ] {
+            assert_eq!(memory_size_text(bytes), text);
+        }
+        let origin = Origin::CommandLine;
+        for (name, value) in [
+            (
+                "state.backend.rocksdb.writebuffer.size",
+                Value::Size(96 << 20),
+            ),
+            (INTERVAL, Value::Duration(Duration::from_millis(1500))),
+            ("state.backend.rocksdb.files.open", Value::Int(-1)),
+            (WRITE_BUFFER_RATIO, Value::Ratio(0.375)),
+            (
+                "state.backend.rocksdb.compression.per.level",
+                Value::Compressions(vec![Compression::None, Compression::Zstd]),
+            ),
+            (
+                "state.backend.rocksdb.compaction.style",
+                CompactionStyle::Universal.to_value(),
+            ),
+        ] {
+            let text = value.text();
+            assert_eq!(
+                parse_value(name, &text, &origin).unwrap(),
+                Some(value),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            Value::Compressions(vec![Compression::Lz4, Compression::Snappy]).text(),
+            "LZ4_COMPRESSION;SNAPPY_COMPRESSION"
+        );
+    }
 }

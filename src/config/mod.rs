@@ -3,19 +3,29 @@
 //! nested `config.yaml` of Flink 1.19+/2.x) and from `--set key=value`, resolved as Flink resolves
 //! them: user setting > predefined profile > Flink default. Named user profiles (sets of keys over
 //! a predefined profile) can be defined in a file and run beside the predefined ones.
+//!
+//! And back: [`cell_keys`] lists every key a cell runs with and where it came from, and
+//! [`config_yaml`] writes the keys someone set as a Flink 2.x `config.yaml` that this module reads
+//! back to the same settings.
 
+mod cell_keys;
 mod keys;
 mod parse;
+pub mod taskmanager;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
+use serde::{Deserialize, Serialize};
 
 use crate::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
-use crate::checkpoint::CheckpointSetting;
+use crate::backend::BackendConfig;
+use crate::checkpoint::{CheckpointMode, CheckpointSetting};
 use crate::input::{excerpt, read_text, MAX_CONFIG_FILE};
+pub use cell_keys::{cell_keys, config_yaml, ChosenSources, FlinkKey, KeySource};
 pub use keys::{
     parse_memory_size, KEYS, MAX_BLOCK_SIZE, MAX_MEMORY_SIZE, MAX_RETAINED, MAX_THREADS,
     MAX_WRITE_BUFFERS, MAX_WRITE_BUFFER_SIZE,
@@ -35,6 +45,24 @@ pub enum Origin {
     },
     /// `--set` on the command line.
     CommandLine,
+    /// A profile of a user profiles file.
+    UserProfile {
+        /// The profiles file.
+        path: String,
+        /// The profile.
+        name: String,
+    },
+}
+
+impl Origin {
+    /// The source a key set here is reported with.
+    pub fn source(&self) -> KeySource {
+        match self {
+            Origin::File { .. } => KeySource::ConfigFile,
+            Origin::CommandLine => KeySource::SetOption,
+            Origin::UserProfile { .. } => KeySource::UserProfile,
+        }
+    }
 }
 
 impl fmt::Display for Origin {
@@ -46,6 +74,7 @@ impl fmt::Display for Origin {
             } => write!(f, "{path}, line {line}"),
             Origin::File { path, line: None } => write!(f, "{path}"),
             Origin::CommandLine => write!(f, "--set"),
+            Origin::UserProfile { path, name } => write!(f, "{path} (profile {name})"),
         }
     }
 }
@@ -56,15 +85,79 @@ pub struct FlinkConfig {
     entries: BTreeMap<String, (String, Origin)>,
 }
 
+/// `state.backend.type`: which state backend a job (a cell) uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BackendType {
+    /// `hashmap`: Flink's HashMapStateBackend (`filesystem`, its legacy name, reads as this).
+    #[serde(rename = "hashmap")]
+    HashMap,
+    /// `rocksdb`: Flink's EmbeddedRocksDBStateBackend.
+    #[serde(rename = "rocksdb")]
+    RocksDb,
+}
+
+impl BackendType {
+    /// Flink's name of the backend.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendType::HashMap => "hashmap",
+            BackendType::RocksDb => "rocksdb",
+        }
+    }
+
+    /// The type of a backend to build.
+    pub fn of(backend: &BackendConfig) -> BackendType {
+        match backend {
+            BackendConfig::HashMap => BackendType::HashMap,
+            BackendConfig::RocksDb(_) => BackendType::RocksDb,
+        }
+    }
+}
+
+impl fmt::Display for BackendType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The `execution.checkpointing.*` keys of a configuration, each set or at Flink's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckpointKeys {
+    /// `execution.checkpointing.interval`; None (Flink's default) leaves checkpointing off.
+    pub interval: Option<Duration>,
+    /// `execution.checkpointing.incremental`.
+    pub incremental: bool,
+    /// `execution.checkpointing.min-pause`.
+    pub min_pause: Duration,
+    /// `execution.checkpointing.num-retained`.
+    pub retained: usize,
+}
+
+impl CheckpointKeys {
+    /// The checkpoint setting the keys describe, None when they leave checkpointing off.
+    pub fn setting(&self) -> Option<CheckpointSetting> {
+        let mode = if self.incremental {
+            CheckpointMode::Incremental
+        } else {
+            CheckpointMode::Full
+        };
+        self.interval.map(|interval| CheckpointSetting {
+            min_pause: self.min_pause,
+            retained: self.retained,
+            ..CheckpointSetting::new(mode, interval)
+        })
+    }
+}
+
 /// What a configuration resolves to for statebench.
 #[derive(Clone, Debug)]
 pub struct Resolved {
-    /// `state.backend.type`: true for RocksDB, false for the heap backend (None: not set).
-    pub rocksdb: Option<bool>,
+    /// `state.backend.type`, when set.
+    pub backend: Option<BackendType>,
     /// The RocksDB configuration: the profile's settings with the user's keys over them.
     pub rocksdb_config: RocksDbConfig,
-    /// The checkpoint mode and interval, when the configuration sets an interval.
-    pub checkpoint: Option<CheckpointSetting>,
+    /// The checkpointing keys.
+    pub checkpoint: CheckpointKeys,
 }
 
 impl FlinkConfig {
@@ -143,6 +236,18 @@ impl FlinkConfig {
         Ok(config)
     }
 
+    /// Where the configuration's `key` came from, None when it does not set it.
+    pub fn source_of(&self, key: &str) -> Option<KeySource> {
+        self.entries.get(key).map(|(_, origin)| origin.source())
+    }
+
+    /// Every key set, with its value as written.
+    pub fn keys(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries
+            .iter()
+            .map(|(key, (value, _))| (key.as_str(), value.as_str()))
+    }
+
     /// Merges `other` over this configuration (its keys win).
     pub fn overlay(&self, other: &FlinkConfig) -> FlinkConfig {
         let mut merged = self.clone();
@@ -165,7 +270,9 @@ pub struct UserProfile {
 /// Reads named profiles from a YAML file (at most [`MAX_CONFIG_FILE`] bytes): a mapping of
 /// profile name to a mapping of Flink keys (nested or dotted), e.g.
 /// `BIG_BUFFERS: { state.backend.rocksdb.writebuffer.size: 128mb }`. A profile may name its base
-/// with `state.backend.rocksdb.predefined-options`.
+/// with `state.backend.rocksdb.predefined-options`. A profile holds `state.backend.rocksdb.*` and
+/// `taskmanager.*` keys only: the backend type and checkpointing are the matrix's, a
+/// `--config`'s or a `--set`'s.
 pub fn load_user_profiles(path: &Path) -> Result<Vec<UserProfile>> {
     let text = read_text(path, MAX_CONFIG_FILE, "profiles file")?;
     parse_user_profiles(&text, &path.display().to_string())
@@ -197,9 +304,18 @@ pub fn parse_user_profiles(text: &str, name: &str) -> Result<Vec<UserProfile>> {
                 p.name()
             );
         }
-        let origin = Origin::File {
-            path: format!("{name} (profile {profile})"),
-            line: None,
+        if let Some((key, _)) = pairs.iter().find(|(key, _)| {
+            !(key.starts_with("state.backend.rocksdb.") || key.starts_with("taskmanager."))
+        }) {
+            bail!(
+                "{name}: profile {profile:?}: {}: a profile holds state.backend.rocksdb.* and \
+                 taskmanager.* keys only; set it with --config or --set",
+                excerpt(key)
+            );
+        }
+        let origin = Origin::UserProfile {
+            path: name.to_string(),
+            name: profile.clone(),
         };
         let config = FlinkConfig::from_pairs(pairs, &origin)?;
         // Resolve once now so a bad value is reported when the file is read.

@@ -2,14 +2,25 @@
 
 use std::path::Path;
 
-use crate::report::schema::Machine;
+use super::disk::probe_disk;
+use crate::results::Machine;
+
+/// Where statebench keeps what it measured about this machine (as `scripts/setup.sh` keeps the
+/// RocksDB build): `$STATEBENCH_CACHE`, else `~/.cache/statebench`, else the system temp dir.
+fn cache_dir() -> std::path::PathBuf {
+    std::env::var_os("STATEBENCH_CACHE")
+        .map(Into::into)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/statebench")))
+        .unwrap_or_else(std::env::temp_dir)
+}
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
 /// Describes this machine and the filesystem holding `data_dir` (Linux `/proc`; fields it cannot
-/// read stay empty rather than guessed).
+/// read stay empty rather than guessed), with the device under `data_dir` measured by a short
+/// probe (cached for a day per device).
 pub fn describe_machine(data_dir: &Path) -> Machine {
     let cpuinfo = read("/proc/cpuinfo");
     let cpu_model = cpuinfo
@@ -52,5 +63,6 @@ pub fn describe_machine(data_dir: &Path) -> Machine {
         data_dir: data_dir.display().to_string(),
         device,
         filesystem,
+        disk: probe_disk(&data_dir, &cache_dir()),
     }
 }

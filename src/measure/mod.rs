@@ -1,11 +1,13 @@
 //! Measurement: per-op latency histograms, the per-second timeline, backend statistics over the
-//! measured part, and the machine description.
+//! measured part, and the machine description with its disk probed.
 
+mod disk;
 mod interval_log;
 mod machine;
 mod recorder;
 mod stats;
 
+pub use disk::{kernel_claims, probe_disk};
 pub use interval_log::write_interval_log;
 pub use machine::describe_machine;
 pub use recorder::{summarize, IntervalHistogram, Recorded, Recorder};

@@ -8,7 +8,7 @@ use base64::Engine;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
-use crate::report::schema::{OpLatency, TimelinePoint};
+use crate::results::{OpLatency, TimelinePoint};
 use crate::workload::OpClass;
 
 /// Lowest and highest trackable latency (1 ns to 1 min; larger values resize the histogram).

@@ -2,7 +2,7 @@
 //! measured part of a cell did: amplification, cache hit rate, stalls, and a per-second series.
 
 use crate::backend::StatsSnapshot;
-use crate::report::schema::{RocksDbStats, StatsSample};
+use crate::results::{RocksDbStats, StatsSample};
 
 fn ratio(numerator: u64, denominator: u64) -> f64 {
     if denominator == 0 {

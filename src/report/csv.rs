@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use anyhow::Result;
 
-use super::schema::{Results, RocksDbStats};
 use super::summary::checkpoint_stats;
 use super::Exporter;
+use crate::results::{Results, RocksDbStats};
 
 const COLUMNS: [&str; 22] = [
     "cell",
@@ -60,10 +60,10 @@ impl Exporter for CsvExporter {
             for o in c.ops.iter().chain(std::iter::once(&c.all_ops)) {
                 let fields = [
                     c.id.clone(),
-                    c.backend.clone(),
-                    c.profile.clone().unwrap_or_default(),
-                    c.checkpoint_mode.clone(),
-                    c.checkpoint_interval_ms.to_string(),
+                    c.setup.backend.name().to_string(),
+                    c.setup.profile_label().unwrap_or_default(),
+                    c.setup.checkpoint_mode.name().to_string(),
+                    c.setup.checkpoint_interval_ms.to_string(),
                     o.op.clone(),
                     o.count.to_string(),
                     format!("{:.1}", c.ops_per_s),

@@ -7,9 +7,11 @@ use anyhow::Result;
 
 use super::format::{bytes, latency, millis, rate};
 use super::recommend::{flink_config, recommend, Recommendation, TIE_FRACTION};
-use super::schema::{CellResult, Results};
 use super::summary::checkpoint_stats;
 use super::{Exporter, PLOTS};
+use crate::checkpoint::CheckpointMode;
+use crate::config::BackendType;
+use crate::results::{CellResult, DiskProbe, Results};
 
 /// Writes report.md.
 pub struct MarkdownExporter;
@@ -31,8 +33,44 @@ impl Exporter for MarkdownExporter {
         for cell in &results.cells {
             cell_section(&mut md, cell)?;
         }
+        not_measured(&mut md, results)?;
         Ok(md.into_bytes())
     }
+}
+
+/// Random 4 KiB reads per second at queue depth 1 above which a device cannot be a spinning disk
+/// (a 15k rpm disk seeks in about 3 ms: a few hundred reads per second).
+const SOLID_STATE_QD1_IOPS: f64 = 1000.0;
+
+/// The measured disk, beside what the kernel claims (and where the two disagree).
+fn disk_line(md: &mut String, d: &DiskProbe) -> Result<()> {
+    let k = &d.kernel;
+    let claim = match k.rotational {
+        Some(true) => "rotational",
+        Some(false) => "non-rotational",
+        None => "rotational: unknown",
+    };
+    writeln!(
+        md,
+        "Disk {} (measured{}): fsync p50 {} · p99 {} · 4 KiB random reads {}/s at queue depth 1, \
+         {}/s at 16 · sequential read {:.0} MB/s, write {:.0} MB/s. The kernel says: {}, scheduler {}.{}\n",
+        k.device,
+        if d.direct_io { ", direct I/O" } else { " through the page cache: this filesystem has no direct I/O, so these are memory speeds" },
+        latency(d.fsync_latency_us.p50 * 1e3),
+        latency(d.fsync_latency_us.p99 * 1e3),
+        rate(d.randread_4k_iops_qd1),
+        rate(d.randread_4k_iops_qd16),
+        d.seq_read_mb_s,
+        d.seq_write_mb_s,
+        claim,
+        k.scheduler.as_deref().unwrap_or("unknown"),
+        if k.rotational == Some(true) && d.direct_io && d.randread_4k_iops_qd1 > SOLID_STATE_QD1_IOPS {
+            " The kernel's \"rotational\" is wrong here: no spinning disk serves that many random reads at queue depth 1."
+        } else {
+            ""
+        }
+    )?;
+    Ok(())
 }
 
 fn header(md: &mut String, r: &Results) -> Result<()> {
@@ -62,6 +100,18 @@ fn header(md: &mut String, r: &Results) -> Result<()> {
         m.filesystem,
         m.data_dir
     )?;
+    if let Some(disk) = &m.disk {
+        disk_line(md, disk)?;
+    }
+    if let Some(version) = r.converted_from {
+        writeln!(
+            md,
+            "> Converted from results.json version {version}, which recorded each cell's backend, \
+             profile name, timer service and checkpoint setting but not the Flink keys it ran with: \
+             keys from `--config`, `--set` and user profiles are missing from the configurations \
+             below.\n"
+        )?;
+    }
     Ok(())
 }
 
@@ -91,7 +141,7 @@ fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
         best.id,
         rate(best.ops_per_s),
         rate(best.events_per_s),
-        millis(best.checkpoint_interval_ms as f64),
+        millis(best.setup.checkpoint_interval_ms as f64),
         latency(best.all_ops.p99_ns as f64),
         latency(best.all_ops.p999_ns as f64),
         millis(stats.avg_sync_ms),
@@ -133,9 +183,9 @@ fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
     writeln!(
         md,
         "```yaml\n# config.yaml (Flink 2.x)\n{}\n```\n",
-        flink_config(best)
+        flink_config(&best.setup)
     )?;
-    if best.backend == "hashmap" {
+    if best.setup.backend == BackendType::HashMap {
         write!(
             md,
             "The heap backend keeps all state as objects on the TaskManager's JVM heap: choose it only if \
@@ -150,7 +200,7 @@ fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
                 rocks.id,
                 rate(rocks.ops_per_s),
                 latency(rocks.all_ops.p99_ns as f64),
-                flink_config(rocks)
+                flink_config(&rocks.setup)
             )?;
         }
         writeln!(md, "\n")?;
@@ -185,7 +235,9 @@ fn explain_rocksdb(md: &mut String, r: &Results, rec: &Recommendation) -> Result
     };
     let next = (0..r.cells.len())
         .filter(|&i| {
-            i != best && r.cells[i].rocksdb.is_some() && r.cells[i].checkpoint_mode != "none"
+            i != best
+                && r.cells[i].rocksdb.is_some()
+                && r.cells[i].setup.checkpoint_mode != CheckpointMode::None
         })
         .max_by(|&x, &y| r.cells[x].ops_per_s.total_cmp(&r.cells[y].ops_per_s));
     let (a, Some(b)) = (&r.cells[best], next.map(|i| &r.cells[i])) else {
@@ -220,6 +272,61 @@ fn verified_mark(cell: &CellResult) -> &'static str {
         Some(_) => "✘",
         None => "—",
     }
+}
+
+/// Flink's keys for unaligned checkpoints (2.x and its 1.x name).
+const UNALIGNED_KEYS: [&str; 2] = [
+    "execution.checkpointing.unaligned.enabled",
+    "execution.checkpointing.unaligned",
+];
+
+/// What the report's numbers do not include, and why that is no gap for the choice it makes.
+fn not_measured(md: &mut String, r: &Results) -> Result<()> {
+    if let Some(ttl) = &r.workload.ttl {
+        writeln!(md, "## State TTL and time\n")?;
+        writeln!(
+            md,
+            "Every state has a TTL of {} ms. Flink measures TTL in processing time (the TaskManager's \
+             clock when the state is accessed). A replay runs at this machine's speed, not the job's, \
+             so the harness lets the event's own time stand in for processing time (one millisecond \
+             per event where the workload has no event-time stream): the same entries expire in every \
+             cell and on every machine. A job that lags its input expires less than this; one catching \
+             up on a backlog expires more.\n",
+            ttl.ttl_ms
+        )?;
+    }
+    writeln!(md, "## Unaligned checkpoints\n")?;
+    let set: Vec<String> = r
+        .cells
+        .iter()
+        .flat_map(|c| &c.setup.flink_keys)
+        .filter(|k| UNALIGNED_KEYS.contains(&k.key.as_str()))
+        .map(|k| format!("`{}: {}`", k.key, k.value))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    writeln!(
+        md,
+        "Unaligned checkpoints change how a checkpoint barrier crosses the network, not what the state \
+         backend does: an aligned barrier waits at each input until it arrived on all of them, while an \
+         unaligned one overtakes the buffered records and the in-flight network buffers are written into \
+         the checkpoint as channel state. That shortens checkpoints under backpressure and adds those \
+         buffers to the checkpoint's size, but the backend's part (the sync phase's flush and native \
+         checkpoint or heap copy, the async upload, the restore) is the same either way, and that part is \
+         what this report measures. A single operator replaying its state accesses has no network \
+         channels, so the choice does not show here; size it with your job's backpressure and network \
+         buffers (`taskmanager.network.*`).{}\n",
+        if set.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " Your configuration sets {}: accepted and recorded with each cell, and carried into \
+                 the recommended config.yaml.",
+                set.join(", ")
+            )
+        }
+    )?;
+    Ok(())
 }
 
 fn headline(md: &mut String, r: &Results) -> Result<()> {
@@ -275,6 +382,18 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
         c.elapsed_s,
         rate(c.ops_per_s)
     )?;
+    let set: Vec<String> = c
+        .setup
+        .flink_keys
+        .iter()
+        .filter(|k| !k.source.is_implied())
+        .map(|k| format!("`{}: {}` ({})", k.key, k.value, k.source))
+        .collect();
+    writeln!(
+        md,
+        "Flink keys beyond the defaults and the predefined profile's: {}.\n",
+        set.join(", ")
+    )?;
     writeln!(md, "| op | count | mean | p50 | p90 | p99 | p99.9 | max |")?;
     writeln!(md, "|---|--:|--:|--:|--:|--:|--:|--:|")?;
     for o in c.ops.iter().chain(std::iter::once(&c.all_ops)) {
@@ -297,8 +416,8 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             md,
             "Checkpoints ({}, every {}): {} taken; sync phase avg {} / max {}; async phase avg {}; \
              {} written per checkpoint on average; last checkpoint {}; {} files written, {} reused.\n",
-            c.checkpoint_mode,
-            millis(c.checkpoint_interval_ms as f64),
+            c.setup.checkpoint_mode,
+            millis(c.setup.checkpoint_interval_ms as f64),
             s.count,
             millis(s.avg_sync_ms),
             millis(s.max_sync_ms),

@@ -1,20 +1,19 @@
-//! Reports, computed from results.json alone: report.md, summary.csv and plots. Each text format
-//! is an [`Exporter`]; charts live in [`plots`].
+//! Reports, computed from [`Results`] alone (a run's results.json): report.md, summary.csv and
+//! plots. Each text format is an [`Exporter`]; charts live in [`plots`].
 
 mod csv;
 mod format;
 mod markdown;
 mod plots;
 pub mod recommend;
-pub mod schema;
 mod summary;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
-pub use crate::atomic::write_atomically;
-use schema::{Results, SCHEMA_VERSION};
+use crate::atomic::write_atomically;
+use crate::results::Results;
 pub use summary::{checkpoint_stats, CheckpointStats};
 
 /// The charts every report has: (file stem, title).
@@ -46,48 +45,45 @@ pub fn write_report(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Reads `dir/results.json`, refusing other schema versions.
-pub fn load_results(dir: &Path) -> Result<Results> {
-    let path = dir.join("results.json");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let version: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-    match version.get("schema_version").and_then(|v| v.as_u64()) {
-        Some(v) if v == SCHEMA_VERSION as u64 => {}
-        Some(v) => bail!(
-            "{}: field `schema_version`: expected {SCHEMA_VERSION}, got {v}",
-            path.display()
-        ),
-        None => bail!("{}: field `schema_version`: missing", path.display()),
-    }
-    serde_json::from_value(version).with_context(|| format!("{}: invalid results", path.display()))
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
+    use std::time::Duration;
+
     use super::*;
-    use crate::report::schema::{
-        CellResult, CheckpointRecord, Machine, OpLatency, RestoreRecord, RocksDbStats,
-        TimelinePoint,
+    use crate::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
+    use crate::backend::BackendConfig;
+    use crate::checkpoint::{CheckpointMode, CheckpointSetting};
+    pub(crate) use crate::results::tests::results_with;
+    use crate::results::{
+        CellResult, CheckpointRecord, OpLatency, RestoreRecord, RocksDbStats, TimelinePoint,
     };
-    use crate::workload::WorkloadSpec;
+    use crate::run::Cell;
+
+    /// A cell of `backend` with checkpoints of `mode` every second, as planned.
+    pub(crate) fn planned(backend: BackendConfig, mode: CheckpointMode) -> Cell {
+        Cell::new(
+            backend,
+            CheckpointSetting::new(mode, Duration::from_secs(1)),
+        )
+    }
+
+    /// RocksDB under the DEFAULT profile.
+    pub(crate) fn rocksdb_default() -> BackendConfig {
+        BackendConfig::RocksDb(RocksDbConfig::new(PredefinedProfile::Default))
+    }
 
     /// A RocksDB DEFAULT cell with the given mode, throughput, all-ops p99.9 and restore outcome
     /// (None: no restore); everything else empty.
     pub(crate) fn cell(
         id: &str,
-        mode: &str,
+        mode: CheckpointMode,
         ops: f64,
         p999: u64,
         verified: Option<bool>,
     ) -> CellResult {
         CellResult {
             id: id.to_string(),
-            backend: "rocksdb".to_string(),
-            profile: Some("DEFAULT".to_string()),
-            checkpoint_mode: mode.to_string(),
-            checkpoint_interval_ms: 1000,
+            setup: planned(rocksdb_default(), mode).setup,
             measured_events: 10,
             measured_ops: 10,
             elapsed_s: 1.0,
@@ -106,6 +102,8 @@ pub(crate) mod tests {
                 verified,
                 ..RestoreRecord::default()
             }),
+            savepoint: None,
+            savepoint_restore: None,
             options_file: None,
             rocksdb: None,
         }
@@ -135,15 +133,12 @@ pub(crate) mod tests {
 
     /// A fully populated cell: op classes, a timeline with a checkpoint spike, checkpoints,
     /// restore and (for RocksDB) statistics and an OPTIONS file.
-    fn full_cell(backend: &str, profile: Option<&str>, mode: &str, ops: f64) -> CellResult {
-        let id = [Some(backend), profile, Some(mode)]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join("-");
-        let mut c = cell(&id, mode, ops, 0, (mode != "none").then_some(true));
-        c.backend = backend.to_string();
-        c.profile = profile.map(str::to_string);
+    fn full_cell(backend: BackendConfig, mode: CheckpointMode, ops: f64) -> CellResult {
+        let planned = planned(backend, mode);
+        let id = planned.id();
+        let checkpoints = mode != CheckpointMode::None;
+        let mut c = cell(&id, mode, ops, 0, checkpoints.then_some(true));
+        c.setup = planned.setup;
         c.all_ops = latency("all", 800 + ops as u64 % 500);
         c.ops = vec![
             latency("value.get", 700),
@@ -158,7 +153,7 @@ pub(crate) mod tests {
                 max_ns: 9_000_000,
             })
             .collect();
-        if mode != "none" {
+        if checkpoints {
             c.checkpoints = (1..=3)
                 .map(|id| CheckpointRecord {
                     id,
@@ -170,10 +165,11 @@ pub(crate) mod tests {
                     files_written: 4,
                     files_reused: id - 1,
                     is_final: id == 3,
+                    verified: None,
                 })
                 .collect();
         }
-        if backend == "rocksdb" {
+        if let BackendConfig::RocksDb(_) = planned.backend {
             c.options_file = Some(format!("options/{id}.ini"));
             c.rocksdb = Some(RocksDbStats {
                 write_amplification: 3.2,
@@ -223,16 +219,20 @@ pub(crate) mod tests {
 
     #[test]
     fn a_full_report_is_written() {
+        let rocksdb = |p| BackendConfig::RocksDb(RocksDbConfig::new(p));
         let mut cells = vec![
-            full_cell("hashmap", None, "none", 2_000_000.0),
-            full_cell("hashmap", None, "full", 1_500_000.0),
+            full_cell(BackendConfig::HashMap, CheckpointMode::None, 2_000_000.0),
+            full_cell(BackendConfig::HashMap, CheckpointMode::Full, 1_500_000.0),
             full_cell(
-                "rocksdb",
-                Some("SPINNING_DISK_OPTIMIZED_HIGH_MEM"),
-                "incremental",
+                rocksdb(PredefinedProfile::SpinningDiskOptimizedHighMem),
+                CheckpointMode::Incremental,
                 400_000.0,
             ),
-            full_cell("rocksdb", Some("FLASH_SSD_OPTIMIZED"), "full", 300_000.0),
+            full_cell(
+                rocksdb(PredefinedProfile::FlashSsdOptimized),
+                CheckpointMode::Full,
+                300_000.0,
+            ),
         ];
         cells[3].restore.as_mut().unwrap().verified = false;
         // Zero latencies and an empty distribution must not break the log axes.
@@ -258,51 +258,21 @@ pub(crate) mod tests {
             1 + 4 * 3,
             "header, then two op classes and `all` per cell"
         );
-        assert!(rows[1].starts_with("hashmap-none,hashmap,,none,1000,value.get,"));
+        assert!(rows[1].starts_with("hashmap-none,hashmap,,none,0,value.get,"));
         assert!(csv.contains(",\"value.update, \"\"quoted\"\"\","));
     }
 
     #[test]
     fn a_single_empty_cell_is_still_reported() {
-        let results = results_with(vec![cell("hashmap-none", "none", 0.0, 0, None)]);
+        let results = results_with(vec![cell(
+            "hashmap-none",
+            CheckpointMode::None,
+            0.0,
+            0,
+            None,
+        )]);
         let dir = tempfile::tempdir().unwrap();
         let md = assert_full_report(&results, dir.path());
         assert!(md.contains("No cell both checkpointed"), "{md}");
-    }
-
-    /// Results of a tiny workload holding `cells`.
-    pub(crate) fn results_with(cells: Vec<CellResult>) -> Results {
-        let spec = WorkloadSpec::parse(
-            r#"{"name":"t","description":"d","seed":1,"events":100,"warmup_events":10,
-            "max_parallelism":128,"keys":{"count":10,"distribution":{"type":"uniform"}},
-            "value_size":{"type":"fixed","bytes":8},
-            "states":[{"type":"value","name":"v","read_only_fraction":0.5}]}"#,
-            "test",
-        )
-        .unwrap();
-        Results {
-            schema_version: SCHEMA_VERSION,
-            statebench_version: "test".into(),
-            created: "2026-11-24T00:00:00Z".into(),
-            workload: spec,
-            machine: Machine::default(),
-            rocksdb_version: "11.8.1".into(),
-            cells,
-        }
-    }
-
-    #[test]
-    fn results_of_another_schema_version_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut json = serde_json::to_value(results_with(vec![])).unwrap();
-        std::fs::write(dir.path().join("results.json"), json.to_string()).unwrap();
-        assert!(load_results(dir.path()).is_ok());
-        json["schema_version"] = 99.into();
-        std::fs::write(dir.path().join("results.json"), json.to_string()).unwrap();
-        let err = format!("{:#}", load_results(dir.path()).unwrap_err());
-        assert!(
-            err.contains("results.json") && err.contains("schema_version"),
-            "{err}"
-        );
     }
 }

@@ -11,8 +11,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::schema::{CellResult, Results};
-use crate::atomic::{commit, temporary_path, write_atomically};
+use crate::atomic::{write_atomically, Temporary};
+use crate::results::{CellResult, Results};
 
 const FONT: &str = "sans-serif";
 const WIDTH: u32 = 1400;
@@ -281,12 +281,12 @@ fn value_label(v: f64) -> String {
 fn write_chart(dir: &Path, name: &str, chart: &Chart) -> Result<Vec<PathBuf>> {
     let height = chart.height();
     let png = dir.join(format!("{name}.png"));
-    let tmp = temporary_path(&png);
+    let tmp = Temporary::new(&png);
     draw(
-        BitMapBackend::new(&tmp, (WIDTH, height)).into_drawing_area(),
+        BitMapBackend::new(tmp.path(), (WIDTH, height)).into_drawing_area(),
         chart,
     )?;
-    commit(&tmp, &png)?;
+    tmp.commit()?;
     let mut svg = String::new();
     draw(
         SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area(),

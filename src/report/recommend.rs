@@ -4,7 +4,9 @@
 //! fastest qualifying cell wins; the report also names the lowest-tail cell and flags near-ties,
 //! since a difference inside run-to-run noise is no reason to pick one setting over another.
 
-use super::schema::{CellResult, Results};
+use crate::checkpoint::CheckpointMode;
+use crate::config::{config_yaml, BackendType};
+use crate::results::{CellResult, CellSetup, Results};
 
 /// Throughput differences below this fraction are reported as a tie.
 pub const TIE_FRACTION: f64 = 0.05;
@@ -40,7 +42,8 @@ impl Recommendation {
 }
 
 fn qualifies(cell: &CellResult) -> bool {
-    cell.checkpoint_mode != "none" && cell.restore.as_ref().is_some_and(|r| r.verified)
+    cell.setup.checkpoint_mode != CheckpointMode::None
+        && cell.restore.as_ref().is_some_and(|r| r.verified)
 }
 
 /// Chooses from the cells of a run.
@@ -64,10 +67,12 @@ pub fn recommend(results: &Results) -> Recommendation {
         best_rocksdb: qualifying
             .iter()
             .copied()
-            .find(|&i| cells[i].backend == "rocksdb"),
-        best_without_checkpoints: by_throughput(&|c| c.checkpoint_mode == "none")
-            .first()
-            .copied(),
+            .find(|&i| cells[i].setup.backend == BackendType::RocksDb),
+        best_without_checkpoints: by_throughput(&|c| {
+            c.setup.checkpoint_mode == CheckpointMode::None
+        })
+        .first()
+        .copied(),
         lowest_tail,
         unverified: (0..cells.len())
             .filter(|&i| cells[i].restore.as_ref().is_some_and(|r| !r.verified))
@@ -75,40 +80,25 @@ pub fn recommend(results: &Results) -> Recommendation {
     }
 }
 
-/// The Flink configuration (2.x keys, config.yaml) that runs like this cell.
-pub fn flink_config(cell: &CellResult) -> String {
-    let mut lines = vec![format!("state.backend.type: {}", cell.backend)];
-    if let Some(profile) = &cell.profile {
-        lines.push(format!(
-            "state.backend.rocksdb.predefined-options: {profile}"
-        ));
-        lines.push("state.backend.rocksdb.memory.managed: true".to_string());
-    }
-    if cell.checkpoint_mode != "none" {
-        lines.push(format!(
-            "execution.checkpointing.interval: {}ms",
-            cell.checkpoint_interval_ms
-        ));
-        lines.push(format!(
-            "execution.checkpointing.incremental: {}",
-            cell.checkpoint_mode == "incremental"
-        ));
-    }
-    lines.join("\n")
+/// The Flink configuration (a Flink 2.x config.yaml) that runs like this cell: every key the
+/// cell ran with that Flink's defaults and its predefined profile do not imply.
+pub fn flink_config(setup: &CellSetup) -> String {
+    config_yaml(&setup.flink_keys)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::tests::{cell, results_with};
+    use CheckpointMode::{Full, Incremental};
 
     #[test]
     fn the_fastest_verified_checkpointing_cell_wins() {
         let results = results_with(vec![
-            cell("a-none", "none", 900.0, 10, None),
-            cell("b-full", "full", 500.0, 50, Some(true)),
-            cell("c-inc", "incremental", 700.0, 80, Some(true)),
-            cell("d-broken", "full", 800.0, 5, Some(false)),
+            cell("a-none", CheckpointMode::None, 900.0, 10, None),
+            cell("b-full", Full, 500.0, 50, Some(true)),
+            cell("c-inc", Incremental, 700.0, 80, Some(true)),
+            cell("d-broken", Full, 800.0, 5, Some(false)),
         ]);
         let r = recommend(&results);
         assert_eq!(r.best, Some(2));
@@ -118,7 +108,7 @@ mod tests {
         assert_eq!(r.best_rocksdb, Some(2));
         assert_eq!(r.unverified, vec![3]);
         assert!(!r.is_near_tie(&results));
-        let config = flink_config(&results.cells[2]);
+        let config = flink_config(&results.cells[2].setup);
         assert!(config.contains("execution.checkpointing.incremental: true"));
         assert!(config.contains("predefined-options: DEFAULT"));
     }
@@ -126,8 +116,8 @@ mod tests {
     #[test]
     fn no_qualifying_cell_means_no_pick() {
         let results = results_with(vec![
-            cell("a-none", "none", 900.0, 10, None),
-            cell("d-broken", "full", 800.0, 5, Some(false)),
+            cell("a-none", CheckpointMode::None, 900.0, 10, None),
+            cell("d-broken", Full, 800.0, 5, Some(false)),
         ]);
         let r = recommend(&results);
         assert_eq!((r.best, r.lowest_tail), (None, None));
@@ -136,8 +126,8 @@ mod tests {
     #[test]
     fn close_results_are_a_tie() {
         let results = results_with(vec![
-            cell("x", "full", 1000.0, 10, Some(true)),
-            cell("y", "full", 970.0, 10, Some(true)),
+            cell("x", Full, 1000.0, 10, Some(true)),
+            cell("y", Full, 970.0, 10, Some(true)),
         ]);
         assert!(recommend(&results).is_near_tie(&results));
     }

@@ -1,6 +1,6 @@
 //! Per-cell aggregates that several parts of the report show.
 
-use super::schema::CellResult;
+use crate::results::CellResult;
 
 /// Checkpoint figures of one cell.
 #[derive(Clone, Debug, Default, PartialEq)]

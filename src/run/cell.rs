@@ -1,17 +1,20 @@
 //! One cell: replay the workload's op stream against one backend under one checkpoint setting,
-//! timing every op on the operator thread; then restore the last checkpoint and verify it.
+//! timing every op on the operator thread; then take a savepoint, restore the last checkpoint
+//! and the savepoint, and verify both against the live state at the end of input.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::coordinator::{Coordinator, RetainedCheckpoint};
-use crate::backend::{Backend, BackendConfig, StateLayout, StatsSnapshot};
-use crate::checkpoint::{CheckpointMode, CheckpointSetting};
+use super::coordinator::{Coordinator, Verifier};
+use super::interrupt::{self, Interrupted};
+use super::workdir::{claim_cell_dir, remove_cell_dir};
+use crate::backend::{Backend, BackendConfig, Digest, StateLayout, StatsSnapshot};
+use crate::checkpoint::{CheckpointHandle, CheckpointSetting};
 use crate::measure::{sample, summarize_stats, write_interval_log, Recorded, Recorder};
-use crate::report::schema::{
-    CellResult, CheckpointRecord, RestoreRecord, RocksDbStats, StatsSample,
+use crate::results::{
+    CellResult, CellSetup, CheckpointRecord, RestoreRecord, RocksDbStats, StatsSample,
 };
 use crate::workload::trace::{self, TraceReader};
 use crate::workload::{fill_value, OpGenerator, OpSource, StateOp, WorkloadSpec};
@@ -67,6 +70,32 @@ pub struct Cell {
     pub backend: BackendConfig,
     /// The checkpoint setting.
     pub checkpoint: CheckpointSetting,
+    /// What the cell runs with, for its result: `backend` and `checkpoint` as types and Flink
+    /// keys, with where each key came from (built with them by `run::plan`).
+    pub setup: CellSetup,
+    /// What else the cell does besides checkpointing.
+    pub options: CellOptions,
+}
+
+/// What a cell does besides replaying and checkpointing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CellOptions {
+    /// Take a canonical savepoint at the end of input, restore it and verify it (default on).
+    pub savepoint: bool,
+    /// Verify every checkpoint, not only the last: each sync phase is followed by a view of the
+    /// state (a RocksDB snapshot, heap roots) held until the checkpoint thread has restored the
+    /// checkpoint and compared it. This perturbs the numbers (pinned rows, copy-on-write
+    /// copies, restores competing with the run), so it is off by default.
+    pub verify_every_checkpoint: bool,
+}
+
+impl Default for CellOptions {
+    fn default() -> CellOptions {
+        CellOptions {
+            savepoint: true,
+            verify_every_checkpoint: false,
+        }
+    }
 }
 
 impl Cell {
@@ -98,6 +127,10 @@ const STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs one cell and returns what it measured. A restore that does not verify is reported in
 /// the result (`verified: false`), not hidden.
+///
+/// The last checkpoint is the final one, taken when the input ended, so it and the savepoint
+/// must restore to exactly the live state then: that is what they are verified against, and
+/// nothing is held during the run for verification's sake (unless every checkpoint is verified).
 pub fn run_cell(
     input: &OpInput,
     cell: &Cell,
@@ -106,37 +139,77 @@ pub fn run_cell(
 ) -> Result<CellResult> {
     let id = cell.id();
     let work = paths.work.join(&id);
-    if work.exists() {
-        std::fs::remove_dir_all(&work)
-            .with_context(|| format!("cannot clear {}", work.display()))?;
-    }
+    claim_cell_dir(&work)?;
     let spec = input.spec();
     let layout = StateLayout::of(spec);
     let mut backend = cell.backend.open(&layout, &work.join("db"))?;
-    let mut coordinator = Coordinator::new(cell.checkpoint, &work.join("checkpoints"))?;
+    let verifier = cell
+        .options
+        .verify_every_checkpoint
+        .then(|| verifier(&cell.backend, &layout, work.join("verify")));
+    let mut coordinator = Coordinator::new(cell.checkpoint, &work.join("checkpoints"), verifier)?;
     let replayed = Replay::new(&id, backend.as_mut(), &mut coordinator).run(input, progress)?;
     coordinator
         .finish(backend.as_mut())
         .with_context(|| format!("cell {id}: final checkpoint"))?;
+    let end = LiveState {
+        digest: backend.digest()?,
+        time: replayed.event_time,
+    };
     let measured = replayed.finish(&paths.run, &id)?;
     let options_file = save_options_file(backend.as_ref(), &paths.run, &id)?;
+    let savepoint = match cell.options.savepoint {
+        true => Some(
+            coordinator
+                .savepoint(backend.as_mut())
+                .with_context(|| format!("cell {id}: savepoint"))?,
+        ),
+        false => None,
+    };
     drop(backend);
 
+    let checkpoints = coordinator.records().to_vec();
+    for unverified in checkpoints.iter().filter(|c| c.verified == Some(false)) {
+        eprintln!(
+            "error: cell {id}: restored checkpoint {} does not match the state it captured",
+            unverified.id
+        );
+    }
     let restore = match coordinator.last() {
-        Some(last) => Some(restore_and_verify(spec, cell, &layout, last, &work)?),
+        Some(last) => {
+            let mut record = restore_and_verify(cell, &layout, last, &end, &work.join("restore"))?;
+            record.verified &= checkpoints.iter().all(|c| c.verified != Some(false));
+            Some(record)
+        }
         None => None,
     };
-    let checkpoints = coordinator.records().to_vec();
-    // Ends the checkpoint thread and releases the last view (a RocksDB snapshot keeps its DB
-    // open) before the work directory is deleted.
+    let (savepoint, savepoint_restore) = match savepoint {
+        Some((record, handle)) => {
+            let restore = restore_and_verify(
+                cell,
+                &layout,
+                &handle,
+                &end,
+                &work.join("restore-savepoint"),
+            )?;
+            (Some(record), Some(restore))
+        }
+        None => (None, None),
+    };
+    // Ends the checkpoint thread before the work directory is deleted.
     drop(coordinator);
-    std::fs::remove_dir_all(&work).with_context(|| format!("cannot delete {}", work.display()))?;
+    remove_cell_dir(&work)?;
+    let checkpointed = Checkpointed {
+        checkpoints,
+        restore,
+        savepoint,
+        savepoint_restore,
+    };
     Ok(cell_result(
         cell,
         spec,
         measured,
-        checkpoints,
-        restore,
+        checkpointed,
         options_file,
     ))
 }
@@ -172,6 +245,7 @@ impl<'a> Replay<'a> {
         let warmup_events = input.spec().warmup_events;
         let mut source = input.open()?;
         let mut ops = Vec::new();
+        let mut event_time = 0;
         while source
             .next_event(&mut ops)
             .with_context(|| format!("cell {id}"))?
@@ -180,7 +254,8 @@ impl<'a> Replay<'a> {
             if self.measurement.is_none() && event > warmup_events {
                 self.measurement = Some(Measurement::start(self.backend, self.coordinator)?);
             }
-            self.backend.set_time(source.event_time());
+            event_time = source.event_time();
+            self.backend.set_time(event_time);
             let now = self.apply(event, &ops)?;
             if let Some(measurement) = self.measurement.as_mut() {
                 measurement.sample_stats(self.backend, now)?;
@@ -188,6 +263,9 @@ impl<'a> Replay<'a> {
             self.coordinator
                 .poll(now, self.backend)
                 .with_context(|| format!("cell {id}"))?;
+            if interrupt::requested() {
+                return Err(Interrupted::now().into());
+            }
             if event % PROGRESS_EVERY == 0 {
                 progress(event, source.events());
             }
@@ -199,6 +277,7 @@ impl<'a> Replay<'a> {
             measurement: self.measurement,
             end,
             stats_end,
+            event_time,
         })
     }
 
@@ -287,6 +366,8 @@ struct Replayed {
     end: Instant,
     /// The backend's statistics then.
     stats_end: Option<StatsSnapshot>,
+    /// The last event's time: the time TTL was measured against at the end.
+    event_time: i64,
 }
 
 impl Replayed {
@@ -330,26 +411,27 @@ struct Measured {
     rocksdb: Option<RocksDbStats>,
 }
 
+/// What a cell's checkpoints and savepoint did, and their restores.
+struct Checkpointed {
+    checkpoints: Vec<CheckpointRecord>,
+    restore: Option<RestoreRecord>,
+    savepoint: Option<CheckpointRecord>,
+    savepoint_restore: Option<RestoreRecord>,
+}
+
 /// The cell's result: what it measured and what its checkpoints did.
 fn cell_result(
     cell: &Cell,
     spec: &WorkloadSpec,
     measured: Measured,
-    checkpoints: Vec<CheckpointRecord>,
-    restore: Option<RestoreRecord>,
+    checkpointed: Checkpointed,
     options_file: Option<String>,
 ) -> CellResult {
     let measured_events = spec.events - spec.warmup_events;
     let secs = measured.elapsed.as_secs_f64().max(1e-9);
     CellResult {
         id: cell.id(),
-        backend: cell.backend.name().to_string(),
-        profile: cell.backend.profile(),
-        checkpoint_mode: cell.checkpoint.mode.name().to_string(),
-        checkpoint_interval_ms: match cell.checkpoint.mode {
-            CheckpointMode::None => 0,
-            _ => cell.checkpoint.interval.as_millis() as u64,
-        },
+        setup: cell.setup.clone(),
         measured_events,
         measured_ops: measured.ops,
         elapsed_s: measured.elapsed.as_secs_f64(),
@@ -359,49 +441,81 @@ fn cell_result(
         ops: measured.recorded.ops,
         timeline: measured.recorded.timeline,
         histogram_log: Some(measured.histogram_log),
-        checkpoints,
-        restore,
+        checkpoints: checkpointed.checkpoints,
+        restore: checkpointed.restore,
+        savepoint: checkpointed.savepoint,
+        savepoint_restore: checkpointed.savepoint_restore,
         options_file,
         rocksdb: measured.rocksdb,
     }
 }
 
-/// Restores the last completed checkpoint into a fresh backend and compares its digest with the
-/// digest of the live state the checkpoint captured.
+/// The live state at the end of input, which the final checkpoint and the savepoint captured.
+struct LiveState {
+    digest: Digest,
+    /// The time TTL was measured against.
+    time: i64,
+}
+
+/// Restores a checkpoint or savepoint into a fresh backend in `dir` and compares its digest with
+/// the live state's at the end of input.
 fn restore_and_verify(
-    spec: &WorkloadSpec,
     cell: &Cell,
     layout: &StateLayout,
-    last: &RetainedCheckpoint,
-    work: &Path,
+    handle: &CheckpointHandle,
+    live: &LiveState,
+    dir: &Path,
 ) -> Result<RestoreRecord> {
-    let expected = last
-        .view
-        .digest()
-        .with_context(|| format!("digest of checkpoint {}", last.handle.id))?;
-    let start = Instant::now();
-    let restored = cell
-        .backend
-        .restore(layout, &last.handle, &work.join("restore"))
-        .with_context(|| format!("{}: restoring checkpoint {}", spec.name, last.handle.id))?;
-    let restore_time: Duration = start.elapsed();
-    let mut restored = restored;
-    restored.set_time(last.view.time());
-    let actual = restored.digest()?;
-    if actual != expected {
+    let (actual, restore_time) = restored_digest(&cell.backend, layout, handle, live.time, dir)
+        .with_context(|| format!("cell {}: restoring checkpoint {}", cell.id(), handle.id))?;
+    let verified = actual == live.digest;
+    if !verified {
         eprintln!(
-            "error: cell {}: restored checkpoint {} does not match the state it captured \
-             (expected {expected:?}, restored {actual:?})",
+            "error: cell {}: restored checkpoint {} does not match the state at the end of input \
+             (expected {:?}, restored {actual:?})",
             cell.id(),
-            last.handle.id
+            handle.id,
+            live.digest,
         );
     }
     Ok(RestoreRecord {
-        checkpoint_id: last.handle.id,
+        checkpoint_id: handle.id,
         restore_ms: restore_time.as_secs_f64() * 1e3,
-        verified: actual == expected,
+        verified,
         entries: actual.entries,
         bytes: actual.bytes,
+    })
+}
+
+/// Restores `handle` into a fresh backend in `dir` and returns its digest at `time`, and how
+/// long the restore took (the digest not included).
+fn restored_digest(
+    backend: &BackendConfig,
+    layout: &StateLayout,
+    handle: &CheckpointHandle,
+    time: i64,
+    dir: &Path,
+) -> Result<(Digest, Duration)> {
+    let start = Instant::now();
+    let mut restored = backend.restore(layout, handle, dir)?;
+    let took = start.elapsed();
+    restored.set_time(time);
+    Ok((restored.digest()?, took))
+}
+
+/// Verifies each checkpoint against the view taken at its sync phase, restoring it into a
+/// directory under `scratch` that is deleted afterwards.
+fn verifier(backend: &BackendConfig, layout: &StateLayout, scratch: PathBuf) -> Verifier {
+    let (backend, layout) = (backend.clone(), layout.clone());
+    Box::new(move |handle, view| {
+        let dir = scratch.join(format!("chk-{}", handle.id));
+        let (restored, _) = restored_digest(&backend, &layout, handle, view.time(), &dir)?;
+        let verified = restored == view.digest()?;
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot delete {}", dir.display()))?;
+        }
+        Ok(verified)
     })
 }
 

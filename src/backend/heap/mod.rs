@@ -22,13 +22,13 @@ use std::sync::Arc;
 
 use anyhow::{bail, ensure, Context, Result};
 
-use crate::backend::api::{
-    AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot, SyncSnapshot,
-};
+use crate::backend::api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot};
 use crate::backend::digest::{Digest, EntryAddress};
 use crate::backend::keygroup::key_group;
 use crate::checkpoint::stream::{StreamReader, StreamWriter, FULL_SNAPSHOT_FILE};
-use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointTarget, UploadResult};
+use crate::checkpoint::{
+    CheckpointHandle, CheckpointMode, CheckpointTarget, SnapshotFormat, UploadResult,
+};
 use crate::workload::{StateId, StateOp};
 use access::{access, AccessTime};
 use table::{Group, Stamped, StateObject, StateTable};
@@ -58,12 +58,12 @@ impl HeapBackend {
         }
     }
 
-    /// Rebuilds the state of a full checkpoint.
+    /// Rebuilds the state of a full checkpoint or a savepoint (both canonical).
     pub fn restore(layout: &StateLayout, handle: &CheckpointHandle) -> Result<HeapBackend> {
         ensure!(
-            handle.mode == CheckpointMode::Full,
-            "the heap backend restores full checkpoints only, not {}",
-            handle.mode
+            handle.format == SnapshotFormat::Canonical,
+            "the heap backend restores canonical snapshots only, not {:?} ones",
+            handle.format
         );
         let path = handle.dir.join(FULL_SNAPSHOT_FILE);
         let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
@@ -181,7 +181,7 @@ fn write_full_snapshot(
         }
     }
     let (bytes, _) = writer.finish()?;
-    let mut upload = UploadResult::default();
+    let mut upload = UploadResult::new(SnapshotFormat::Canonical);
     upload.private.insert(FULL_SNAPSHOT_FILE.to_string(), bytes);
     Ok(upload)
 }
@@ -202,24 +202,29 @@ impl Backend for HeapBackend {
         self.now = now_ms;
     }
 
-    fn snapshot(&mut self, mode: CheckpointMode) -> Result<SyncSnapshot> {
+    fn snapshot(&mut self, mode: CheckpointMode) -> Result<AsyncPhase> {
         if mode != CheckpointMode::Full {
             bail!("the heap backend takes full checkpoints only, not {mode}");
         }
+        self.savepoint()
+    }
+
+    /// Flink's heap checkpoints already are key-group streams: a savepoint is written alike.
+    fn savepoint(&mut self) -> Result<AsyncPhase> {
         // Synchronous phase: copy the per-key-group roots; entries stay shared.
         let tables = Arc::new(self.tables.clone());
         let layout = self.layout.clone();
-        let captured = Arc::clone(&tables);
-        let async_phase: AsyncPhase =
-            Box::new(move |target| write_full_snapshot(&captured, &layout, target));
-        Ok(SyncSnapshot {
-            async_phase,
-            view: Box::new(HeapSnapshot {
-                tables,
-                layout: self.layout.clone(),
-                now: self.now,
-            }),
-        })
+        Ok(Box::new(move |target| {
+            write_full_snapshot(&tables, &layout, target)
+        }))
+    }
+
+    fn view(&self) -> Result<Box<dyn StateView>> {
+        Ok(Box::new(HeapSnapshot {
+            tables: Arc::new(self.tables.clone()),
+            layout: self.layout.clone(),
+            now: self.now,
+        }))
     }
 
     fn digest(&self) -> Result<Digest> {

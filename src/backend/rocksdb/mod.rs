@@ -23,9 +23,11 @@ use std::sync::Arc;
 use anyhow::{ensure, Context, Result};
 use rocksdb::{ColumnFamily, WriteBatch, WriteOptions};
 
-use crate::backend::api::{Backend, Outcome, StateLayout, StatsSnapshot, SyncSnapshot};
+use crate::backend::api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot};
 use crate::backend::digest::Digest;
-use crate::checkpoint::{CheckpointHandle, CheckpointMode};
+use crate::checkpoint::{
+    transfer_threads, CheckpointHandle, CheckpointMode, SnapshotFormat, DEFAULT_TRANSFER_THREADS,
+};
 use crate::workload::{OpKind, StateOp, TtlUpdate};
 use db::OpenDb;
 use heap_timers::{HeapTimers, HEAP_TIMERS_FILE};
@@ -50,6 +52,9 @@ pub struct RocksDbConfig {
     pub memory: MemoryMode,
     /// `timer-service.factory`.
     pub timers: TimerFactory,
+    /// `checkpoint.transfer.thread.num`: threads uploading and downloading a native checkpoint's
+    /// files (see [`transfer_threads`] for 0, 1 and negative values).
+    pub transfer_threads: i32,
 }
 
 impl RocksDbConfig {
@@ -61,6 +66,7 @@ impl RocksDbConfig {
             settings: profile.settings(),
             memory: MemoryMode::flink_default(),
             timers: TimerFactory::Rocksdb,
+            transfer_threads: DEFAULT_TRANSFER_THREADS,
         }
     }
 }
@@ -79,6 +85,8 @@ pub struct RocksDbBackend {
     local_checkpoints: u64,
     /// Timers of the HEAP timer factory (empty with ROCKSDB timers).
     heap_timers: HeapTimers,
+    /// Threads a checkpoint's upload runs on.
+    transfer_threads: usize,
 }
 
 impl RocksDbBackend {
@@ -105,20 +113,22 @@ impl RocksDbBackend {
             value_buf: Vec::new(),
             local_checkpoints: 0,
             heap_timers: HeapTimers::new(layout, config.timers),
+            transfer_threads: transfer_threads(config.transfer_threads),
         })
     }
 
-    /// Restores a full or incremental checkpoint into a fresh instance in `dir`.
+    /// Restores a checkpoint or savepoint into a fresh instance in `dir`: a native one by
+    /// downloading its files into `dir` and opening them, a canonical one by replaying its stream.
     pub fn restore(
         config: &RocksDbConfig,
         layout: &StateLayout,
         handle: &CheckpointHandle,
         dir: &Path,
     ) -> Result<RocksDbBackend> {
-        match handle.mode {
-            CheckpointMode::Full => {
+        match handle.format {
+            SnapshotFormat::Canonical => {
                 let mut backend = RocksDbBackend::open(config, layout, dir)?;
-                snapshot::restore_full(
+                snapshot::restore_canonical(
                     &backend.db,
                     layout,
                     handle,
@@ -128,8 +138,8 @@ impl RocksDbBackend {
                 )?;
                 Ok(backend)
             }
-            CheckpointMode::Incremental => {
-                snapshot::materialize_incremental(handle, dir)?;
+            SnapshotFormat::Native => {
+                snapshot::download(handle, dir, transfer_threads(config.transfer_threads))?;
                 let mut backend = RocksDbBackend::open(config, layout, dir)?;
                 if handle.private.contains_key(HEAP_TIMERS_FILE) {
                     backend
@@ -138,8 +148,17 @@ impl RocksDbBackend {
                 }
                 Ok(backend)
             }
-            CheckpointMode::None => anyhow::bail!("checkpoint {} has no mode", handle.id),
         }
+    }
+
+    /// A RocksDB snapshot of the current state, with the heap timers as they are now.
+    fn retained_snapshot(&self) -> snapshot::RetainedSnapshot {
+        snapshot::RetainedSnapshot::take(
+            &self.db,
+            &self.layout,
+            self.now(),
+            self.heap_timers.clone(),
+        )
     }
 
     fn cf(&self, op: &StateOp) -> &'static ColumnFamily {
@@ -415,26 +434,30 @@ impl Backend for RocksDbBackend {
         self.now.store(now_ms, Ordering::Relaxed);
     }
 
-    fn snapshot(&mut self, mode: CheckpointMode) -> Result<SyncSnapshot> {
+    fn snapshot(&mut self, mode: CheckpointMode) -> Result<AsyncPhase> {
         ensure!(mode != CheckpointMode::None, "no checkpoint mode given");
-        let view = snapshot::RetainedSnapshot::take(
+        self.local_checkpoints += 1;
+        let local = self.dir.with_file_name(format!(
+            "{}-local-chk-{}",
+            file_name(&self.dir),
+            self.local_checkpoints
+        ));
+        snapshot::native(
             &self.db,
-            &self.layout,
-            self.now(),
+            local,
             self.heap_timers.clone(),
-        );
-        match mode {
-            CheckpointMode::Full => Ok(snapshot::full(view, &self.layout)),
-            _ => {
-                self.local_checkpoints += 1;
-                let local = self.dir.with_file_name(format!(
-                    "{}-local-chk-{}",
-                    file_name(&self.dir),
-                    self.local_checkpoints
-                ));
-                snapshot::incremental(&self.db, view, local, &self.layout)
-            }
-        }
+            &self.layout,
+            mode,
+            self.transfer_threads,
+        )
+    }
+
+    fn savepoint(&mut self) -> Result<AsyncPhase> {
+        Ok(snapshot::savepoint(self.retained_snapshot(), &self.layout))
+    }
+
+    fn view(&self) -> Result<Box<dyn StateView>> {
+        Ok(Box::new(self.retained_snapshot()))
     }
 
     fn digest(&self) -> Result<Digest> {

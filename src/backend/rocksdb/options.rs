@@ -157,7 +157,11 @@ pub fn cf_options(settings: &RocksSettings, shared: Option<&SharedMemory>) -> Op
                 table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
                 table.set_partition_filters(true);
                 table.set_pin_top_level_index_and_filter(true);
-                table.set_bloom_filter(10.0, false);
+                // RocksDBResourceContainer.overwriteFilterIfExist: an existing filter becomes a
+                // full Bloom filter of 10 bits per key; none is added where there was none.
+                if settings.use_bloom_filter {
+                    table.set_bloom_filter(10.0, false);
+                }
             }
         }
         None => table.set_block_cache(&Cache::new_lru_cache(settings.block_cache_size)),

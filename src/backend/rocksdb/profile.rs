@@ -224,8 +224,10 @@ pub enum MemoryMode {
 }
 
 impl MemoryMode {
-    /// Managed memory of a default one-slot TaskManager, as flink-benchmarks pins it.
-    pub const DEFAULT_MANAGED_BYTES: u64 = 322_122_552;
+    /// Managed memory of a default one-slot TaskManager: Flink's default 1728m process gives
+    /// 536870920 bytes ("512.000mb (536870920 bytes)" in its log), as `config::taskmanager`
+    /// derives (a test there checks the two agree).
+    pub const DEFAULT_MANAGED_BYTES: u64 = 536_870_920;
 
     /// Flink's default: managed, ratio 0.5, high-priority pool 0.1.
     pub fn flink_default() -> MemoryMode {

@@ -1,10 +1,17 @@
-//! RocksDB checkpoints as Flink takes them.
+//! RocksDB checkpoints and savepoints as Flink takes them.
 //!
-//! Full (`RocksFullSnapshotStrategy`): the sync phase takes a RocksDB snapshot (no data copied);
-//! the async phase iterates every state's column family at that snapshot, merged in key-group
-//! order, into one stream. Incremental (`RocksIncrementalSnapshotStrategy`): the sync phase
-//! flushes the memtables and takes a native checkpoint (hard links); the async phase uploads the
-//! SST files the last completed checkpoint does not already hold, and the misc files.
+//! Checkpoints are native (`RocksNativeFullSnapshotStrategy`, `RocksIncrementalSnapshotStrategy`):
+//! the sync phase takes a RocksDB checkpoint, which flushes the memtables and hard-links the live
+//! SST files into a local directory; the async phase uploads that directory's files with
+//! `checkpoint.transfer.thread.num` threads (`RocksDBStateUploader`). A full checkpoint uploads
+//! every file into its own directory; an incremental one puts SSTs into `shared/` and skips those
+//! the last completed checkpoint already holds. Restore downloads the files the same way
+//! (`RocksDBStateDownloader`) and opens them as the DB.
+//!
+//! Savepoints are canonical (`RocksFullSnapshotStrategy`, as Flink's `SavepointFormatType.CANONICAL`):
+//! the sync phase takes a RocksDB snapshot (no data copied); the async phase iterates every
+//! state's column family at that snapshot, merged in key-group order, into one stream, and
+//! restore writes the stream back in batches (`RocksDBFullRestoreOperation`).
 
 use std::fs::{self, File};
 use std::mem::ManuallyDrop;
@@ -18,12 +25,13 @@ use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions, Snapshot, WriteBatch, Wr
 use super::db::OpenDb;
 use super::heap_timers::{HeapTimers, HEAP_TIMERS_FILE};
 use super::values::ValueCodec;
-use crate::atomic::{commit, temporary_path};
-use crate::backend::api::{AsyncPhase, StateLayout, StateView, SyncSnapshot};
+use crate::backend::api::{AsyncPhase, StateLayout, StateView};
 use crate::backend::digest::{Digest, EntryAddress};
 use crate::backend::keygroup::key_group_prefix_bytes;
 use crate::checkpoint::stream::{StreamReader, StreamWriter, FULL_SNAPSHOT_FILE};
-use crate::checkpoint::{CheckpointHandle, UploadResult};
+use crate::checkpoint::{
+    transfer, CheckpointHandle, CheckpointMode, FileCopy, SnapshotFormat, UploadResult,
+};
 use crate::workload::{Namespace, StateId, StateKind};
 
 /// Flink's `RocksDBWriteBatchWrapper` capacity for restores.
@@ -189,12 +197,10 @@ pub(super) fn digest_db(db: &OpenDb, layout: &StateLayout, now: i64) -> Result<D
     Ok(digest)
 }
 
-/// Sync phase of a full checkpoint: the snapshot is all; the async phase streams it.
-pub(super) fn full(view: RetainedSnapshot, layout: &StateLayout) -> SyncSnapshot {
-    let view = Arc::new(view);
-    let captured = Arc::clone(&view);
+/// Sync phase of a canonical savepoint: the snapshot is all; the async phase streams it.
+pub(super) fn savepoint(captured: RetainedSnapshot, layout: &StateLayout) -> AsyncPhase {
     let layout = layout.clone();
-    let async_phase: AsyncPhase = Box::new(move |target| {
+    Box::new(move |target| {
         let path = target.dir.join(FULL_SNAPSHOT_FILE);
         let file =
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -230,27 +236,10 @@ pub(super) fn full(view: RetainedSnapshot, layout: &StateLayout) -> SyncSnapshot
             ensure!(!it.valid(), "rows beyond the last key group");
         }
         let (bytes, _) = writer.finish()?;
-        let mut upload = UploadResult::default();
+        let mut upload = UploadResult::new(SnapshotFormat::Canonical);
         upload.private.insert(FULL_SNAPSHOT_FILE.to_string(), bytes);
         Ok(upload)
-    });
-    SyncSnapshot {
-        async_phase,
-        view: Box::new(SharedView(view)),
-    }
-}
-
-/// A view shared with a running async phase.
-struct SharedView(Arc<RetainedSnapshot>);
-
-impl StateView for SharedView {
-    fn digest(&self) -> Result<Digest> {
-        self.0.digest()
-    }
-
-    fn time(&self) -> i64 {
-        self.0.now
-    }
+    })
 }
 
 fn key_group_of(key: &[u8], prefix: usize) -> u32 {
@@ -260,84 +249,83 @@ fn key_group_of(key: &[u8], prefix: usize) -> u32 {
     }
 }
 
-/// Sync phase of an incremental checkpoint: flush and hard-link a native checkpoint into `local`.
-pub(super) fn incremental(
+/// Sync phase of a native checkpoint (full or incremental): RocksDB's checkpoint into `local`
+/// flushes the memtables (the WAL is off, so it must) and hard-links the live files. The async
+/// phase uploads them on `threads` threads and deletes `local`.
+pub(super) fn native(
     db: &OpenDb,
-    view: RetainedSnapshot,
     local: PathBuf,
+    timers: HeapTimers,
     layout: &StateLayout,
-) -> Result<SyncSnapshot> {
+    mode: CheckpointMode,
+    threads: usize,
+) -> Result<AsyncPhase> {
     if local.exists() {
         fs::remove_dir_all(&local)?;
     }
     Checkpoint::new(&db.db)?
         .create_checkpoint(&local)
         .with_context(|| format!("native checkpoint into {}", local.display()))?;
-    let timers = view.timers.clone();
     let layout = layout.clone();
-    let async_phase: AsyncPhase = Box::new(move |target| {
-        let mut upload = UploadResult::default();
+    Ok(Box::new(move |target| {
+        let mut upload = UploadResult::new(SnapshotFormat::Native);
         if (0..layout.states.len()).any(|s| timers.holds(s as StateId)) {
             let bytes = timers.write_file(&target.dir.join(HEAP_TIMERS_FILE), &layout)?;
             upload.private.insert(HEAP_TIMERS_FILE.to_string(), bytes);
         }
+        let mut copies = Vec::new();
         for entry in fs::read_dir(&local)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let size = entry.metadata()?.len();
-            if name.ends_with(".sst") {
-                if target.reusable.get(&name) != Some(&size) {
-                    copy_file(&entry.path(), &target.shared_dir.join(&name))?;
-                    upload.shared_written.insert(name.clone());
+            let to = if mode == CheckpointMode::Incremental && name.ends_with(".sst") {
+                let reused = target.reusable.get(&name) == Some(&size);
+                upload.shared.insert(name.clone(), size);
+                if reused {
+                    continue;
                 }
-                upload.shared.insert(name, size);
+                upload.shared_written.insert(name.clone());
+                target.shared_dir.join(&name)
             } else {
-                copy_file(&entry.path(), &target.dir.join(&name))?;
-                upload.private.insert(name, size);
-            }
+                // A full checkpoint's files are all its own (EXCLUSIVE scope), SSTs included.
+                upload.private.insert(name.clone(), size);
+                target.dir.join(&name)
+            };
+            copies.push(FileCopy {
+                from: entry.path(),
+                to,
+            });
         }
+        transfer(&copies, threads)?;
         fs::remove_dir_all(&local).with_context(|| format!("cannot delete {}", local.display()))?;
         Ok(upload)
-    });
-    Ok(SyncSnapshot {
-        async_phase,
-        view: Box::new(view),
-    })
+    }))
 }
 
-/// Copies a file to checkpoint storage through a temporary name, so a partial file is never
-/// mistaken for a complete one.
-fn copy_file(from: &Path, to: &Path) -> Result<()> {
-    let tmp = temporary_path(to);
-    fs::copy(from, &tmp)
-        .with_context(|| format!("cannot copy {} to {}", from.display(), tmp.display()))?;
-    commit(&tmp, to)
-}
-
-/// Lays out an incremental checkpoint's files in `dir` so RocksDB can open them: shared SSTs are
-/// hard-linked (copied if linking fails), private files copied.
-pub(super) fn materialize_incremental(handle: &CheckpointHandle, dir: &Path) -> Result<()> {
+/// Downloads a native checkpoint's files into `dir` on `threads` threads, so RocksDB can open
+/// them there. The heap timers' file stays in storage: it is read, not opened by RocksDB.
+pub(super) fn download(handle: &CheckpointHandle, dir: &Path, threads: usize) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let link_or_copy = |from: PathBuf, name: &String| -> Result<()> {
-        let to = dir.join(name);
-        if fs::hard_link(&from, &to).is_err() {
-            fs::copy(&from, &to).with_context(|| format!("cannot copy {}", from.display()))?;
-        }
-        Ok(())
-    };
-    for name in handle.shared.keys() {
-        link_or_copy(handle.shared_dir.join(name), name)?;
-    }
-    for name in handle.private.keys() {
-        fs::copy(handle.dir.join(name), dir.join(name))
-            .with_context(|| format!("cannot copy {}", handle.dir.join(name).display()))?;
-    }
+    let shared = handle.shared.keys().map(|n| (&handle.shared_dir, n));
+    let private = handle
+        .private
+        .keys()
+        .filter(|n| *n != HEAP_TIMERS_FILE)
+        .map(|n| (&handle.dir, n));
+    let copies: Vec<FileCopy> = shared
+        .chain(private)
+        .map(|(from, name)| FileCopy {
+            from: from.join(name),
+            to: dir.join(name),
+        })
+        .collect();
+    transfer(&copies, threads)?;
     Ok(())
 }
 
-/// Replays a full checkpoint's stream into an empty DB in write batches, as Flink's
+/// Replays a canonical savepoint's stream into an empty DB in write batches, as Flink's
 /// `RocksDBFullRestoreOperation` does.
-pub(super) fn restore_full(
+pub(super) fn restore_canonical(
     db: &OpenDb,
     layout: &StateLayout,
     handle: &CheckpointHandle,

@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use super::check_op;
 use super::reader::TraceReader;
 use super::writer::{write_atomically, TraceSummary};
-use crate::atomic::{commit, temporary_path};
+use crate::atomic::Temporary;
 use crate::input::{excerpt, read_line, MAX_CSV_LINE};
 use crate::workload::op::{Namespace, OpClass, OpKind, StateOp, ValueRef};
 use crate::workload::source::OpSource;
@@ -27,11 +27,13 @@ const CSV_HEADER: &str = "event,time_ms,state,key,namespace,op,user_key,value_ta
 /// Writes a trace as CSV.
 pub fn export_csv(trace: &Path, csv: &Path) -> Result<u64> {
     let mut reader = TraceReader::open(trace)?;
-    let tmp = temporary_path(csv);
+    // Removed on every error path unless committed.
+    let tmp = Temporary::new(csv);
     let mut out = BufWriter::new(
-        File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
+        File::create(tmp.path()).with_context(|| format!("cannot create {}", csv.display()))?,
     );
-    writeln!(out, "{CSV_HEADER}")?;
+    let failed = || format!("cannot write {}", csv.display());
+    writeln!(out, "{CSV_HEADER}").with_context(failed)?;
     let mut ops = Vec::new();
     let mut rows = 0;
     while reader.next_event(&mut ops)? {
@@ -70,14 +72,16 @@ pub fn export_csv(trace: &Path, csv: &Path) -> Result<u64> {
                 op.state,
                 op.key,
                 op.kind.class().name()
-            )?;
+            )
+            .with_context(failed)?;
             rows += 1;
         }
     }
     out.into_inner()
-        .map_err(|e| anyhow!("writing {}: {}", tmp.display(), e.error()))?
-        .sync_all()?;
-    commit(&tmp, csv)?;
+        .map_err(|e| anyhow!("{}: {}", failed(), e.error()))?
+        .sync_all()
+        .with_context(failed)?;
+    tmp.commit()?;
     Ok(rows)
 }
 

@@ -10,7 +10,7 @@ use anyhow::{anyhow, ensure, Context, Result};
 use super::codec::{
     encode_op, put_varint, zigzag, MAGIC, MAX_OPS_PER_EVENT, MAX_SPEC, TARGET_BLOCK, VERSION,
 };
-use crate::atomic::{commit, temporary_path};
+use crate::atomic::Temporary;
 use crate::workload::op::StateOp;
 use crate::workload::spec::WorkloadSpec;
 
@@ -129,9 +129,9 @@ pub(super) fn write_atomically(
     spec: &WorkloadSpec,
     fill: impl FnOnce(&mut TraceWriter) -> Result<()>,
 ) -> Result<TraceSummary> {
-    let tmp = temporary_path(path);
-    let result = (|| {
-        let mut writer = TraceWriter::create(&tmp, spec, spec.events)?;
+    let tmp = Temporary::new(path);
+    let summary = (|| {
+        let mut writer = TraceWriter::create(tmp.path(), spec, spec.events)?;
         fill(&mut writer)?;
         ensure!(
             writer.events == spec.events,
@@ -140,15 +140,8 @@ pub(super) fn write_atomically(
             spec.events
         );
         writer.finish()
-    })();
-    match result {
-        Ok(summary) => {
-            commit(&tmp, path)?;
-            Ok(summary)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    })()
+    .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.commit()?;
+    Ok(summary)
 }

@@ -1,7 +1,7 @@
 //! Each predefined profile reaches RocksDB with Flink 2.x's values: read back from the OPTIONS
 //! file RocksDB itself writes, for every state column family.
 
-mod common;
+use crate::common;
 
 use statebench::backend::rocksdb::options_file::{
     parse_options_file, rocksdb_version, OptionsFile,

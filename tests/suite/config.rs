@@ -1,7 +1,7 @@
 //! Flink's configuration as input: both file forms, memory sizes, priorities, errors, memory
 //! modes read back from RocksDB, user profiles.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -11,7 +11,7 @@ use statebench::backend::rocksdb::{
 };
 use statebench::backend::BackendConfig;
 use statebench::checkpoint::CheckpointMode;
-use statebench::config::{load_user_profiles, parse_memory_size, FlinkConfig};
+use statebench::config::{load_user_profiles, parse_memory_size, BackendType, FlinkConfig};
 
 fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -60,7 +60,7 @@ fn both_file_forms_resolve_alike_with_user_over_profile_over_default() {
         let r = config
             .resolve(Some(PredefinedProfile::SpinningDiskOptimizedHighMem))
             .unwrap();
-        assert_eq!(r.rocksdb, Some(true));
+        assert_eq!(r.backend, Some(BackendType::RocksDb));
         let s = &r.rocksdb_config.settings;
         assert_eq!(
             s.write_buffer_size,
@@ -79,7 +79,7 @@ fn both_file_forms_resolve_alike_with_user_over_profile_over_default() {
         );
         assert_eq!(s.compression_per_level.len(), 2);
         assert_eq!(r.rocksdb_config.timers, TimerFactory::Heap);
-        let c = r.checkpoint.unwrap();
+        let c = r.checkpoint.setting().unwrap();
         assert_eq!(
             (c.mode, c.interval.as_secs()),
             (CheckpointMode::Incremental, 30)
@@ -181,12 +181,26 @@ fn mistakes_name_the_key_the_value_and_the_choices() {
 }
 
 #[test]
+fn taskmanager_sizes_that_do_not_add_up_are_refused_with_flinks_reason() {
+    let mut config = FlinkConfig::default();
+    config.set("taskmanager.memory.process.size=300m").unwrap();
+    let error = format!("{:#}", config.resolve(None).unwrap_err());
+    assert!(
+        error.contains("exceed configured Total Process Memory"),
+        "{error}"
+    );
+}
+
+#[test]
 fn memory_modes_and_their_capacities_read_back_from_rocksdb() {
     let spec = common::mixed_spec(10, 10);
     let layout = common::layout(&spec);
     let cases = [
         ("", MemoryMode::DEFAULT_MANAGED_BYTES),
         ("taskmanager.memory.managed.size: 600mb\ntaskmanager.numberOfTaskSlots: 2\n", 300 << 20),
+        // Flink's arithmetic: 4g process − 256m metaspace − 0.1f·4g overhead, × 0.4f, over 2 slots.
+        ("taskmanager.memory.process.size: 4096m\ntaskmanager.numberOfTaskSlots: 2\n", 1_438_814_063 / 2),
+        ("taskmanager.memory.flink.size: 2g\ntaskmanager.memory.managed.fraction: 0.5\n", 1 << 30),
         ("state.backend.rocksdb.memory.fixed-per-slot: 120mb\nstate.backend.rocksdb.memory.write-buffer-ratio: 0.25\n", 120 << 20),
     ];
     let dir = tempfile::tempdir().unwrap();
@@ -255,6 +269,30 @@ fn user_settings_reach_the_options_file() {
     let table = &options["TableOptions/BlockBasedTable \"v\""];
     assert_eq!(table["index_type"], "kTwoLevelIndexSearch");
     assert_eq!(table["partition_filters"], "true");
+    // DEFAULT has no Bloom filter, and partitioned index/filters add none (as in Flink).
+    assert_eq!(table["filter_policy"], "nullptr");
+}
+
+#[test]
+fn partitioned_filters_turn_an_existing_bloom_filter_into_a_full_one_of_10_bits() {
+    let spec = common::mixed_spec(10, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = FlinkConfig::default();
+    for key in [
+        "state.backend.rocksdb.use-bloom-filter=true",
+        "state.backend.rocksdb.bloom-filter.bits-per-key=20",
+        "state.backend.rocksdb.memory.partitioned-index-filters=true",
+    ] {
+        config.set(key).unwrap();
+    }
+    let rocks = config.resolve(None).unwrap().rocksdb_config;
+    let backend = BackendConfig::RocksDb(rocks)
+        .open(&common::layout(&spec), &dir.path().join("db"))
+        .unwrap();
+    let options = parse_options_file(&backend.options_file().unwrap()).unwrap();
+    let policy = &options["TableOptions/BlockBasedTable \"v\""]["filter_policy"];
+    // The OPTIONS file names the policy but not its bits per key.
+    assert_eq!(policy, "bloomfilter");
 }
 
 #[test]
@@ -283,6 +321,7 @@ fn user_profiles_load_and_run_beside_the_predefined_ones() {
         "DEFAULT:\n  state.backend.rocksdb.thread.num: 4\n",
         "X:\n  state.backend.rocksdb.thread.nums: 4\n",
         "X: 4\n",
+        "X:\n  execution.checkpointing.interval: 1s\n",
     ] {
         let p = write(dir.path(), "bad.yaml", bad);
         let err = format!("{:#}", load_user_profiles(&p).unwrap_err());

@@ -1,7 +1,7 @@
 //! List and map semantics: the RocksDB backend, laid out as Flink lays it out, answers every op
 //! as the heap backend does and ends in the same logical state.
 
-mod common;
+use crate::common;
 
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use statebench::backend::{BackendConfig, Outcome};

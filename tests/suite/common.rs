@@ -1,5 +1,4 @@
 //! Shared helpers of the integration tests.
-#![allow(dead_code)] // each test binary uses part of these helpers
 
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig, TimerFactory};
 use std::path::Path;
@@ -7,7 +6,7 @@ use std::time::Duration;
 
 use statebench::backend::{Backend, BackendConfig, Outcome, StateLayout};
 use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
-use statebench::report::schema::CellResult;
+use statebench::results::CellResult;
 use statebench::run::{run_cell, Cell, CellPaths, OpInput};
 use statebench::workload::{fill_value, OpGenerator, StateOp, WorkloadSpec};
 
@@ -124,9 +123,6 @@ pub fn run_input(
     interval: Duration,
     paths: &CellPaths,
 ) -> CellResult {
-    let cell = Cell {
-        backend,
-        checkpoint: CheckpointSetting::new(mode, interval),
-    };
+    let cell = Cell::new(backend, CheckpointSetting::new(mode, interval));
     run_cell(input, &cell, paths, &mut |_, _| {}).unwrap()
 }

@@ -36,19 +36,21 @@ fn every_built_in_workload_runs_and_verifies() {
                 CheckpointMode::Incremental,
             ),
         ] {
-            let cell = Cell {
+            let cell = Cell::new(
                 backend,
-                checkpoint: CheckpointSetting::new(mode, Duration::from_millis(50)),
-            };
+                CheckpointSetting::new(mode, Duration::from_millis(50)),
+            );
             let result = run_cell(&input, &cell, &paths, &mut |_, _| {})
                 .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
             assert!(result.measured_ops > 0, "{}", path.display());
-            assert!(
-                result.restore.unwrap().verified,
-                "{} {}",
-                path.display(),
-                result.id
-            );
+            for restore in [result.restore, result.savepoint_restore] {
+                assert!(
+                    restore.unwrap().verified,
+                    "{} {}",
+                    path.display(),
+                    result.id
+                );
+            }
         }
     }
     assert!(names.len() >= 12, "{names:?}");

@@ -2,7 +2,7 @@
 //! exactly once, after the watermark passes their end; late elements are dropped; at the end of
 //! input every window has fired and no state is left.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

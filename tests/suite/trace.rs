@@ -1,7 +1,7 @@
 //! Traces: a recorded op stream replays exactly, survives CSV export and import, and a corrupt
 //! or truncated trace is a clear error, never a panic or a huge allocation.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! continuous aggregation and YCSB. Each is checked for the state it leaves behind, for its op
 //! mix, and for the heap and RocksDB backends answering it alike.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 

@@ -1,7 +1,7 @@
 //! RocksDB's statistics are read per cell and are plausible on a workload that writes, flushes
 //! and compacts.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

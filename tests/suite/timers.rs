@@ -1,7 +1,7 @@
 //! The timer service factory: ROCKSDB keeps timers in their own column family, HEAP in heap
 //! queues beside RocksDB; both answer alike and both survive checkpoints.
 
-mod common;
+use crate::common;
 
 use statebench::backend::rocksdb::{
     PredefinedProfile, RocksDbBackend, RocksDbConfig, TimerFactory,

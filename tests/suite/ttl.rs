@@ -2,7 +2,7 @@
 //! compaction filter drops them from disk, the heap cleans them incrementally on access, and both
 //! backends answer a TTL workload alike.
 
-mod common;
+use crate::common;
 
 use statebench::backend::heap::HeapBackend;
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbBackend, RocksDbConfig};

@@ -1,0 +1,400 @@
+//! What a run measured, as results.json holds it (with a schema version): the machine, the
+//! workload, and per cell what it ran with and what it measured. Reports are computed from this
+//! alone, so any old run can be redrawn and runs from different machines compared.
+//!
+//! Version 2 records what each cell ran with as types (backend, profile, timer service,
+//! checkpoint mode) and every Flink key with its source; version 1 files are converted on reading
+//! ([`read_results`], see `v1.rs` for what that conversion cannot know).
+
+mod setup;
+mod v1;
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::write_atomically;
+use crate::workload::WorkloadSpec;
+pub use setup::{CellProfile, CellSetup};
+
+/// Version of the results.json layout; bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The name of the results file in a run directory.
+pub const RESULTS_FILE: &str = "results.json";
+
+/// Writes `results` to `dir/results.json` (atomically: a reader never sees half a file).
+pub fn write_results(dir: &Path, results: &Results) -> Result<()> {
+    write_atomically(
+        &dir.join(RESULTS_FILE),
+        &serde_json::to_vec_pretty(results)?,
+    )
+}
+
+/// Reads `dir/results.json`: the current version as it is, version 1 converted (best effort,
+/// marked in [`Results::converted_from`]); other versions are refused.
+pub fn read_results(dir: &Path) -> Result<Results> {
+    let path = dir.join(RESULTS_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    match json.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => serde_json::from_value(json)
+            .with_context(|| format!("{}: invalid results", path.display())),
+        Some(1) => v1::convert(json).with_context(|| {
+            format!(
+                "{}: cannot convert these version-1 results to version {SCHEMA_VERSION}",
+                path.display()
+            )
+        }),
+        Some(v) => bail!(
+            "{}: field `schema_version`: expected 1 or {SCHEMA_VERSION}, got {v} \
+             (written by a statebench this one does not know)",
+            path.display()
+        ),
+        None => bail!("{}: field `schema_version`: missing", path.display()),
+    }
+}
+
+/// A whole run: one workload, one or more cells of the matrix.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Results {
+    /// [`SCHEMA_VERSION`] of the writer.
+    pub schema_version: u32,
+    /// statebench version that measured this.
+    pub statebench_version: String,
+    /// When the run started, UTC, RFC 3339.
+    pub created: String,
+    /// The workload, exactly as replayed (seed included).
+    pub workload: WorkloadSpec,
+    /// The machine it ran on.
+    pub machine: Machine,
+    /// RocksDB library version linked into statebench.
+    pub rocksdb_version: String,
+    /// The schema version these results were converted from when read, None when read as
+    /// written (never written to a file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converted_from: Option<u32>,
+    /// One entry per cell, in the order they ran.
+    pub cells: Vec<CellResult>,
+}
+
+/// What the numbers depend on: CPU, memory, disk.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Machine {
+    /// Host name.
+    pub hostname: String,
+    /// Operating system and kernel release.
+    pub os: String,
+    /// CPU model name.
+    pub cpu_model: String,
+    /// Logical CPUs.
+    pub cpus: usize,
+    /// Physical memory in bytes.
+    pub memory_bytes: u64,
+    /// Directory the state backends wrote to.
+    pub data_dir: String,
+    /// Device holding `data_dir`.
+    pub device: String,
+    /// Filesystem type of `data_dir`.
+    pub filesystem: String,
+    /// The device under `data_dir`, measured (None when the probe could not run there, and in
+    /// files written before it existed).
+    #[serde(default)]
+    pub disk: Option<DiskProbe>,
+}
+
+/// The device under the data directory as measured by a short probe with direct I/O, beside what
+/// the kernel claims about it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct DiskProbe {
+    /// When it was measured, seconds since the Unix epoch (probes are cached for a day).
+    pub measured_at_unix: u64,
+    /// How long the probe took, seconds.
+    pub probe_seconds: f64,
+    /// What the kernel says about the device.
+    pub kernel: KernelDiskClaims,
+    /// Whether the probe bypassed the page cache (false on filesystems without `O_DIRECT`, such
+    /// as tmpfs, where the figures are memory speed).
+    pub direct_io: bool,
+    /// Latency of a 4 KiB write + fdatasync, microseconds.
+    pub fsync_latency_us: LatencySummary,
+    /// 4 KiB random reads per second, one request in flight.
+    pub randread_4k_iops_qd1: f64,
+    /// 4 KiB random reads per second, 16 requests in flight.
+    pub randread_4k_iops_qd16: f64,
+    /// Sequential reads in 1 MiB requests, MB/s.
+    pub seq_read_mb_s: f64,
+    /// Sequential writes in 1 MiB requests then fsync, MB/s.
+    pub seq_write_mb_s: f64,
+}
+
+/// The kernel's own description of a block device (`/sys/dev/block/M:m/queue`), which virtual
+/// machines often get wrong.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct KernelDiskClaims {
+    /// Device name (`vda`, `nvme0n1`), or `major:minor` when the kernel names none.
+    pub device: String,
+    /// `queue/rotational`: whether the kernel believes it is a spinning disk.
+    pub rotational: Option<bool>,
+    /// The selected I/O scheduler.
+    pub scheduler: Option<String>,
+}
+
+/// Percentiles of a small sample of latencies (nearest rank).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+    /// Samples.
+    pub count: usize,
+}
+
+impl LatencySummary {
+    /// Summarizes `samples` (sorted in place); all zero when empty.
+    pub fn of(samples: &mut [f64]) -> LatencySummary {
+        samples.sort_by(f64::total_cmp);
+        let rank = |q: f64| {
+            let i = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1;
+            samples[i]
+        };
+        if samples.is_empty() {
+            return LatencySummary::default();
+        }
+        LatencySummary {
+            p50: rank(0.5),
+            p99: rank(0.99),
+            max: samples[samples.len() - 1],
+            count: samples.len(),
+        }
+    }
+}
+
+/// One cell of the matrix: backend × profile × checkpoint setting.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CellResult {
+    /// Stable identifier, e.g. `rocksdb-FLASH_SSD_OPTIMIZED-incremental`.
+    pub id: String,
+    /// What the cell ran with.
+    pub setup: CellSetup,
+    /// Events applied after warm-up.
+    pub measured_events: u64,
+    /// Ops applied after warm-up.
+    pub measured_ops: u64,
+    /// Wall time of the measured part, seconds.
+    pub elapsed_s: f64,
+    /// Measured ops per second.
+    pub ops_per_s: f64,
+    /// Measured events per second.
+    pub events_per_s: f64,
+    /// Latency of every measured op together.
+    pub all_ops: OpLatency,
+    /// Latency per op class (only classes that occurred).
+    pub ops: Vec<OpLatency>,
+    /// Per-second throughput and latency over the measured part.
+    pub timeline: Vec<TimelinePoint>,
+    /// The HdrHistogram interval log (one histogram per second), relative to the run directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram_log: Option<String>,
+    /// Every checkpoint that completed, in order.
+    pub checkpoints: Vec<CheckpointRecord>,
+    /// Restore of the last completed checkpoint, None when checkpointing is off.
+    pub restore: Option<RestoreRecord>,
+    /// The canonical savepoint taken at the end of input, if the cell took one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub savepoint: Option<CheckpointRecord>,
+    /// Restore of that savepoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub savepoint_restore: Option<RestoreRecord>,
+    /// The effective RocksDB OPTIONS file, relative to the run directory.
+    pub options_file: Option<String>,
+    /// What RocksDB's own statistics say about the measured part (RocksDB cells).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rocksdb: Option<RocksDbStats>,
+}
+
+/// RocksDB's statistics over a cell's measured part: why a profile is fast or slow.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RocksDbStats {
+    /// (flush + compaction bytes written) / bytes the application wrote.
+    pub write_amplification: f64,
+    /// SST bytes / estimated live data, at the end.
+    pub space_amplification: f64,
+    /// Block cache hits / (hits + misses).
+    pub block_cache_hit_rate: f64,
+    /// Block bytes read (from cache or files) per point read.
+    pub block_bytes_per_get: f64,
+    /// Time writes were stalled, ms.
+    pub stall_ms: f64,
+    /// Write delays and stops.
+    pub stall_count: u64,
+    /// Bytes the application wrote.
+    pub user_bytes_written: u64,
+    /// Bytes flushed from memtables.
+    pub flush_bytes: u64,
+    /// Bytes compactions read.
+    pub compaction_read_bytes: u64,
+    /// Bytes compactions wrote.
+    pub compaction_write_bytes: u64,
+    /// Memtable memory at the end.
+    pub memtable_bytes: u64,
+    /// Block cache memory at the end.
+    pub block_cache_usage: u64,
+    /// SST bytes at the end.
+    pub sst_bytes: u64,
+    /// Estimated live data at the end.
+    pub live_data_bytes: u64,
+    /// SST files per level at the end.
+    pub files_per_level: Vec<u64>,
+    /// One sample per second of the measured part.
+    pub samples: Vec<StatsSample>,
+}
+
+/// RocksDB's gauges and the counters' progress at one moment of the measured part.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct StatsSample {
+    /// Seconds since the measured part started.
+    pub t_s: f64,
+    /// Memtable memory.
+    pub memtable_bytes: u64,
+    /// Block cache memory.
+    pub block_cache_usage: u64,
+    /// SST bytes.
+    pub sst_bytes: u64,
+    /// Bytes flushed since the measured part started.
+    pub flush_bytes: u64,
+    /// Bytes compactions wrote since the measured part started.
+    pub compaction_write_bytes: u64,
+    /// Stall time since the measured part started, ms.
+    pub stall_ms: f64,
+}
+
+/// Latency summary of one op class, in nanoseconds.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct OpLatency {
+    /// Op class name, e.g. `value.get`, or `all`.
+    pub op: String,
+    /// Ops recorded.
+    pub count: u64,
+    /// Mean.
+    pub mean_ns: f64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// 99.9th percentile.
+    pub p999_ns: u64,
+    /// Largest.
+    pub max_ns: u64,
+    /// (percentile, value) pairs on a log ladder up to the max, for distribution plots.
+    pub distribution: Vec<(f64, u64)>,
+    /// The whole HdrHistogram, V2 deflate serialized, base64.
+    pub histogram: String,
+}
+
+/// One second of the measured part.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    /// Seconds since the measured part started (end of the interval).
+    pub t_s: f64,
+    /// Ops completed in the interval.
+    pub ops: u64,
+    /// Median latency in the interval, ns.
+    pub p50_ns: u64,
+    /// 99th percentile latency in the interval, ns.
+    pub p99_ns: u64,
+    /// Largest latency in the interval, ns.
+    pub max_ns: u64,
+}
+
+/// One completed checkpoint.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CheckpointRecord {
+    /// Checkpoint id, from 1.
+    pub id: u64,
+    /// Seconds since the measured part started when it was triggered (negative in warm-up).
+    pub triggered_s: f64,
+    /// Synchronous phase on the operator thread, ms: the stall ops saw.
+    pub sync_ms: f64,
+    /// Asynchronous phase (upload) on the checkpoint thread, ms.
+    pub async_ms: f64,
+    /// Bytes this checkpoint wrote to checkpoint storage.
+    pub bytes_written: u64,
+    /// Total size of the checkpoint, including shared files reused from earlier ones.
+    pub size_bytes: u64,
+    /// Files written by this checkpoint.
+    pub files_written: u64,
+    /// Shared files reused from earlier checkpoints.
+    pub files_reused: u64,
+    /// True for the checkpoint taken when the input ended (as Flink's final checkpoint).
+    pub is_final: bool,
+    /// Whether its restore equalled the state it captured; checked only when every checkpoint
+    /// is verified (which perturbs the run), None otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+}
+
+/// Restore of the last completed checkpoint (or the savepoint) into a fresh backend, and its
+/// verification.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RestoreRecord {
+    /// The checkpoint (or savepoint) restored.
+    pub checkpoint_id: u64,
+    /// Time to restore, ms: downloading files and opening them, or replaying a stream.
+    pub restore_ms: f64,
+    /// Digest of the restored state equals the digest of the live state at the end of input
+    /// (and, when every checkpoint is verified, every checkpoint restored to what it captured).
+    pub verified: bool,
+    /// Logical entries in the restored state.
+    pub entries: u64,
+    /// Logical payload bytes in the restored state.
+    pub bytes: u64,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Results of a tiny workload holding `cells`.
+    pub(crate) fn results_with(cells: Vec<CellResult>) -> Results {
+        let spec = WorkloadSpec::parse(
+            r#"{"name":"t","description":"d","seed":1,"events":100,"warmup_events":10,
+            "max_parallelism":128,"keys":{"count":10,"distribution":{"type":"uniform"}},
+            "value_size":{"type":"fixed","bytes":8},
+            "states":[{"type":"value","name":"v","read_only_fraction":0.5}]}"#,
+            "test",
+        )
+        .unwrap();
+        Results {
+            schema_version: SCHEMA_VERSION,
+            statebench_version: "test".into(),
+            created: "2026-11-24T00:00:00Z".into(),
+            workload: spec,
+            machine: Machine::default(),
+            rocksdb_version: "11.8.1".into(),
+            converted_from: None,
+            cells,
+        }
+    }
+
+    #[test]
+    fn the_current_version_reads_back_as_written() {
+        let results = results_with(vec![]);
+        let dir = tempfile::tempdir().unwrap();
+        write_results(dir.path(), &results).unwrap();
+        let back = read_results(dir.path()).unwrap();
+        assert_eq!(back.converted_from, None);
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&results).unwrap()
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! The integration tests, one binary (one link of RocksDB) with a module per area.
+
+mod builtins;
+mod checkpoint;
+mod common;
+mod config;
+mod describe;
+mod determinism;
+mod distributions;
+mod faults;
+mod layout;
+mod models;
+mod profiles;
+mod recommended_config;
+mod results_versions;
+mod rocksdb_stats;
+mod semantics;
+mod timers;
+mod trace;
+mod ttl;
+mod windows;
+mod workload_errors;

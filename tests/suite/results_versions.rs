@@ -1,0 +1,211 @@
+//! results.json across versions: `statebench report` redraws a run written by statebench's
+//! schema version 1 (a real file, `tests/fixtures/results-v1/`: a matrix run with
+//! `--set state.backend.rocksdb.timer-service.factory=HEAP` and a user profile `BIG`), redraws a
+//! version-2 run, and refuses a version it does not know with the version it found.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use statebench::backend::rocksdb::{PredefinedProfile, TimerFactory};
+use statebench::checkpoint::CheckpointMode;
+use statebench::config::{BackendType, KeySource};
+use statebench::results::{read_results, CellProfile, RESULTS_FILE, SCHEMA_VERSION};
+
+const V1: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/results-v1/results.json"
+);
+
+fn statebench(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_statebench"))
+        .args(args)
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+/// A run directory holding a copy of the version-1 fixture.
+fn v1_run() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(V1, dir.path().join(RESULTS_FILE)).unwrap();
+    dir
+}
+
+#[test]
+fn version_1_results_are_converted_to_typed_setups() {
+    let dir = v1_run();
+    let results = read_results(dir.path()).unwrap();
+    assert_eq!(results.schema_version, SCHEMA_VERSION);
+    assert_eq!(results.converted_from, Some(1));
+    let ids: Vec<&str> = results.cells.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "hashmap-full",
+            "rocksdb-DEFAULT+HEAP_TIMERS-incremental",
+            "rocksdb-BIG-full"
+        ]
+    );
+    let [heap, default, big] = &results.cells[..] else {
+        unreachable!()
+    };
+    assert_eq!(heap.setup.backend, BackendType::HashMap);
+    assert_eq!(heap.setup.checkpoint_mode, CheckpointMode::Full);
+    assert_eq!(heap.setup.checkpoint_interval_ms, 20);
+    assert_eq!(
+        default.setup.profile,
+        Some(CellProfile::Predefined(PredefinedProfile::Default))
+    );
+    assert_eq!(default.setup.timers, Some(TimerFactory::Heap));
+    assert_eq!(default.setup.checkpoint_mode, CheckpointMode::Incremental);
+    // Version 1 dropped the timer suffix of user profiles and never recorded their keys.
+    assert_eq!(big.setup.profile.as_ref().map(|p| p.name()), Some("BIG"));
+    assert_eq!(big.setup.timers, Some(TimerFactory::Rocksdb));
+    assert!(big
+        .setup
+        .flink_keys
+        .iter()
+        .all(|k| k.key != "state.backend.rocksdb.predefined-options"));
+    let interval = big
+        .setup
+        .flink_keys
+        .iter()
+        .find(|k| k.key == "execution.checkpointing.interval")
+        .unwrap();
+    assert_eq!(
+        (interval.value.as_str(), interval.source),
+        ("20ms", KeySource::Unrecorded)
+    );
+    assert!(big.measured_ops > 0 && big.restore.as_ref().unwrap().verified);
+}
+
+#[test]
+fn report_redraws_a_version_1_run_and_says_what_it_lacks() {
+    let dir = v1_run();
+    let out = statebench(&["report"], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("Converted from results.json version 1"), "{md}");
+    assert!(md.contains(
+        "state.backend.rocksdb.predefined-options: DEFAULT\n\
+         state.backend.rocksdb.timer-service.factory: HEAP\n"
+    ));
+    assert!(!md.contains("predefined-options: DEFAULT+HEAP_TIMERS"));
+    assert!(!md.contains("memory.managed: true"));
+    let kept = std::fs::read_to_string(dir.path().join(RESULTS_FILE)).unwrap();
+    assert_eq!(
+        kept,
+        std::fs::read_to_string(V1).unwrap(),
+        "the file is left as it is"
+    );
+}
+
+#[test]
+fn report_refuses_a_version_it_does_not_know() {
+    let dir = v1_run();
+    let path = dir.path().join(RESULTS_FILE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("\"schema_version\": 1", "\"schema_version\": 3", 1),
+    )
+    .unwrap();
+    let out = statebench(&["report"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`schema_version`: expected 1 or 2, got 3"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = dir.path().join("w.json");
+    std::fs::write(
+        &workload,
+        r#"{"name":"t","description":"d","seed":1,"events":400,"warmup_events":40,"max_parallelism":128,"keys":{"count":50,"distribution":{"type":"uniform"}},"value_size":{"type":"fixed","bytes":8},"states":[{"type":"value","name":"v","read_only_fraction":0.5}]}"#,
+    )
+    .unwrap();
+    let profiles = dir.path().join("profiles.yaml");
+    std::fs::write(
+        &profiles,
+        "BIG:\n  state.backend.rocksdb.predefined-options: FLASH_SSD_OPTIMIZED\n  state.backend.rocksdb.writebuffer.size: 128mb\n",
+    )
+    .unwrap();
+    let reports = dir.path().join("reports");
+    let out = Command::new(env!("CARGO_BIN_EXE_statebench"))
+        .args(["run", workload.to_str().unwrap(), "--profile", "big"])
+        .args(["--checkpoint", "incremental", "--interval", "50ms"])
+        .args(["--profiles", profiles.to_str().unwrap()])
+        .args(["--set", "state.backend.rocksdb.timer-service.factory=HEAP"])
+        .args(["--set", "execution.checkpointing.unaligned.enabled=true"])
+        .arg("--reports")
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let results = read_results(&run).unwrap();
+    assert_eq!(results.converted_from, None);
+    let cell = &results.cells[0];
+    assert_eq!(cell.id, "rocksdb-BIG+HEAP_TIMERS-incremental");
+    let source = |key: &str| {
+        cell.setup
+            .flink_keys
+            .iter()
+            .find(|k| k.key == key)
+            .map(|k| (k.value.as_str(), k.source))
+    };
+    assert_eq!(
+        source("state.backend.rocksdb.writebuffer.size"),
+        Some(("128mb", KeySource::UserProfile))
+    );
+    assert_eq!(
+        source("state.backend.rocksdb.timer-service.factory"),
+        Some(("HEAP", KeySource::SetOption))
+    );
+    assert_eq!(
+        source("execution.checkpointing.interval"),
+        Some(("50ms", KeySource::IntervalOption))
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join(RESULTS_FILE)).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["cells"][0]["setup"]["backend"], "rocksdb");
+    assert_eq!(
+        json["cells"][0]["setup"]["profile"]["user"]["keys"]
+            ["state.backend.rocksdb.writebuffer.size"],
+        "128mb"
+    );
+    std::fs::remove_file(run.join("report.md")).unwrap();
+    let out = statebench(&["report"], &run);
+    assert!(out.status.success());
+    let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(md.contains("`state.backend.rocksdb.writebuffer.size: 128mb` (user profile)"));
+    assert!(!md.contains("Converted from"));
+    // An unmodelled key is recorded as written and explained, not silently dropped.
+    assert_eq!(
+        source("execution.checkpointing.unaligned.enabled"),
+        Some(("true", KeySource::SetOption))
+    );
+    assert!(md.contains("## Unaligned checkpoints"));
+    assert!(
+        md.contains("Your configuration sets `execution.checkpointing.unaligned.enabled: true`")
+    );
+    assert!(!md.contains("## State TTL"), "the workload has no TTL");
+}
