@@ -1,5 +1,5 @@
 //! The entry points the fuzz targets (`fuzz/`, run with `cargo +nightly fuzz`) feed arbitrary
-//! bytes through, one per kind of input a user hands statebench. `tests/fuzz_corpus.rs` replays
+//! bytes through, one per kind of input a user hands statebench. `tests/suite/fuzz_corpus.rs` replays
 //! every corpus file through the same functions on stable, so CI checks the corpora too.
 //!
 //! Each function must return (an error is fine) for any input: no panic, no hang, memory within

@@ -360,81 +360,52 @@ fn the_command_ends_each_case_with_exit_status_1() {
     let w = workload_path();
     let reports = dir.path().join("reports");
     let reports = reports.to_str().unwrap();
-    says(
-        &fails(&[
-            "run",
-            &w,
-            "--checkpoint",
-            "full",
-            "--interval",
-            "99999999999999999999h",
-            "--reports",
-            reports,
-        ]),
-        &["--interval", "limit of 1099511627776 ms"],
-    );
-    says(
-        &fails(&[
-            "run",
-            &w,
-            "--checkpoint",
-            "full",
-            "--interval",
-            "0s",
-            "--reports",
-            reports,
-        ]),
-        &["--interval", "minimum of 10 ms"],
-    );
-    says(
-        &fails(&[
-            "run",
-            &w,
-            "--set",
-            "state.backend.rocksdb.thread.num=99999999",
-            "--reports",
-            reports,
-        ]),
-        &["state.backend.rocksdb.thread.num", "1 to 256"],
-    );
-    says(
-        &fails(&["run", "/dev/zero", "--reports", reports]),
-        &["/dev/zero", "limit of 1048576 bytes"],
-    );
     let deep = dir.path().join("config.yaml");
     let nested: String = (0..2_000)
         .map(|i| format!("{}a:\n", " ".repeat(i)))
         .collect();
     std::fs::write(&deep, nested).unwrap();
-    says(
-        &fails(&[
-            "run",
-            &w,
-            "--config",
-            deep.to_str().unwrap(),
-            "--reports",
-            reports,
-        ]),
-        &["config.yaml", "limit of 64 levels"],
-    );
+    let deep = deep.to_str().unwrap();
+    let run_cases: [(&[&str], &[&str]); 5] = [
+        (
+            &[
+                "--checkpoint",
+                "full",
+                "--interval",
+                "99999999999999999999h",
+            ],
+            &["--interval", "limit of 1099511627776 ms"],
+        ),
+        (
+            &["--checkpoint", "full", "--interval", "0s"],
+            &["--interval", "minimum of 10 ms"],
+        ),
+        (
+            &["--set", "state.backend.rocksdb.thread.num=99999999"],
+            &["state.backend.rocksdb.thread.num", "1 to 256"],
+        ),
+        (&["--config", deep], &["config.yaml", "limit of 64 levels"]),
+        (&[], &["limit of 1048576 bytes"]),
+    ];
+    for (i, (options, expected)) in run_cases.iter().enumerate() {
+        // The last case runs /dev/zero as the workload.
+        let input = if options.is_empty() { "/dev/zero" } else { &w };
+        let mut args = vec!["run", input, "--reports", reports];
+        args.extend_from_slice(options);
+        says(&fails(&args), expected);
+        assert!(!Path::new(reports).exists(), "case {i}: no run directory");
+    }
     let t = dir.path().join("t.sbt");
     std::fs::write(&t, trace_with_op(&value_put(0, u32::MAX), b"")).unwrap();
+    let t = t.to_str().unwrap();
+    let csv = dir.path().join("t.csv");
     says(
-        &fails(&[
-            "trace",
-            "export",
-            t.to_str().unwrap(),
-            dir.path().join("t.csv").to_str().unwrap(),
-        ]),
+        &fails(&["trace", "export", t, csv.to_str().unwrap()]),
         &["t.sbt", "event 0, op 0", "limit of 67108864 bytes"],
     );
     says(
-        &fails(&["workload", "describe", t.to_str().unwrap()]),
+        &fails(&["workload", "describe", t]),
         &["t.sbt", "a statebench trace", "needs a workload file"],
-    );
-    assert!(
-        !Path::new(reports).exists(),
-        "no run directory for a refused input"
     );
 }
 
