@@ -6,8 +6,11 @@ use std::path::Path;
 
 use statebench::fuzz_entries;
 
+/// A fuzz entry point: bytes in, whether they were accepted.
+type Entry = fn(&[u8]) -> bool;
+
 /// Feeds every file of `fuzz/corpus/<target>` to `entry`; returns (files, accepted).
-fn replay(target: &str, entry: fn(&[u8]) -> bool) -> (usize, usize) {
+fn replay(target: &str, entry: Entry) -> (usize, usize) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/corpus")
         .join(target);
@@ -26,7 +29,7 @@ fn replay(target: &str, entry: fn(&[u8]) -> bool) -> (usize, usize) {
 
 #[test]
 fn every_corpus_replays_and_its_seeds_are_accepted() {
-    let targets: [(&str, fn(&[u8]) -> bool, usize); 4] = [
+    let targets: [(&str, Entry, usize); 4] = [
         ("workload", fuzz_entries::workload, 15),
         ("trace", fuzz_entries::trace, 2),
         ("csv", fuzz_entries::csv, 2),
