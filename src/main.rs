@@ -12,7 +12,7 @@ use statebench::config::BackendType;
 use statebench::report::write_report;
 use statebench::results::read_results;
 use statebench::run::interrupt::{self, Interrupted};
-use statebench::run::{resume_cells, run_cells, Cell, OpInput, Plan, RunOptions};
+use statebench::run::{resume_cells, run_cells, Cell, CellOptions, OpInput, Plan, RunOptions};
 use statebench::workload::{trace, WorkloadSpec};
 
 /// Which state backend, RocksDB profile and checkpoint setting should a Flink job use here?
@@ -135,6 +135,25 @@ struct Common {
     /// predefined ones.
     #[arg(long)]
     profiles: Option<PathBuf>,
+    /// Take no canonical savepoint at the end of each cell (by default every cell takes one,
+    /// restores it and verifies it, and the report gives its time, size and restore time).
+    #[arg(long)]
+    no_savepoint: bool,
+    /// Restore and verify every checkpoint, not only the last. This holds a view of the state
+    /// across each checkpoint and restores beside the run, which perturbs the numbers; the report
+    /// says so.
+    #[arg(long)]
+    verify_every_checkpoint: bool,
+}
+
+impl Common {
+    /// What each cell does besides replaying and checkpointing.
+    fn cell_options(&self) -> CellOptions {
+        CellOptions {
+            savepoint: !self.no_savepoint,
+            verify_every_checkpoint: self.verify_every_checkpoint,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -243,12 +262,13 @@ fn main_result() -> Result<ExitCode> {
             interrupt::install();
             let input = OpInput::from_path(&workload)?;
             let mode: CheckpointMode = checkpoint.parse().context("--checkpoint")?;
-            let cell = plan(&common)?.single_cell(
+            let mut cell = plan(&common)?.single_cell(
                 input.spec(),
                 backend.map(BackendType::from),
                 &profile,
                 mode,
             )?;
+            cell.options = common.cell_options();
             run_and_report(&input, &[cell], common, None)
         }
         Command::Matrix {
@@ -258,7 +278,10 @@ fn main_result() -> Result<ExitCode> {
         } => {
             interrupt::install();
             let input = OpInput::from_path(&workload)?;
-            let cells = plan(&common)?.matrix(input.spec())?;
+            let mut cells = plan(&common)?.matrix(input.spec())?;
+            for cell in &mut cells {
+                cell.options = common.cell_options();
+            }
             run_and_report(&input, &cells, common, resume.as_deref())
         }
         Command::Trace { command } => {

@@ -444,6 +444,44 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             }
         )?;
     }
+    if let Some(sp) = &c.savepoint {
+        writeln!(
+            md,
+            "Savepoint (Flink's canonical format, at the end of input): {} in {} files, sync phase {}, \
+             written in {}{}.\n",
+            bytes(sp.size_bytes),
+            sp.files_written,
+            millis(sp.sync_ms),
+            millis(sp.async_ms),
+            c.savepoint_restore.as_ref().map_or(String::new(), |x| format!(
+                "; restored in {} ({} entries), {}",
+                millis(x.restore_ms),
+                x.entries,
+                if x.verified {
+                    "verified equal to the live state"
+                } else {
+                    "**DOES NOT MATCH the live state**"
+                }
+            ))
+        )?;
+    }
+    let checked = c
+        .checkpoints
+        .iter()
+        .filter(|k| k.verified.is_some())
+        .count();
+    if checked > 0 {
+        writeln!(
+            md,
+            "Every checkpoint was restored and verified ({checked} checked, {} matched). That holds a \
+             view of the state across each checkpoint and restores beside the run, which perturbs \
+             these numbers; run without `--verify-every-checkpoint` to measure.\n",
+            c.checkpoints
+                .iter()
+                .filter(|k| k.verified == Some(true))
+                .count()
+        )?;
+    }
     if let Some(r) = &c.rocksdb {
         let levels: Vec<String> = r
             .files_per_level

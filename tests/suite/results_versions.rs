@@ -208,4 +208,39 @@ fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
         md.contains("Your configuration sets `execution.checkpointing.unaligned.enabled: true`")
     );
     assert!(!md.contains("## State TTL"), "the workload has no TTL");
+    // The savepoint every cell takes by default: time, size and restore, verified.
+    assert!(cell.savepoint.is_some());
+    assert!(cell.savepoint_restore.as_ref().unwrap().verified);
+    assert!(md.contains("Savepoint (Flink's canonical format, at the end of input)"));
+    assert!(md.contains("verified equal to the live state"));
+    assert!(!md.contains("Every checkpoint was restored"));
+
+    // --no-savepoint takes none; --verify-every-checkpoint checks each and says it perturbs.
+    let out = Command::new(env!("CARGO_BIN_EXE_statebench"))
+        .args(["run", workload.to_str().unwrap(), "--backend", "hashmap"])
+        .args(["--checkpoint", "full", "--interval", "50ms"])
+        .args(["--no-savepoint", "--verify-every-checkpoint"])
+        .arg("--reports")
+        .arg(dir.path().join("reports2"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = std::fs::read_dir(dir.path().join("reports2"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let results = read_results(&run).unwrap();
+    let cell = &results.cells[0];
+    assert!(cell.savepoint.is_none());
+    assert!(!cell.checkpoints.is_empty());
+    assert!(cell.checkpoints.iter().all(|k| k.verified == Some(true)));
+    let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(md.contains("Every checkpoint was restored and verified"));
+    assert!(!md.contains("Savepoint (Flink's canonical format"));
 }
