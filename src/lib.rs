@@ -13,6 +13,8 @@ pub mod backend;
 pub mod checkpoint;
 pub mod config;
 pub mod describe;
+pub mod fuzz_entries;
+pub mod input;
 pub mod measure;
 pub mod report;
 pub mod results;

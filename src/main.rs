@@ -291,6 +291,11 @@ fn main_result() -> Result<ExitCode> {
         Command::Workload {
             command: WorkloadCommand::Describe { file },
         } => {
+            anyhow::ensure!(
+                !trace::is_trace(&file),
+                "{}: a statebench trace; `workload describe` needs a workload file (JSON), such as the one the trace was recorded from",
+                file.display()
+            );
             print!("{}", statebench::describe::describe(&load(&file)?)?);
             Ok(ExitCode::SUCCESS)
         }

@@ -9,7 +9,9 @@ mod storage;
 pub mod stream;
 mod transfer;
 
-pub use settings::{parse_duration, CheckpointMode, CheckpointSetting};
+pub use settings::{
+    parse_duration, parse_interval, CheckpointMode, CheckpointSetting, MAX_DURATION, MIN_INTERVAL,
+};
 pub use storage::{
     CheckpointHandle, CheckpointStore, CheckpointTarget, SnapshotFormat, UploadResult,
 };

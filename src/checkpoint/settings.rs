@@ -81,25 +81,55 @@ impl CheckpointSetting {
     }
 }
 
+/// Longest duration statebench accepts anywhere (checkpoint interval, min pause): 2^40 ms,
+/// about 34 years.
+pub const MAX_DURATION: Duration = Duration::from_millis(1 << 40);
+
+/// Shortest checkpoint interval, the same for `--interval`, `execution.checkpointing.interval`
+/// and a workload's `checkpoint_interval_ms` (10 ms, Flink's own minimum).
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
 /// Parses a duration as Flink writes them: `500ms`, `2s`, `1min`, `1 h`; a bare number is ms.
+/// At most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
+    let shown = crate::input::excerpt(text);
     let value: f64 = match number.parse() {
         Ok(v) if v >= 0.0 => v,
-        _ => bail!("invalid duration {text:?}: expected a number with a unit like 500ms, 2s, 1min"),
+        _ => bail!("invalid duration {shown}: expected a number with a unit like 500ms, 2s, 1min"),
     };
     let millis = match unit.trim() {
         "" | "ms" | "milli" | "millis" | "milliseconds" => value,
         "s" | "sec" | "secs" | "second" | "seconds" => value * 1e3,
         "m" | "min" | "mins" | "minute" | "minutes" => value * 60e3,
         "h" | "hour" | "hours" => value * 3600e3,
-        other => bail!("invalid duration {text:?}: unknown unit {other:?} (use ms, s, min or h)"),
+        other => bail!(
+            "invalid duration {shown}: unknown unit {} (use ms, s, min or h)",
+            crate::input::excerpt(other)
+        ),
     };
+    let max_ms = MAX_DURATION.as_millis();
+    if millis > max_ms as f64 {
+        bail!("invalid duration {shown}: longer than the limit of {max_ms} ms (about 34 years)");
+    }
     Ok(Duration::from_secs_f64(millis / 1e3))
+}
+
+/// Parses a checkpoint interval: a duration ([`parse_duration`]) of at least [`MIN_INTERVAL`].
+pub fn parse_interval(text: &str) -> Result<Duration> {
+    let interval = parse_duration(text)?;
+    if interval < MIN_INTERVAL {
+        bail!(
+            "checkpoint interval {}: below the minimum of {} ms",
+            crate::input::excerpt(text),
+            MIN_INTERVAL.as_millis()
+        );
+    }
+    Ok(interval)
 }
 
 #[cfg(test)]
@@ -114,6 +144,15 @@ mod tests {
         assert_eq!(parse_duration("250").unwrap(), Duration::from_millis(250));
         assert!(parse_duration("fast").is_err());
         assert!(parse_duration("3 weeks").is_err());
+        let huge = parse_duration("99999999999999999999h")
+            .unwrap_err()
+            .to_string();
+        assert!(huge.contains("limit of 1099511627776 ms"), "{huge}");
+        assert!(parse_duration("1e400").is_err());
+        assert!(parse_duration("0s").is_ok());
+        let zero = parse_interval("0s").unwrap_err().to_string();
+        assert!(zero.contains("minimum of 10 ms"), "{zero}");
+        assert_eq!(parse_interval("10ms").unwrap(), MIN_INTERVAL);
     }
 
     #[test]

@@ -16,22 +16,31 @@ use crate::backend::rocksdb::{
 };
 use crate::backend::BackendConfig;
 use crate::checkpoint::{
-    parse_duration, CheckpointMode, CheckpointSetting, DEFAULT_TRANSFER_THREADS,
+    parse_duration, parse_interval, CheckpointMode, CheckpointSetting, DEFAULT_TRANSFER_THREADS,
+    MAX_DURATION, MIN_INTERVAL,
 };
 
-/// How a key's value is read.
+/// How a key's value is read, with the bounds statebench accepts (README, "Limits").
 #[derive(Clone, Copy, Debug)]
 enum Kind {
     Bool,
+    /// An integer in `min..=max`; with `min` -1, 0 is refused (-1 means "unlimited").
     Int {
         min: i64,
+        max: i64,
     },
     Ratio {
         min: f64,
         max: f64,
     },
-    Size,
+    /// A memory size of at most `max` bytes.
+    Size {
+        max: u64,
+    },
+    /// A duration of at most [`crate::checkpoint::MAX_DURATION`].
     Duration,
+    /// A checkpoint interval: a duration of at least [`crate::checkpoint::MIN_INTERVAL`].
+    Interval,
     Choice(&'static [&'static str]),
     CompressionList,
     /// A valid Flink key whose effect statebench does not model; its value is not checked.
@@ -39,6 +48,22 @@ enum Kind {
 }
 
 const R: &str = "state.backend.rocksdb.";
+
+/// Most RocksDB background jobs (`thread.num`): more threads than this cannot help one
+/// operator, and millions make RocksDB's thread creation abort the process.
+pub const MAX_THREADS: i64 = 256;
+/// Most write buffers per column family (`writebuffer.count`, `number-to-merge`).
+pub const MAX_WRITE_BUFFERS: i64 = 64;
+/// Most retained checkpoints (`num-retained`).
+pub const MAX_RETAINED: i64 = 1000;
+/// Largest memtable (`writebuffer.size`): RocksDB's own limit, 64 GiB.
+pub const MAX_WRITE_BUFFER_SIZE: u64 = 64 << 30;
+/// Largest block, metadata block and write batch: 1 GiB.
+pub const MAX_BLOCK_SIZE: u64 = 1 << 30;
+/// Largest other memory size (caches, managed memory, file and level sizes): 1 TiB.
+pub const MAX_MEMORY_SIZE: u64 = 1 << 40;
+/// `i32::MAX` as RocksDB's `int` options take it.
+const MAX_INT: i64 = i32::MAX as i64;
 /// The codecs statebench is built with, by Flink's names.
 const COMPRESSIONS: [(&str, Compression); 4] = [
     ("NO_COMPRESSION", Compression::None),
@@ -143,8 +168,14 @@ fn kind_of(name: &str) -> Option<Kind> {
             "SPINNING_DISK_OPTIMIZED_HIGH_MEM",
             "FLASH_SSD_OPTIMIZED",
         ]),
-        (_, Some("thread.num")) => Kind::Int { min: 1 },
-        (_, Some("files.open")) => Kind::Int { min: -1 },
+        (_, Some("thread.num")) => Kind::Int {
+            min: 1,
+            max: MAX_THREADS,
+        },
+        (_, Some("files.open")) => Kind::Int {
+            min: -1,
+            max: MAX_INT,
+        },
         (_, Some("compaction.style")) => Kind::Choice(&["LEVEL", "UNIVERSAL", "FIFO"]),
         (
             _,
@@ -160,11 +191,21 @@ fn kind_of(name: &str) -> Option<Kind> {
             _,
             Some("compaction.level.target-file-size-base" | "compaction.level.max-size-level-base"),
         )
-        | (_, Some("writebuffer.size" | "block.blocksize" | "block.metadata-blocksize"))
-        | (_, Some("block.cache-size" | "write-batch-size" | "memory.fixed-per-slot")) => {
-            Kind::Size
+        | (_, Some("block.cache-size" | "memory.fixed-per-slot")) => Kind::Size {
+            max: MAX_MEMORY_SIZE,
+        },
+        (_, Some("writebuffer.size")) => Kind::Size {
+            max: MAX_WRITE_BUFFER_SIZE,
+        },
+        (_, Some("block.blocksize" | "block.metadata-blocksize" | "write-batch-size")) => {
+            Kind::Size {
+                max: MAX_BLOCK_SIZE,
+            }
         }
-        (_, Some("writebuffer.count" | "writebuffer.number-to-merge")) => Kind::Int { min: 1 },
+        (_, Some("writebuffer.count" | "writebuffer.number-to-merge")) => Kind::Int {
+            min: 1,
+            max: MAX_WRITE_BUFFERS,
+        },
         (_, Some("bloom-filter.bits-per-key")) => Kind::Ratio {
             min: f64::MIN_POSITIVE,
             max: 1e6,
@@ -179,7 +220,10 @@ fn kind_of(name: &str) -> Option<Kind> {
         },
         (_, Some("timer-service.factory")) => Kind::Choice(&["ROCKSDB", "HEAP"]),
         // Negative: the TaskManager's IO pool; 0 or 1: the async snapshot thread itself.
-        (_, Some("checkpoint.transfer.thread.num")) => Kind::Int { min: i64::MIN },
+        (_, Some("checkpoint.transfer.thread.num")) => Kind::Int {
+            min: -MAX_THREADS,
+            max: MAX_THREADS,
+        },
         (
             _,
             Some(
@@ -208,20 +252,27 @@ fn kind_of(name: &str) -> Option<Kind> {
             | "taskmanager.memory.jvm-overhead.min"
             | "taskmanager.memory.jvm-overhead.max",
             _,
-        ) => Kind::Size,
+        ) => Kind::Size {
+            max: MAX_MEMORY_SIZE,
+        },
         ("taskmanager.memory.managed.fraction" | "taskmanager.memory.jvm-overhead.fraction", _) => {
             Kind::Ratio {
                 min: 0.0,
                 max: 1.0 - f64::EPSILON,
             }
         }
-        ("taskmanager.numberOfTaskSlots", _) => Kind::Int { min: 1 },
-        ("execution.checkpointing.interval" | "execution.checkpointing.min-pause", _) => {
-            Kind::Duration
-        }
+        ("taskmanager.numberOfTaskSlots", _) => Kind::Int {
+            min: 1,
+            max: MAX_INT,
+        },
+        ("execution.checkpointing.interval", _) => Kind::Interval,
+        ("execution.checkpointing.min-pause", _) => Kind::Duration,
         ("execution.checkpointing.incremental" | "state.backend.incremental", _) => Kind::Bool,
         ("execution.checkpointing.num-retained" | "state.checkpoints.num-retained", _) => {
-            Kind::Int { min: 1 }
+            Kind::Int {
+                min: 1,
+                max: MAX_RETAINED,
+            }
         }
         (
             "execution.checkpointing.timeout"
@@ -372,19 +423,19 @@ pub(super) fn is_list(name: &str) -> bool {
 /// The value of a key statebench models, None for keys it reads but does not model.
 fn parse_value(name: &str, raw: &str, origin: &Origin) -> Result<Option<Value>> {
     let kind = kind_of(name).ok_or_else(|| anyhow!("{}", unknown_key_message(name, origin)))?;
+    let shown = crate::input::excerpt(raw);
     let bad =
-        |expected: String| anyhow!("{origin}: `{name}`: {raw:?} is not valid: expected {expected}");
+        |expected: String| anyhow!("{origin}: `{name}`: {shown} is not valid: expected {expected}");
     Ok(Some(match kind {
         Kind::Bool => match raw.to_ascii_lowercase().as_str() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
             _ => return Err(bad("true or false".into())),
         },
-        Kind::Int { min } => match raw.parse::<i64>() {
-            Ok(v) if v >= min && (min != -1 || v != 0) => Value::Int(v),
-            _ if min == -1 => return Err(bad("-1 or a count of at least 1".into())),
-            _ if min == i64::MIN => return Err(bad("an integer".into())),
-            _ => return Err(bad(format!("an integer of at least {min}"))),
+        Kind::Int { min, max } => match raw.parse::<i64>() {
+            Ok(v) if (min..=max).contains(&v) && (min != -1 || v != 0) => Value::Int(v),
+            _ if min == -1 => return Err(bad(format!("-1 or a count from 1 to {max}"))),
+            _ => return Err(bad(format!("an integer from {min} to {max}"))),
         },
         Kind::Ratio { min, max } => match raw.parse::<f64>() {
             Ok(v) if v >= min && v <= max => Value::Ratio(v),
@@ -392,13 +443,27 @@ fn parse_value(name: &str, raw: &str, origin: &Origin) -> Result<Option<Value>> 
             _ if max < 1.0 => return Err(bad("a number between 0 and 1".into())),
             _ => return Err(bad("a number above 0".into())),
         },
-        Kind::Size => Value::Size(
-            parse_memory_size(raw)
-                .ok_or_else(|| bad("a memory size such as 64mb, 512 kb, 1 gb".into()))?,
-        ),
-        Kind::Duration => Value::Duration(
-            parse_duration(raw).map_err(|_| bad("a duration such as 500ms, 10s, 1min".into()))?,
-        ),
+        Kind::Size { max } => match parse_memory_size(raw) {
+            Some(v) if v <= max => Value::Size(v),
+            _ => {
+                return Err(bad(format!(
+                    "a memory size such as 64mb, 512 kb, 1 gb, at most {max} bytes"
+                )))
+            }
+        },
+        Kind::Duration => Value::Duration(parse_duration(raw).map_err(|_| {
+            bad(format!(
+                "a duration such as 500ms, 10s, 1min, at most {} ms",
+                MAX_DURATION.as_millis()
+            ))
+        })?),
+        Kind::Interval => Value::Duration(parse_interval(raw).map_err(|_| {
+            bad(format!(
+                "a duration such as 500ms, 10s, 1min, from {} ms to {} ms",
+                MIN_INTERVAL.as_millis(),
+                MAX_DURATION.as_millis()
+            ))
+        })?),
         Kind::Choice(choices) => match choices.iter().find(|c| c.eq_ignore_ascii_case(raw)) {
             Some(c) => Value::Choice(c.to_string()),
             None => return Err(bad(format!("one of {}", choices.join(", ")))),

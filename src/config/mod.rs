@@ -18,15 +18,20 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use crate::backend::BackendConfig;
 use crate::checkpoint::{CheckpointMode, CheckpointSetting};
+use crate::input::{excerpt, read_text, MAX_CONFIG_FILE};
 pub use cell_keys::{cell_keys, config_yaml, ChosenSources, FlinkKey, KeySource};
-pub use keys::{parse_memory_size, KEYS};
+pub use keys::{
+    parse_memory_size, KEYS, MAX_BLOCK_SIZE, MAX_MEMORY_SIZE, MAX_RETAINED, MAX_THREADS,
+    MAX_WRITE_BUFFERS, MAX_WRITE_BUFFER_SIZE,
+};
 use parse::{flatten_yaml, parse_flat};
+pub use parse::{MAX_YAML_DEPTH, MAX_YAML_NODES};
 
 /// Where a setting came from, for error messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -156,17 +161,23 @@ pub struct Resolved {
 }
 
 impl FlinkConfig {
-    /// Reads a Flink configuration file: `flink-conf.yaml` with Flink's legacy line parser
-    /// (`key: value`), any other name as standard (nested) YAML flattened to dotted keys.
+    /// Reads a Flink configuration file (at most [`MAX_CONFIG_FILE`] bytes): `flink-conf.yaml`
+    /// with Flink's legacy line parser (`key: value`), any other name as standard (nested) YAML
+    /// flattened to dotted keys.
     pub fn from_file(path: &Path) -> Result<FlinkConfig> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read Flink configuration {}", path.display()))?;
-        let name = path.display().to_string();
+        let text = read_text(path, MAX_CONFIG_FILE, "Flink configuration")?;
         let legacy = path.file_name().is_some_and(|n| n == "flink-conf.yaml");
+        FlinkConfig::parse(&text, &path.display().to_string(), legacy)
+    }
+
+    /// Parses the text of a Flink configuration file named `name`: Flink's legacy `key: value`
+    /// lines when `legacy`, else standard YAML (at most [`MAX_YAML_DEPTH`] levels deep and
+    /// [`MAX_YAML_NODES`] nodes with aliases expanded).
+    pub fn parse(text: &str, name: &str, legacy: bool) -> Result<FlinkConfig> {
         let pairs = if legacy {
-            parse_flat(&text, &name)?
+            parse_flat(text, name)?
         } else {
-            flatten_yaml(&text, &name)?
+            flatten_yaml(text, name)?
         };
         let mut config = FlinkConfig::default();
         for (key, value, line) in pairs {
@@ -175,7 +186,7 @@ impl FlinkConfig {
                 (
                     value,
                     Origin::File {
-                        path: name.clone(),
+                        path: name.to_string(),
                         line,
                     },
                 ),
@@ -189,7 +200,7 @@ impl FlinkConfig {
     pub fn set(&mut self, assignment: &str) -> Result<()> {
         let (key, value) = assignment
             .split_once('=')
-            .ok_or_else(|| anyhow!("--set {assignment:?}: expected key=value"))?;
+            .ok_or_else(|| anyhow!("--set {}: expected key=value", excerpt(assignment)))?;
         let key = key.trim().to_string();
         if !keys::is_known(&key) {
             bail!("{}", keys::unknown_key_message(&key, &Origin::CommandLine));
@@ -256,38 +267,54 @@ pub struct UserProfile {
     pub config: FlinkConfig,
 }
 
-/// Reads named profiles from a YAML file: a mapping of profile name to a mapping of Flink keys
-/// (nested or dotted), e.g. `BIG_BUFFERS: { state.backend.rocksdb.writebuffer.size: 128mb }`.
-/// A profile may name its base with `state.backend.rocksdb.predefined-options`. A profile holds
-/// `state.backend.rocksdb.*` and `taskmanager.*` keys only: the backend type and checkpointing are
-/// the matrix's, a `--config`'s or a `--set`'s.
+/// Reads named profiles from a YAML file (at most [`MAX_CONFIG_FILE`] bytes): a mapping of
+/// profile name to a mapping of Flink keys (nested or dotted), e.g.
+/// `BIG_BUFFERS: { state.backend.rocksdb.writebuffer.size: 128mb }`. A profile may name its base
+/// with `state.backend.rocksdb.predefined-options`. A profile holds `state.backend.rocksdb.*` and
+/// `taskmanager.*` keys only: the backend type and checkpointing are the matrix's, a
+/// `--config`'s or a `--set`'s.
 pub fn load_user_profiles(path: &Path) -> Result<Vec<UserProfile>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read profiles file {}", path.display()))?;
-    let name = path.display().to_string();
-    let profiles = parse::profile_sections(&text, &name)?;
+    let text = read_text(path, MAX_CONFIG_FILE, "profiles file")?;
+    parse_user_profiles(&text, &path.display().to_string())
+}
+
+/// Parses the text of a profiles file named `name` (see [`load_user_profiles`]). A profile may
+/// not take the name of a predefined profile, in any case.
+pub fn parse_user_profiles(text: &str, name: &str) -> Result<Vec<UserProfile>> {
+    let profiles = parse::profile_sections(text, name)?;
     let mut out = Vec::new();
     for (profile, pairs) in profiles {
         if profile.is_empty()
+            || profile.len() > 64
             || !profile
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
-            bail!("{name}: profile {profile:?}: expected a name of letters, digits, '_' and '-'");
+            bail!(
+                "{name}: profile {}: expected a name of 1 to 64 letters, digits, '_' and '-'",
+                excerpt(&profile)
+            );
         }
-        if PredefinedProfile::ALL.iter().any(|p| p.name() == profile) {
-            bail!("{name}: profile {profile:?}: that name is a predefined profile");
+        if let Some(p) = PredefinedProfile::ALL
+            .iter()
+            .find(|p| p.name().eq_ignore_ascii_case(&profile))
+        {
+            bail!(
+                "{name}: profile {profile:?}: that name is the predefined profile {} (names are compared ignoring case); choose another name",
+                p.name()
+            );
         }
         if let Some((key, _)) = pairs.iter().find(|(key, _)| {
             !(key.starts_with("state.backend.rocksdb.") || key.starts_with("taskmanager."))
         }) {
             bail!(
-                "{name}: profile {profile:?}: `{key}`: a profile holds state.backend.rocksdb.* and \
-                 taskmanager.* keys only; set it with --config or --set"
+                "{name}: profile {profile:?}: {}: a profile holds state.backend.rocksdb.* and \
+                 taskmanager.* keys only; set it with --config or --set",
+                excerpt(key)
             );
         }
         let origin = Origin::UserProfile {
-            path: name.clone(),
+            path: name.to_string(),
             name: profile.clone(),
         };
         let config = FlinkConfig::from_pairs(pairs, &origin)?;

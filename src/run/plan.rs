@@ -20,7 +20,7 @@ use anyhow::{bail, ensure, Context, Result};
 use super::cell::{Cell, CellOptions};
 use crate::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use crate::backend::BackendConfig;
-use crate::checkpoint::{parse_duration, CheckpointMode, CheckpointSetting};
+use crate::checkpoint::{parse_interval, CheckpointMode, CheckpointSetting};
 use crate::config::{
     cell_keys, load_user_profiles, BackendType, ChosenSources, FlinkConfig, KeySource, UserProfile,
 };
@@ -87,7 +87,7 @@ impl Plan {
             None => Vec::new(),
         };
         let interval = interval
-            .map(|text| parse_duration(text).context("--interval"))
+            .map(|text| parse_interval(text).context("--interval"))
             .transpose()?;
         Ok(Plan::new(flink, profiles, interval))
     }

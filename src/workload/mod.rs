@@ -25,5 +25,6 @@ pub use source::OpSource;
 pub use spec::{
     Aggregation, DedupState, GapDistribution, KeyDistribution, KeySpec, MapMix, OperatorSpec,
     StateKind, StateSpec, StreamSpec, TtlSpec, TtlUpdate, ValueSize, WorkloadSpec, YcsbWorkload,
-    SPEC_VERSION,
+    MAX_EVENT_TIME_MS, MAX_SPAN_MS, MAX_VALUE_BYTES, MAX_WINDOWS_PER_ELEMENT, MAX_YCSB_FIELDS,
+    MAX_YCSB_SCAN, SPEC_VERSION,
 };

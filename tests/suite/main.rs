@@ -8,6 +8,8 @@ mod describe;
 mod determinism;
 mod distributions;
 mod faults;
+mod fuzz_corpus;
+mod hostile_inputs;
 mod layout;
 mod models;
 mod profiles;

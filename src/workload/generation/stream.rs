@@ -74,9 +74,11 @@ impl EventStream {
         self.clock_ms += gap;
         let clock = self.clock_ms as i64;
         let watermark = if clock >= self.next_watermark_at {
-            while self.next_watermark_at <= clock {
-                self.next_watermark_at += self.watermark_interval_ms;
-            }
+            // The first watermark time after `clock`, in one step: a gap may span many
+            // intervals, and only the last watermark among them is emitted.
+            let behind = clock - self.next_watermark_at;
+            self.next_watermark_at +=
+                (behind / self.watermark_interval_ms + 1) * self.watermark_interval_ms;
             let candidate = self
                 .max_timestamp
                 .saturating_sub(self.watermark_delay_ms)

@@ -16,8 +16,11 @@ mod workload;
 
 pub use keys::{KeyDistribution, KeySpec};
 pub(crate) use operator::WINDOW_JOIN_AGGREGATION;
-pub use operator::{Aggregation, DedupState, OperatorSpec, YcsbWorkload};
+pub use operator::{
+    Aggregation, DedupState, OperatorSpec, YcsbWorkload, MAX_WINDOWS_PER_ELEMENT, MAX_YCSB_FIELDS,
+    MAX_YCSB_SCAN,
+};
 pub use state::{MapMix, StateKind, StateSpec, TtlSpec, TtlUpdate};
-pub use stream::{GapDistribution, StreamSpec};
+pub use stream::{GapDistribution, StreamSpec, MAX_EVENT_TIME_MS, MAX_SPAN_MS};
 pub use value_size::{ValueSize, MAX_VALUE_BYTES};
 pub use workload::{WorkloadSpec, SPEC_VERSION};

@@ -9,6 +9,15 @@ use serde::{Deserialize, Serialize};
 use super::field_path::FieldPath;
 use super::keys::KeySpec;
 use super::state::StateKind;
+use super::stream::check_span;
+
+/// Most windows one element may fall in (`size_ms / slide_ms` of a sliding window): each is a
+/// state write and a timer per element.
+pub const MAX_WINDOWS_PER_ELEMENT: u64 = 1000;
+/// Most YCSB fields per record (`fields`): an insert writes every field.
+pub const MAX_YCSB_FIELDS: u64 = 1000;
+/// Longest YCSB scan (`max_scan_length`): a scan reads this many records.
+pub const MAX_YCSB_SCAN: u64 = 10_000;
 
 /// An operator a workload names, with its parameters; its model turns events into the state ops
 /// Flink's operator would issue.
@@ -225,17 +234,34 @@ impl OperatorSpec {
     /// Checks the operator's parameters; `at` is where the operator stands (`operator`).
     pub(crate) fn validate(&self, at: &FieldPath) -> Result<()> {
         match *self {
-            OperatorSpec::TumblingWindow { size_ms, .. } | OperatorSpec::WindowJoin { size_ms } => {
-                validate_windows(at, size_ms, size_ms)
+            OperatorSpec::TumblingWindow {
+                size_ms,
+                allowed_lateness_ms,
+                ..
+            } => {
+                validate_windows(at, size_ms, size_ms)?;
+                check_span(at, "allowed_lateness_ms", allowed_lateness_ms)
             }
+            OperatorSpec::WindowJoin { size_ms } => validate_windows(at, size_ms, size_ms),
             OperatorSpec::SlidingWindow {
-                size_ms, slide_ms, ..
-            } => validate_windows(at, size_ms, slide_ms),
-            OperatorSpec::SessionWindow { gap_ms, .. } => {
+                size_ms,
+                slide_ms,
+                allowed_lateness_ms,
+                ..
+            } => {
+                validate_windows(at, size_ms, slide_ms)?;
+                check_span(at, "allowed_lateness_ms", allowed_lateness_ms)
+            }
+            OperatorSpec::SessionWindow {
+                gap_ms,
+                allowed_lateness_ms,
+                ..
+            } => {
                 if gap_ms == 0 {
                     return at.invalid("gap_ms", "at least 1", 0);
                 }
-                Ok(())
+                check_span(at, "gap_ms", gap_ms)?;
+                check_span(at, "allowed_lateness_ms", allowed_lateness_ms)
             }
             OperatorSpec::ContinuousAggregation => Ok(()),
             OperatorSpec::IntervalJoin {
@@ -250,6 +276,8 @@ impl OperatorSpec {
                         format!("{lower_bound_ms} > {upper_bound_ms}"),
                     );
                 }
+                check_span(at, "lower_bound_ms", lower_bound_ms.unsigned_abs())?;
+                check_span(at, "upper_bound_ms", upper_bound_ms.unsigned_abs())?;
                 if !(0.0..=1.0).contains(&left_fraction) {
                     return at.invalid("left_fraction", "a fraction from 0 to 1", left_fraction);
                 }
@@ -263,6 +291,7 @@ impl OperatorSpec {
                 if period_ms == 0 {
                     return at.invalid("period_ms", "at least 1", 0);
                 }
+                check_span(at, "period_ms", period_ms)?;
                 users.validate(&at.child("users"))
             }
             OperatorSpec::Ycsb {
@@ -270,11 +299,15 @@ impl OperatorSpec {
                 max_scan_length,
                 ..
             } => {
-                if fields == 0 {
-                    return at.invalid("fields", "at least 1", 0);
+                if !(1..=MAX_YCSB_FIELDS).contains(&fields) {
+                    return at.invalid("fields", &format!("1 to {MAX_YCSB_FIELDS}"), fields);
                 }
-                if max_scan_length == 0 {
-                    return at.invalid("max_scan_length", "at least 1", 0);
+                if !(1..=MAX_YCSB_SCAN).contains(&max_scan_length) {
+                    return at.invalid(
+                        "max_scan_length",
+                        &format!("1 to {MAX_YCSB_SCAN}"),
+                        max_scan_length,
+                    );
                 }
                 Ok(())
             }
@@ -282,13 +315,25 @@ impl OperatorSpec {
     }
 }
 
-/// Checks the windows of a window operator: a size that is a whole number of slides.
+/// Checks the windows of a window operator: a size of at most [`super::MAX_SPAN_MS`] that is a
+/// whole number of slides, at most [`MAX_WINDOWS_PER_ELEMENT`] of them (the windows each
+/// element falls in).
 fn validate_windows(at: &FieldPath, size_ms: u64, slide_ms: u64) -> Result<()> {
     if size_ms == 0 || slide_ms == 0 || !size_ms.is_multiple_of(slide_ms) {
         return at.invalid(
             "size_ms",
             "size_ms > 0 and a multiple of slide_ms > 0",
             format!("size {size_ms}, slide {slide_ms}"),
+        );
+    }
+    check_span(at, "size_ms", size_ms)?;
+    if size_ms / slide_ms > MAX_WINDOWS_PER_ELEMENT {
+        return at.invalid(
+            "slide_ms",
+            &format!(
+                "a slide of at least size_ms / {MAX_WINDOWS_PER_ELEMENT} (each element falls in size_ms / slide_ms windows, at most {MAX_WINDOWS_PER_ELEMENT})"
+            ),
+            format!("{slide_ms} ({} windows per element)", size_ms / slide_ms),
         );
     }
     Ok(())

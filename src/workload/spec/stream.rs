@@ -6,6 +6,22 @@ use serde::{Deserialize, Serialize};
 
 use super::field_path::FieldPath;
 
+/// Longest time span a workload may name, ms (window sizes and slides, gaps, lateness, delays,
+/// periods, join bounds, watermark intervals): 2^40 ms, about 34 years. Event times and
+/// everything added to them then stay far inside an `i64`.
+pub const MAX_SPAN_MS: u64 = 1 << 40;
+/// Latest event time a stream may reach, ms: `events` × the mean gap may not exceed 2^53 (about
+/// 285,000 years), where event times are still exact in the `f64` clock.
+pub const MAX_EVENT_TIME_MS: f64 = (1u64 << 53) as f64;
+
+/// Checks that field `name` of `at`, a time span, is at most [`MAX_SPAN_MS`].
+pub(crate) fn check_span(at: &FieldPath, name: &str, ms: u64) -> Result<()> {
+    if ms > MAX_SPAN_MS {
+        return at.invalid(name, &format!("at most {MAX_SPAN_MS} ms"), ms);
+    }
+    Ok(())
+}
+
 /// The event-time stream: how timestamps advance, how many events arrive out of order, and how
 /// watermarks follow (Flink's `BoundedOutOfOrdernessWatermarks`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,10 +73,9 @@ pub enum GapDistribution {
 }
 
 impl StreamSpec {
-    /// Checks the gaps, the disorder and the watermark interval; `at` is where this spec stands
-    /// (`stream`).
-    pub(crate) fn validate(&self, at: &FieldPath) -> Result<()> {
-        let (gap, spread) = match self.gap {
+    /// The mean gap between events and the gap's spread (width or standard deviation), ms.
+    pub(crate) fn gap_moments(&self) -> (f64, f64) {
+        match self.gap {
             GapDistribution::Constant { ms } | GapDistribution::Exponential { mean_ms: ms } => {
                 (ms, 0.0)
             }
@@ -71,12 +86,39 @@ impl StreamSpec {
                 mean_ms,
                 std_dev_ms,
             } => (mean_ms, std_dev_ms),
-        };
-        if !(gap.is_finite() && gap > 0.0) {
-            return at.invalid("gap", "a mean gap > 0 ms", gap);
         }
-        if !(spread.is_finite() && spread >= 0.0) {
-            return at.invalid("gap", "min_ms <= max_ms and std_dev_ms >= 0", spread);
+    }
+
+    /// Checks the gaps, the disorder and the watermark interval; `at` is where this spec stands
+    /// (`stream`); `events` is the workload's event count, which with the mean gap bounds the
+    /// latest event time ([`MAX_EVENT_TIME_MS`]).
+    pub(crate) fn validate(&self, at: &FieldPath, events: u64) -> Result<()> {
+        let (gap, spread) = self.gap_moments();
+        let max = MAX_SPAN_MS as f64;
+        if !(gap.is_finite() && gap > 0.0 && gap <= max) {
+            return at.invalid(
+                "gap",
+                &format!("a mean gap > 0 and at most {MAX_SPAN_MS} ms"),
+                gap,
+            );
+        }
+        if !(spread.is_finite() && (0.0..=max).contains(&spread)) {
+            return at.invalid(
+                "gap",
+                &format!(
+                    "min_ms <= max_ms and std_dev_ms >= 0, a spread of at most {MAX_SPAN_MS} ms"
+                ),
+                spread,
+            );
+        }
+        if gap * events as f64 > MAX_EVENT_TIME_MS {
+            return at.invalid(
+                "gap",
+                &format!(
+                    "a mean gap × events ({events}) of at most {MAX_EVENT_TIME_MS} ms of event time"
+                ),
+                gap,
+            );
         }
         if let GapDistribution::Uniform { min_ms, .. } = self.gap {
             if min_ms < 0.0 {
@@ -93,6 +135,8 @@ impl StreamSpec {
         if self.watermark_interval_ms == 0 {
             return at.invalid("watermark_interval_ms", "at least 1", 0);
         }
-        Ok(())
+        check_span(at, "watermark_interval_ms", self.watermark_interval_ms)?;
+        check_span(at, "max_delay_ms", self.max_delay_ms)?;
+        check_span(at, "watermark_delay_ms", self.watermark_delay_ms)
     }
 }

@@ -5,21 +5,26 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
 
 use super::field_path::FieldPath;
 use super::keys::KeySpec;
 use super::operator::OperatorSpec;
 use super::state::{StateKind, StateSpec, TtlSpec};
-use super::stream::StreamSpec;
+use super::stream::{check_span, StreamSpec};
 use super::value_size::ValueSize;
+use crate::input::{read_text, MAX_WORKLOAD_FILE};
 
 /// The workload file format version this build reads.
 pub const SPEC_VERSION: u32 = 1;
 
 /// Flink's upper bound for max parallelism (`KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM`).
 const MAX_PARALLELISM_UPPER_BOUND: u32 = 32_768;
+/// Checkpoint interval bounds, ms: the same as for `--interval` and Flink's configuration.
+const MIN_INTERVAL_MS: u64 = crate::checkpoint::MIN_INTERVAL.as_millis() as u64;
+/// See [`MIN_INTERVAL_MS`].
+const MAX_INTERVAL_MS: u64 = crate::checkpoint::MAX_DURATION.as_millis() as u64;
 /// Most states one workload may declare (each is a column family).
 const MAX_STATES: usize = 64;
 
@@ -72,8 +77,7 @@ fn default_version() -> u32 {
 impl WorkloadSpec {
     /// Reads and validates a workload file.
     pub fn load(path: &Path) -> Result<WorkloadSpec> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read workload file {}", path.display()))?;
+        let text = read_text(path, MAX_WORKLOAD_FILE, "workload file")?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -85,7 +89,9 @@ impl WorkloadSpec {
             let inner = e.into_inner();
             let (line, column) = (inner.line(), inner.column());
             let what = strip_position(&inner.to_string());
-            if field == "." {
+            if inner.is_syntax() || inner.is_eof() {
+                anyhow!("{origin}: not valid JSON: {what} (line {line}, column {column})")
+            } else if field == "." || field.contains('?') {
                 anyhow!("{origin}: {what} (line {line}, column {column})")
             } else {
                 anyhow!("{origin}: field `{field}`: {what} (line {line}, column {column})")
@@ -143,11 +149,18 @@ impl WorkloadSpec {
             Some(operator) => self.validate_operator(operator, &root)?,
             None => self.validate_states(&root)?,
         }
-        if let Some(TtlSpec { ttl_ms: 0, .. }) = self.ttl {
-            return root.child("ttl").invalid("ttl_ms", "at least 1", 0);
+        if let Some(TtlSpec { ttl_ms, .. }) = self.ttl {
+            if ttl_ms == 0 {
+                return root.child("ttl").invalid("ttl_ms", "at least 1", 0);
+            }
+            check_span(&root.child("ttl"), "ttl_ms", ttl_ms)?;
         }
         match self.checkpoint_interval_ms {
-            Some(ms) if ms < 10 => root.invalid("checkpoint_interval_ms", "at least 10", ms),
+            Some(ms) if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&ms) => root.invalid(
+                "checkpoint_interval_ms",
+                &format!("{MIN_INTERVAL_MS} to {MAX_INTERVAL_MS} (ms)"),
+                ms,
+            ),
             _ => Ok(()),
         }
     }
@@ -164,7 +177,7 @@ impl WorkloadSpec {
         let Some(stream) = &self.stream else {
             return root.invalid("stream", "an event-time stream for the operator", "none");
         };
-        stream.validate(&root.child("stream"))?;
+        stream.validate(&root.child("stream"), self.events)?;
         operator.validate(&root.child("operator"))
     }
 

@@ -12,12 +12,14 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
 
+use super::check_op;
 use super::reader::TraceReader;
 use super::writer::{write_atomically, TraceSummary};
 use crate::atomic::Temporary;
+use crate::input::{excerpt, read_line, MAX_CSV_LINE};
 use crate::workload::op::{Namespace, OpClass, OpKind, StateOp, ValueRef};
 use crate::workload::source::OpSource;
-use crate::workload::spec::{StateKind, WorkloadSpec};
+use crate::workload::spec::{StateKind, WorkloadSpec, MAX_VALUE_BYTES};
 
 /// The CSV header line.
 const CSV_HEADER: &str = "event,time_ms,state,key,namespace,op,user_key,value_tag,value_len";
@@ -93,7 +95,7 @@ struct Row {
     op: StateOp,
 }
 
-/// Parses and checks one row against the workload's states.
+/// Parses and checks one row against the workload's states ([`check_op`]).
 fn parse_row(line: &str, states: &[(String, StateKind)]) -> std::result::Result<Row, String> {
     let fields: Vec<&str> = line.split(',').collect();
     if fields.len() != 9 {
@@ -102,25 +104,31 @@ fn parse_row(line: &str, states: &[(String, StateKind)]) -> std::result::Result<
     let num = |i: usize, name: &str| -> std::result::Result<u64, String> {
         fields[i].parse::<u64>().map_err(|_| {
             format!(
-                "field `{name}`: expected a non-negative integer, got {:?}",
-                fields[i]
+                "field `{name}`: expected a non-negative integer, got {}",
+                excerpt(fields[i])
             )
         })
     };
     let int = |i: usize, name: &str| -> std::result::Result<i64, String> {
-        fields[i]
-            .parse::<i64>()
-            .map_err(|_| format!("field `{name}`: expected an integer, got {:?}", fields[i]))
+        fields[i].parse::<i64>().map_err(|_| {
+            format!(
+                "field `{name}`: expected an integer, got {}",
+                excerpt(fields[i])
+            )
+        })
     };
     let event = num(0, "event")?;
     let time = int(1, "time_ms")?;
-    let state = num(2, "state")?;
-    let Some((_, kind)) = states.get(state as usize) else {
-        return Err(format!(
-            "field `state`: expected a state id below {}, got {state}",
-            states.len()
-        ));
-    };
+    let state = u16::try_from(num(2, "state")?)
+        .ok()
+        .filter(|s| (*s as usize) < states.len())
+        .ok_or_else(|| {
+            format!(
+                "field `state`: expected a state id below {}, got {}",
+                states.len(),
+                excerpt(fields[2])
+            )
+        })?;
     let key = num(3, "key")?;
     let namespace = match fields[4] {
         "void" => Namespace::Void,
@@ -131,19 +139,26 @@ fn parse_row(line: &str, states: &[(String, StateKind)]) -> std::result::Result<
             match parts.as_slice() {
                 ["window", s, e] => match (s.parse(), e.parse()) {
                     (Ok(start), Ok(end)) => Namespace::Window { start, end },
-                    _ => return Err(format!("field `namespace`: bad window {other:?}")),
+                    _ => return Err(format!("field `namespace`: bad window {}", excerpt(other))),
                 },
-                _ => return Err(format!("field `namespace`: expected void, window:<start>:<end>, cleanup_left or cleanup_right, got {other:?}")),
+                _ => return Err(format!("field `namespace`: expected void, window:<start>:<end>, cleanup_left or cleanup_right, got {}", excerpt(other))),
             }
         }
     };
     let class = OpClass::ALL
         .into_iter()
         .find(|c| c.name() == fields[5])
-        .ok_or_else(|| format!("field `op`: unknown op {:?}", fields[5]))?;
+        .ok_or_else(|| format!("field `op`: unknown op {}", excerpt(fields[5])))?;
     let value = || -> std::result::Result<ValueRef, String> {
         let len = u32::try_from(num(8, "value_len")?)
-            .map_err(|_| "field `value_len`: too large".to_string())?;
+            .ok()
+            .filter(|len| *len <= MAX_VALUE_BYTES)
+            .ok_or_else(|| {
+                format!(
+                    "field `value_len`: {} exceeds the limit of {MAX_VALUE_BYTES} bytes",
+                    fields[8]
+                )
+            })?;
         Ok(ValueRef {
             tag: num(7, "value_tag")?,
             len,
@@ -166,83 +181,82 @@ fn parse_row(line: &str, states: &[(String, StateKind)]) -> std::result::Result<
         OpClass::TimerRegister => OpKind::TimerRegister(int(6, "user_key")?),
         OpClass::TimerDelete => OpKind::TimerDelete(int(6, "user_key")?),
     };
-    let expected = match class {
-        OpClass::ValueGet | OpClass::ValuePut | OpClass::ValueClear => StateKind::Value,
-        OpClass::ListGet | OpClass::ListAdd | OpClass::ListUpdate | OpClass::ListClear => {
-            StateKind::List
-        }
-        OpClass::MapGet
-        | OpClass::MapPut
-        | OpClass::MapContains
-        | OpClass::MapRemove
-        | OpClass::MapIterate
-        | OpClass::MapClear => StateKind::Map,
-        OpClass::TimerRegister | OpClass::TimerDelete => StateKind::Timer,
+    let op = StateOp {
+        state,
+        key,
+        namespace,
+        kind: op_kind,
     };
-    if expected != *kind {
-        return Err(format!(
-            "field `op`: {} on state {state}, which is {kind:?} state",
-            class.name()
-        ));
+    check_op(&op, states).map_err(|e| format!("field `op`: {e}"))?;
+    Ok(Row { event, time, op })
+}
+
+/// Reads the CSV op stream in `input` (named `name` in errors): the header, then each row,
+/// parsed, checked ([`parse_row`]) and in event order, handed to `each`. Lines are at most
+/// [`MAX_CSV_LINE`] bytes. Returns the number of events.
+fn read_rows(
+    mut input: impl BufRead,
+    name: &str,
+    states: &[(String, StateKind)],
+    mut each: impl FnMut(Row) -> Result<()>,
+) -> Result<u64> {
+    let mut line = String::new();
+    let mut number = 1u64;
+    let at = |number: u64| move || format!("{name}: line {number}");
+    let header = read_line(&mut input, &mut line, MAX_CSV_LINE, &at(number))?;
+    ensure!(
+        header && line.trim() == CSV_HEADER,
+        "{name}: line 1: expected the header `{CSV_HEADER}`"
+    );
+    let mut events = 0u64;
+    loop {
+        number += 1;
+        if !read_line(&mut input, &mut line, MAX_CSV_LINE, &at(number))? {
+            return Ok(events);
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row =
+            parse_row(line.trim(), states).map_err(|e| anyhow!("{name}: line {number}: {e}"))?;
+        if row.event == events {
+            events += 1;
+        } else if row.event + 1 != events {
+            bail!(
+                "{name}: line {number}: field `event`: expected {} or {events}, got {}",
+                events.saturating_sub(1),
+                row.event
+            );
+        }
+        each(row)?;
     }
-    Ok(Row {
-        event,
-        time,
-        op: StateOp {
-            state: state as u16,
-            key,
-            namespace,
-            kind: op_kind,
-        },
-    })
+}
+
+/// Checks a CSV op stream against the workload `spec` without writing anything: every row
+/// parsed and fitting the workload's states, events in order. Returns the number of events.
+pub fn check_csv(input: impl BufRead, name: &str, spec: &WorkloadSpec) -> Result<u64> {
+    read_rows(input, name, &spec.layout(), |_| Ok(()))
 }
 
 /// Imports a CSV op stream into a trace; `spec` supplies the states and settings (its `events`
 /// is replaced by the CSV's event count).
 pub fn import_csv(csv: &Path, spec: &WorkloadSpec, trace: &Path) -> Result<TraceSummary> {
     let name = csv.display().to_string();
-    let file = File::open(csv).with_context(|| format!("cannot open {name}"))?;
-    let mut lines = BufReader::new(file).lines();
-    let header = lines.next().transpose()?.unwrap_or_default();
-    ensure!(
-        header.trim() == CSV_HEADER,
-        "{name}: line 1: expected the header `{CSV_HEADER}`"
-    );
-    let states = spec.layout();
+    let open = || -> Result<BufReader<File>> {
+        Ok(BufReader::new(
+            File::open(csv).with_context(|| format!("cannot open {name}"))?,
+        ))
+    };
     // First pass: validate every row and count events, so the header can carry the count.
-    let mut events = 0u64;
-    for (i, line) in lines.enumerate() {
-        let line = line.with_context(|| format!("{name}: line {}", i + 2))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let row =
-            parse_row(line.trim(), &states).map_err(|e| anyhow!("{name}: line {}: {e}", i + 2))?;
-        if row.event == events {
-            events += 1;
-        } else if row.event + 1 != events {
-            bail!(
-                "{name}: line {}: field `event`: expected {} or {events}, got {}",
-                i + 2,
-                events.saturating_sub(1),
-                row.event
-            );
-        }
-    }
+    let events = check_csv(open()?, &name, spec)?;
     ensure!(events > 0, "{name}: no ops");
+    let states = spec.layout();
     let mut spec = spec.clone();
     spec.events = events;
     spec.warmup_events = spec.warmup_events.min(events - 1);
     write_atomically(trace, &spec, |writer| {
-        let file = File::open(csv).with_context(|| format!("cannot open {name}"))?;
-        let mut rows = BufReader::new(file)
-            .lines()
-            .skip(1)
-            .filter_map(|l| l.ok())
-            .filter(|l| !l.trim().is_empty());
         let (mut ops, mut current, mut time) = (Vec::new(), 0u64, 0i64);
-        for line in rows.by_ref() {
-            let row = parse_row(line.trim(), &states).map_err(|e| anyhow!("{name}: {e}"))?;
+        read_rows(open()?, &name, &states, |row| {
             if row.event != current {
                 writer.event(time, &ops)?;
                 ops.clear();
@@ -250,7 +264,8 @@ pub fn import_csv(csv: &Path, spec: &WorkloadSpec, trace: &Path) -> Result<Trace
             }
             time = row.time;
             ops.push(row.op);
-        }
+            Ok(())
+        })?;
         writer.event(time, &ops)
     })
 }

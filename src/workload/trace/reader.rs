@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, ensure, Context, Result};
 
+use super::check_op;
 use super::codec::{
     decode_op, get_varint, unzigzag, MAGIC, MAX_BLOCK, MAX_OPS_PER_EVENT, MAX_SPEC, VERSION,
 };
 use crate::workload::op::StateOp;
 use crate::workload::source::OpSource;
-use crate::workload::spec::WorkloadSpec;
+use crate::workload::spec::{StateKind, WorkloadSpec};
 
 /// Whether a file starts like a trace.
 pub fn is_trace(path: &Path) -> bool {
@@ -24,11 +25,13 @@ pub fn is_trace(path: &Path) -> bool {
         && &magic == MAGIC
 }
 
-/// Replays a trace: an [`OpSource`] whose ops are read block by block.
+/// Replays a trace: an [`OpSource`] whose ops are read block by block. Every op is checked
+/// against the embedded workload (state, op kind, value length: [`check_op`]) as it is read.
 pub struct TraceReader {
     path: PathBuf,
-    input: BufReader<File>,
+    input: BufReader<Box<dyn Read + Send>>,
     spec: WorkloadSpec,
+    states: Vec<(String, StateKind)>,
     events: u64,
     position: u64,
     ops_read: u64,
@@ -44,13 +47,21 @@ impl TraceReader {
     pub fn open(path: &Path) -> Result<TraceReader> {
         let file =
             File::open(path).with_context(|| format!("cannot open trace {}", path.display()))?;
-        let mut input = BufReader::new(file);
+        TraceReader::from_reader(Box::new(file), path)
+    }
+
+    /// Reads a trace from `input`; `path` names it in errors.
+    pub fn from_reader(input: Box<dyn Read + Send>, path: &Path) -> Result<TraceReader> {
+        let mut input = BufReader::new(input);
         let name = path.display();
         let mut header = [0u8; 12];
-        input
-            .read_exact(&mut header)
-            .with_context(|| format!("{name}: truncated trace header"))?;
-        ensure!(&header[..4] == MAGIC, "{name}: not a statebench trace");
+        input.read_exact(&mut header).with_context(|| {
+            format!("{name}: not a whole statebench trace: shorter than its 12-byte header")
+        })?;
+        ensure!(
+            &header[..4] == MAGIC,
+            "{name}: not a statebench trace: it does not start with \"SBTR\""
+        );
         let version = u32::from_le_bytes(header[4..8].try_into()?);
         ensure!(
             version == VERSION,
@@ -81,6 +92,7 @@ impl TraceReader {
         Ok(TraceReader {
             path: path.to_path_buf(),
             input,
+            states: spec.layout(),
             spec,
             events,
             position: 0,
@@ -130,6 +142,12 @@ impl TraceReader {
                 self.position,
                 self.ops_read
             );
+            let mut rest = [0u8; 1];
+            ensure!(
+                self.input.read(&mut rest)? == 0,
+                "{}: bytes after the trailer, which ends a trace",
+                self.path.display()
+            );
             self.ended = true;
             return Ok(false);
         }
@@ -171,12 +189,12 @@ impl OpSource for TraceReader {
                 "op count {count} exceeds the limit of {MAX_OPS_PER_EVENT}"
             )));
         }
-        let states = self.spec.layout().len();
-        for _ in 0..count {
-            let op = decode_op(&self.block, &mut at).ok_or_else(|| self.corrupt("invalid op"))?;
-            if op.state as usize >= states {
-                return Err(self.corrupt(&format!("state {} does not exist", op.state)));
-            }
+        for i in 0..count {
+            let position = || format!("event {}, op {i}", self.position);
+            let op = decode_op(&self.block, &mut at)
+                .ok_or_else(|| self.corrupt(&format!("{}: invalid op", position())))?;
+            check_op(&op, &self.states)
+                .map_err(|e| self.corrupt(&format!("{}: {e}", position())))?;
             out.push(op);
         }
         self.cursor = at;

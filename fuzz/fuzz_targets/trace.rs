@@ -1,0 +1,6 @@
+//! Fuzz target: `statebench::fuzz_entries::trace` on arbitrary bytes.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    statebench::fuzz_entries::trace(data);
+});
