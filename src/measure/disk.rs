@@ -135,7 +135,7 @@ fn minor(dev: u64) -> u64 {
 
 /// What the kernel says about block device `major:minor` (its whole disk's queue for a
 /// partition); fields it does not expose stay None.
-pub fn kernel_claims(major: u64, minor: u64) -> KernelDiskClaims {
+fn kernel_claims(major: u64, minor: u64) -> KernelDiskClaims {
     let base = PathBuf::from(format!("/sys/dev/block/{major}:{minor}"));
     // A partition has no queue of its own: its parent directory is the disk.
     let queue = [base.join("queue"), base.join("../queue")]
@@ -199,10 +199,7 @@ fn measure_file(path: &Path) -> Result<DiskProbe> {
     // Not zeros: a compressing or deduplicating device would skip them.
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     for chunk in block.as_mut_slice().chunks_mut(8) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        chunk.copy_from_slice(&xorshift(&mut x).to_le_bytes()[..chunk.len()]);
     }
 
     let t = Instant::now();
@@ -235,6 +232,15 @@ fn measure_file(path: &Path) -> Result<DiskProbe> {
     })
 }
 
+/// Marsaglia's xorshift64: cheap pseudo-random bytes and offsets for the probe (not the
+/// workload's seeded generator: nothing here needs to be reproducible).
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
 /// 4 KiB reads at random aligned offsets for [`RANDOM_READ_TIME`], `depth` requests in flight
 /// (one thread each, as fio's `numjobs` does without an async engine); reads per second.
 fn random_read_iops(path: &Path, direct: bool, depth: usize) -> Result<f64> {
@@ -249,10 +255,8 @@ fn random_read_iops(path: &Path, direct: bool, depth: usize) -> Result<f64> {
                     let mut x = 0x2545_f491_4f6c_dd1du64 ^ (worker as u64 + 1);
                     let mut n = 0u64;
                     while started.elapsed() < RANDOM_READ_TIME {
-                        x ^= x << 13;
-                        x ^= x >> 7;
-                        x ^= x << 17;
-                        file.read_exact_at(buf.as_mut_slice(), (x % blocks) * ALIGN as u64)?;
+                        let block = xorshift(&mut x) % blocks;
+                        file.read_exact_at(buf.as_mut_slice(), block * ALIGN as u64)?;
                         n += 1;
                     }
                     Ok(n)

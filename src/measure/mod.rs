@@ -9,7 +9,6 @@ mod recorder;
 mod stats;
 
 pub use clock::{Clock, Ticks};
-pub use disk::{kernel_claims, probe_disk};
 pub use interval_log::write_interval_log;
 pub use machine::describe_machine;
 pub use recorder::{summarize, IntervalHistogram, Recorded, Recorder};
