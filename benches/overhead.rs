@@ -28,7 +28,7 @@ use statebench::backend::{AsyncPhase, StateView, StatsSnapshot};
 use statebench::backend::{Backend, BackendConfig, Digest, Outcome, StateLayout};
 use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
 use statebench::measure::Clock;
-use statebench::run::{replay_only, run_cell, Cell, CellPaths, OpInput};
+use statebench::run::{replay_only, run_cell, Cell, CellPaths, OpInput, Pacing};
 use statebench::workload::{
     fill_value, KeyChooser, KeyDistribution, KeySpec, OpGenerator, OpKind, StateOp, WorkloadSpec,
 };
@@ -186,13 +186,29 @@ impl Backend for Noop {
     }
 }
 
-/// The harness's cost per op with the no-op backend, and the no-op's median recorded latency
-/// (what lies between the two clock reads besides the backend), ns.
-fn noop(spec: &WorkloadSpec) -> (f64, f64) {
+/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`, first field): what
+/// the harness costs when other processes share the cores and stretch the wall time.
+fn thread_cpu_ns() -> u64 {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    text.split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The harness's cost per op with the no-op backend (wall time of the measured part, and CPU
+/// time of the whole replay on this thread, generator set-up included), and the no-op's
+/// median recorded latency (what lies between the clock reads besides the backend), ns.
+fn noop(spec: &WorkloadSpec) -> (f64, f64, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let measured = replay_only(&OpInput::Generated(spec.clone()), &mut Noop, dir.path()).unwrap();
+    let input = OpInput::Generated(spec.clone());
+    let cpu = thread_cpu_ns();
+    let measured = replay_only(&input, &mut Noop, Pacing::Closed, dir.path()).unwrap();
+    let cpu = thread_cpu_ns() - cpu;
+    let ops = measured.ops as f64;
     (
-        measured.elapsed.as_nanos() as f64 / measured.ops as f64,
+        measured.elapsed.as_nanos() as f64 / ops,
+        cpu as f64 / ops,
         measured.recorded.all.p50_ns as f64,
     )
 }
@@ -247,7 +263,13 @@ fn key_generation() {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a name filter is not supported, everything runs.
+    // `cargo bench` passes `--bench`; `-- noop` runs only the no-op backend (for profiling).
+    if std::env::args().any(|a| a == "noop") {
+        let spec = WorkloadSpec::parse(WORKLOAD, "overhead").unwrap();
+        let (per_op, cpu, in_op) = noop(&spec);
+        println!("harness cost per op {per_op:.1} ns (CPU {cpu:.1} ns), in-op part {in_op:.1} ns");
+        return;
+    }
     let spec = WorkloadSpec::parse(WORKLOAD, "overhead").unwrap();
     let clock = Clock::get();
     println!(
@@ -288,7 +310,7 @@ fn main() {
         })
         .collect();
 
-    let mut results: [Vec<f64>; 7] = Default::default();
+    let mut results: [Vec<f64>; 8] = Default::default();
     for round in 0..ROUNDS {
         eprintln!("round {}/{ROUNDS}", round + 1);
         results[0].push(plain_rocksdb(&spec, &rocks_ops));
@@ -299,9 +321,10 @@ fn main() {
         ));
         results[3].push(plain_heap(&spec, &events, &heap_values));
         results[4].push(harness(&spec, BackendConfig::HashMap));
-        let (per_op, in_op) = noop(&spec);
+        let (per_op, cpu, in_op) = noop(&spec);
         results[5].push(per_op);
         results[6].push(in_op);
+        results[7].push(cpu);
     }
     println!("\n{} events, {ROUNDS} interleaved rounds:", spec.events);
     let plain_rocks = line("rocksdb plain loop", &results[0], "events/s");
@@ -318,6 +341,7 @@ fn main() {
     let plain_heap = line("heap plain loop", &results[3], "events/s");
     let heap = line("heap cell runner", &results[4], "events/s");
     line("harness cost per op (no-op backend)", &results[5], "ns");
+    line("  the same, CPU time of the thread", &results[7], "ns");
     line("in-op part (no-op recorded p50)", &results[6], "ns");
     println!(
         "\nrocksdb: cell runner / plain loop = {:.3}x",

@@ -106,6 +106,8 @@ pub(crate) mod tests {
             savepoint_restore: None,
             options_file: None,
             rocksdb: None,
+            open_loop: None,
+            max_rate: None,
         }
     }
 
