@@ -103,9 +103,11 @@ fn rocksdb_config(statistics: bool) -> RocksDbConfig {
     config
 }
 
-/// Events per second of a plain rust-rocksdb loop on a DB the backend opened.
-fn plain_rocksdb(spec: &WorkloadSpec, ops: &[Vec<PlainOp>]) -> f64 {
+/// Events per second of a plain rust-rocksdb loop on a DB the backend opened, and per second
+/// of this thread's CPU time (opening the DB included, as for the cell runner).
+fn plain_rocksdb(spec: &WorkloadSpec, ops: &[Vec<PlainOp>]) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
+    let cpu = thread_cpu_ns();
     let backend =
         RocksDbBackend::open(&rocksdb_config(true), &StateLayout::of(spec), dir.path()).unwrap();
     let (db, cf) = backend.raw(0);
@@ -122,7 +124,8 @@ fn plain_rocksdb(spec: &WorkloadSpec, ops: &[Vec<PlainOp>]) -> f64 {
             }
         }
     }
-    ops.len() as f64 / start.elapsed().as_secs_f64()
+    let wall = ops.len() as f64 / start.elapsed().as_secs_f64();
+    (wall, ops.len() as f64 / ((thread_cpu_ns() - cpu) as f64 / 1e9))
 }
 
 /// Events per second of the heap backend's `apply` in a plain loop over pre-generated ops.
@@ -137,8 +140,9 @@ fn plain_heap(spec: &WorkloadSpec, events: &[Vec<StateOp>], values: &[Vec<Vec<u8
     events.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Events per second of the cell runner on `backend`.
-fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> f64 {
+/// Events per second of the cell runner on `backend`, and per second of this thread's CPU time
+/// over the whole cell (the replay runs on the calling thread).
+fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let mut cell = Cell::new(
         backend,
@@ -151,8 +155,10 @@ fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> f64 {
         run: dir.path().join("run"),
     };
     let input = OpInput::Generated(spec.clone());
+    let cpu = thread_cpu_ns();
     let result = run_cell(&input, &cell, &paths, &mut |_, _| {}).unwrap();
-    result.events_per_s
+    let cpu = (thread_cpu_ns() - cpu) as f64 / 1e9;
+    (result.events_per_s, result.measured_events as f64 / cpu)
 }
 
 /// A backend that does nothing: what is left is the harness.
@@ -310,17 +316,20 @@ fn main() {
         })
         .collect();
 
-    let mut results: [Vec<f64>; 8] = Default::default();
+    let mut results: [Vec<f64>; 11] = Default::default();
     for round in 0..ROUNDS {
         eprintln!("round {}/{ROUNDS}", round + 1);
-        results[0].push(plain_rocksdb(&spec, &rocks_ops));
-        results[1].push(harness(&spec, BackendConfig::RocksDb(rocksdb_config(true))));
-        results[2].push(harness(
-            &spec,
-            BackendConfig::RocksDb(rocksdb_config(false)),
-        ));
+        let (wall, cpu) = plain_rocksdb(&spec, &rocks_ops);
+        results[0].push(wall);
+        results[8].push(cpu);
+        let (wall, cpu) = harness(&spec, BackendConfig::RocksDb(rocksdb_config(true)));
+        results[1].push(wall);
+        results[9].push(cpu);
+        let (wall, cpu) = harness(&spec, BackendConfig::RocksDb(rocksdb_config(false)));
+        results[2].push(wall);
+        results[10].push(cpu);
         results[3].push(plain_heap(&spec, &events, &heap_values));
-        results[4].push(harness(&spec, BackendConfig::HashMap));
+        results[4].push(harness(&spec, BackendConfig::HashMap).0);
         let (per_op, cpu, in_op) = noop(&spec);
         results[5].push(per_op);
         results[6].push(in_op);
@@ -338,6 +347,9 @@ fn main() {
         &results[2],
         "events/s",
     );
+    let plain_rocks_cpu = line("rocksdb plain loop, per CPU second", &results[8], "events/s");
+    let rocks_cpu = line("rocksdb cell runner (on), per CPU s", &results[9], "events/s");
+    let rocks_off_cpu = line("rocksdb cell runner (off), per CPU s", &results[10], "events/s");
     let plain_heap = line("heap plain loop", &results[3], "events/s");
     let heap = line("heap cell runner", &results[4], "events/s");
     line("harness cost per op (no-op backend)", &results[5], "ns");
@@ -348,6 +360,24 @@ fn main() {
         rocks / plain_rocks
     );
     println!("rocksdb: statistics on / off = {:.3}x", rocks / rocks_off);
+    let per_round = |name: &str, x: usize, y: usize| {
+        let ratios: Vec<f64> = results[x]
+            .iter()
+            .zip(&results[y])
+            .map(|(a, b)| a / b)
+            .collect();
+        line(name, &ratios, "x");
+    };
+    println!("\nratios within each round (medians of them, and their spread):");
+    per_round("rocksdb cell runner / plain loop", 1, 0);
+    per_round("rocksdb statistics on / off", 1, 2);
+    per_round("  the same, operator thread CPU", 9, 10);
+    per_round("rocksdb runner / plain, thread CPU", 9, 8);
+    println!(
+        "rocksdb, operator thread CPU: cell runner / plain loop = {:.3}x, statistics on / off = {:.3}x",
+        rocks_cpu / plain_rocks_cpu,
+        rocks_cpu / rocks_off_cpu
+    );
     println!(
         "heap:    cell runner / plain loop = {:.3}x",
         heap / plain_heap
