@@ -770,6 +770,26 @@ fn managed_bytes_per_slot(values: &Values) -> Result<u64> {
     Ok(memory.managed_bytes()? / slots)
 }
 
+/// `RocksDBMemoryConfiguration.validate`: the write buffer manager's share of the cache,
+/// 2·w/(3−w) (the cache is (3−w)·M/3, the manager 2·w·M/3), plus the high-priority pool must stay
+/// below the whole cache, or Flink refuses the configuration with this message.
+fn check_memory_ratios(values: &Values, write_buffer: f64, high_prio: f64) -> Result<()> {
+    if 2.0 * write_buffer / (3.0 - write_buffer) + high_prio < 1.0 {
+        return Ok(());
+    }
+    let source = |name| match values.get(name) {
+        Some((_, origin)) => format!("{name}: {origin}"),
+        None => format!("{name}: Flink's default"),
+    };
+    bail!(
+        "Invalid configuration: writeBufferRatio {write_buffer} with highPriPoolRatio {high_prio} \
+         ({}; {}): Flink requires 2*w/(3-w) + h < 1, i.e. the write buffer manager's share of the \
+         block cache plus the high-priority pool below the whole cache",
+        source(WRITE_BUFFER_RATIO),
+        source(HIGH_PRIO_POOL_RATIO)
+    )
+}
+
 /// `RocksDBSharedResourcesFactory`'s choice: fixed-per-slot, else managed, else per-CF caches.
 fn memory_mode(values: &Values) -> Result<MemoryMode> {
     let ratio = |name| match value_or_default(values, name) {
@@ -777,11 +797,7 @@ fn memory_mode(values: &Values) -> Result<MemoryMode> {
         _ => 0.0,
     };
     let (ratio, high_prio) = (ratio(WRITE_BUFFER_RATIO), ratio(HIGH_PRIO_POOL_RATIO));
-    if ratio + high_prio > 1.0 {
-        bail!(
-            "{WRITE_BUFFER_RATIO} ({ratio}) + high-prio-pool-ratio ({high_prio}) must not exceed 1"
-        );
-    }
+    check_memory_ratios(values, ratio, high_prio)?;
     if let Some((Value::Size(bytes), _)) = values.get(FIXED_PER_SLOT) {
         return Ok(MemoryMode::FixedPerSlot {
             total_bytes: *bytes,
