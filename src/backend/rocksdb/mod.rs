@@ -172,6 +172,13 @@ impl RocksDbBackend {
         self.timer_batch.borrow_mut().flush(&self.db.db)
     }
 
+    /// Writes the HEAP timers' raw keyed state into `path` as a checkpoint's sync phase does,
+    /// alone: the part of the sync phase HEAP timers add (`cargo bench --bench timers` times it).
+    /// Returns the bytes written.
+    pub fn write_heap_timers(&self, path: &Path) -> Result<u64> {
+        self.heap_timers.write_raw_keyed_state(path)
+    }
+
     /// Per timer state with a RocksDB queue: the rows each key group's cache holds.
     pub fn timer_cache_rows(&self) -> Vec<Option<Vec<usize>>> {
         self.timer_queues
