@@ -26,7 +26,7 @@ use statebench::backend::heap::HeapBackend;
 use statebench::backend::rocksdb::{KeyBuilder, PredefinedProfile, RocksDbBackend, RocksDbConfig};
 use statebench::backend::{AsyncPhase, StateView, StatsSnapshot};
 use statebench::backend::{Backend, BackendConfig, Digest, Outcome, StateLayout};
-use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
+use statebench::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointTarget};
 use statebench::measure::Clock;
 use statebench::run::{replay_only, run_cell, Cell, CellPaths, OpInput, Pacing};
 use statebench::workload::{
@@ -125,7 +125,10 @@ fn plain_rocksdb(spec: &WorkloadSpec, ops: &[Vec<PlainOp>]) -> (f64, f64) {
         }
     }
     let wall = ops.len() as f64 / start.elapsed().as_secs_f64();
-    (wall, ops.len() as f64 / ((thread_cpu_ns() - cpu) as f64 / 1e9))
+    (
+        wall,
+        ops.len() as f64 / ((thread_cpu_ns() - cpu) as f64 / 1e9),
+    )
 }
 
 /// Events per second of the heap backend's `apply` in a plain loop over pre-generated ops.
@@ -172,7 +175,7 @@ impl Backend for Noop {
     fn set_time(&mut self, now_ms: i64) {
         black_box(now_ms);
     }
-    fn snapshot(&mut self, _: CheckpointMode) -> Result<AsyncPhase> {
+    fn snapshot(&mut self, _: CheckpointMode, _: &CheckpointTarget) -> Result<AsyncPhase> {
         anyhow::bail!("the no-op backend takes no checkpoints")
     }
     fn savepoint(&mut self) -> Result<AsyncPhase> {
@@ -228,7 +231,10 @@ fn spread(values: &[f64]) -> (f64, f64, f64) {
 
 fn line(name: &str, values: &[f64], unit: &str) -> f64 {
     let (median, min, max) = spread(values);
-    println!("{name:<40} median {median:>12.1} {unit}  (min {min:.1}, max {max:.1})");
+    match unit {
+        "x" => println!("{name:<40} median {median:>12.3} {unit}  (min {min:.3}, max {max:.3})"),
+        _ => println!("{name:<40} median {median:>12.1} {unit}  (min {min:.1}, max {max:.1})"),
+    }
     median
 }
 
@@ -347,9 +353,21 @@ fn main() {
         &results[2],
         "events/s",
     );
-    let plain_rocks_cpu = line("rocksdb plain loop, per CPU second", &results[8], "events/s");
-    let rocks_cpu = line("rocksdb cell runner (on), per CPU s", &results[9], "events/s");
-    let rocks_off_cpu = line("rocksdb cell runner (off), per CPU s", &results[10], "events/s");
+    let plain_rocks_cpu = line(
+        "rocksdb plain loop, per CPU second",
+        &results[8],
+        "events/s",
+    );
+    let rocks_cpu = line(
+        "rocksdb cell runner (on), per CPU s",
+        &results[9],
+        "events/s",
+    );
+    let rocks_off_cpu = line(
+        "rocksdb cell runner (off), per CPU s",
+        &results[10],
+        "events/s",
+    );
     let plain_heap = line("heap plain loop", &results[3], "events/s");
     let heap = line("heap cell runner", &results[4], "events/s");
     line("harness cost per op (no-op backend)", &results[5], "ns");

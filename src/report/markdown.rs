@@ -591,7 +591,10 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             "RocksDB over the measured part: write amplification {:.2}×, space amplification {:.2}×, \
              block cache hit rate {:.1}%, {} of blocks read per get; {} write stalls ({}); \
              {} written by the operator, {} flushed, compactions read {} and wrote {}. \
-             At the end: memtables {}, block cache {}, SST files {} (live data {}), files per level: {}.\n",
+             At the end: memtables {}, block cache {}, SST files {} (live data {}), files per level: {}. \
+             (RocksDB's statistics, tickers only, were on to measure this; Flink keeps them off \
+             unless its RocksDB native metrics are enabled. `cargo bench --bench overhead` \
+             measures their cost, statistics on against off.)\n",
             r.write_amplification,
             r.space_amplification,
             100.0 * r.block_cache_hit_rate,

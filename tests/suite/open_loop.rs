@@ -12,7 +12,7 @@ use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use statebench::backend::{
     AsyncPhase, Backend, BackendConfig, Digest, Outcome, StateView, StatsSnapshot,
 };
-use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
+use statebench::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointTarget};
 use statebench::results::OpLatency;
 use statebench::run::{replay_only, run_cell, Cell, OpInput, Pacing, RateSearch};
 use statebench::workload::StateOp;
@@ -50,7 +50,7 @@ impl Backend for Stalling {
         Ok(Outcome::default())
     }
     fn set_time(&mut self, _: i64) {}
-    fn snapshot(&mut self, _: CheckpointMode) -> Result<AsyncPhase> {
+    fn snapshot(&mut self, _: CheckpointMode, _: &CheckpointTarget) -> Result<AsyncPhase> {
         anyhow::bail!("no checkpoints")
     }
     fn savepoint(&mut self) -> Result<AsyncPhase> {
