@@ -306,15 +306,6 @@ impl<S: CopyState> CowStateMap<S> {
         }
     }
 
-    /// The state of (key, namespace) without copying it: for reads that change nothing
-    /// (`containsKey`, TTL cleanup's look at an entry).
-    pub fn peek(&mut self, key: u64, namespace: &Namespace) -> Option<&S> {
-        let hash = self.hash_for_operation(key, namespace);
-        let (_, _, e, _) = self.find(key, namespace, hash);
-        // SAFETY: alive, and only read.
-        (!e.is_null()).then(|| unsafe { &(*e).state })
-    }
-
     /// Flink's `putEntry`: the entry of (key, namespace) ready to take a new state (copied first
     /// if a snapshot holds it), or the place a new entry goes.
     pub fn put(&mut self, key: u64, namespace: Namespace) -> PutSlot<'_, S> {
@@ -558,14 +549,16 @@ impl<S: CopyState> CowStateMap<S> {
         Entries::new(&self.primary, &self.rehash)
     }
 
-    /// The mappings of the chain at `position` (primary array, then the rehash array) and the
-    /// position after it, skipping at most `max_empty` empty buckets; None at the end. For TTL
-    /// cleanup (`StateEntryChainIterator` with a bound on traversed positions).
-    pub fn chain_at(
+    /// Calls `visit` with the mappings of the chain at `position` (primary array, then the
+    /// rehash array) and returns the position after it, passing at most `max_empty` empty
+    /// buckets; None at the end. For TTL cleanup, which reads entries where they are
+    /// (`StateIncrementalVisitor` over `StateEntryChainIterator` with a bound on traversed
+    /// positions).
+    pub fn visit_chain(
         &self,
         position: usize,
         max_empty: usize,
-        out: &mut Vec<(u64, Namespace)>,
+        mut visit: impl FnMut(u64, &Namespace, &S),
     ) -> Option<usize> {
         let buckets = self.primary.len() + self.rehash.len();
         let mut position = position;
@@ -584,7 +577,7 @@ impl<S: CopyState> CowStateMap<S> {
                 while !e.is_null() {
                     // SAFETY: alive, only read.
                     let entry = unsafe { &*e };
-                    out.push((entry.key, entry.namespace));
+                    visit(entry.key, &entry.namespace, &entry.state);
                     e = entry.next;
                 }
                 break;

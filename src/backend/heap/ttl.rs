@@ -3,6 +3,8 @@
 //! its maps, at least [`CLEANUP_SIZE`] entries, resuming where the last access stopped, and
 //! removes what has expired (or puts back what is left of a list or map).
 
+use std::collections::HashMap;
+
 use super::cow_map::CowStateMap;
 use super::table::StateObject;
 use crate::workload::{Namespace, TtlSpec};
@@ -16,7 +18,8 @@ const CLEANUP_SIZE: usize = 5;
 pub(super) struct Cleanup {
     group: usize,
     position: usize,
-    chain: Vec<(u64, Namespace)>,
+    /// What to do to the entries of the chain just read.
+    chain: Vec<(u64, Namespace, Pruned)>,
 }
 
 impl Cleanup {
@@ -30,19 +33,32 @@ impl Cleanup {
                 return;
             };
             self.chain.clear();
-            match map.chain_at(self.position, CLEANUP_SIZE, &mut self.chain) {
+            let chain = &mut self.chain;
+            let mut seen = 0;
+            let next = map.visit_chain(self.position, CLEANUP_SIZE, |key, namespace, object| {
+                seen += 1;
+                if let Some(pruned) = prune(object, ttl, now) {
+                    chain.push((key, *namespace, pruned));
+                }
+            });
+            match next {
                 None => {
                     self.group += 1;
                     self.position = 0;
                 }
                 Some(next) => {
                     self.position = next;
-                    if self.chain.is_empty() {
+                    if seen == 0 {
                         return;
                     }
-                    inspected += self.chain.len();
-                    for (key, namespace) in self.chain.drain(..) {
-                        prune(map, key, namespace, ttl, now);
+                    inspected += seen;
+                    for (key, namespace, pruned) in self.chain.drain(..) {
+                        match pruned {
+                            Pruned::Remove => {
+                                map.remove(key, &namespace);
+                            }
+                            Pruned::Replace(object) => map.put(key, namespace).set(object),
+                        }
                     }
                 }
             }
@@ -51,53 +67,38 @@ impl Cleanup {
 }
 
 /// What cleanup does to an entry.
+#[derive(Clone, Debug)]
 enum Pruned {
-    Keep,
     Remove,
     Replace(StateObject),
 }
 
-/// Removes the expired parts of one entry, and the entry if nothing is left
-/// (`getUnexpiredOrNull`, then the visitor's `remove` or `update`).
-fn prune(
-    map: &mut CowStateMap<StateObject>,
-    key: u64,
-    namespace: Namespace,
-    ttl: &TtlSpec,
-    now: i64,
-) {
+/// What is left of a state at `now` (`getUnexpiredOrNull`): all of it (None), nothing, or the
+/// unexpired part of a list or map, to be put back (the visitor's `update`).
+fn prune(object: &StateObject, ttl: &TtlSpec, now: i64) -> Option<Pruned> {
     let expired = |at: i64| ttl.expired(at, now);
-    let pruned = match map.peek(key, &namespace) {
-        None => Pruned::Keep,
-        Some(StateObject::Value(v)) if expired(v.at) => Pruned::Remove,
-        Some(StateObject::Value(_)) => Pruned::Keep,
-        Some(StateObject::List(l)) if l.iter().any(|e| expired(e.at)) => {
+    match object {
+        StateObject::Value(v) if expired(v.at) => Some(Pruned::Remove),
+        StateObject::List(l) if l.iter().any(|e| expired(e.at)) => {
             let left: Vec<_> = l.iter().filter(|e| !expired(e.at)).cloned().collect();
-            if left.is_empty() {
+            Some(if left.is_empty() {
                 Pruned::Remove
             } else {
                 Pruned::Replace(StateObject::List(left.into()))
-            }
+            })
         }
-        Some(StateObject::Map(m)) if m.values().any(|v| expired(v.at)) => {
-            let left: std::collections::HashMap<_, _> = m
+        StateObject::Map(m) if m.values().any(|v| expired(v.at)) => {
+            let left: HashMap<_, _> = m
                 .iter()
                 .filter(|(_, v)| !expired(v.at))
                 .map(|(k, v)| (*k, v.clone()))
                 .collect();
-            if left.is_empty() {
+            Some(if left.is_empty() {
                 Pruned::Remove
             } else {
                 Pruned::Replace(StateObject::Map(left.into()))
-            }
+            })
         }
-        Some(_) => Pruned::Keep,
-    };
-    match pruned {
-        Pruned::Keep => {}
-        Pruned::Remove => {
-            map.remove(key, &namespace);
-        }
-        Pruned::Replace(object) => map.put(key, namespace).set(object),
+        _ => None,
     }
 }
