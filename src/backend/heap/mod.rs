@@ -281,7 +281,7 @@ impl HeapSnapshot {
                 StateSnapshot::Table(maps) => {
                     Source::Maps(maps.iter().flatten().map(|m| m.iter()).collect())
                 }
-                StateSnapshot::Timers(timers) => Source::Timers(timers.iter().collect()),
+                StateSnapshot::Timers(queue) => Source::Timers(queue.iter().collect()),
             })
             .collect()
     }

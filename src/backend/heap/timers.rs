@@ -5,9 +5,9 @@
 //! know their index in the heap (`HeapPriorityQueueElement.getInternalIndex`), so deleting one
 //! is O(log n).
 //!
-//! A snapshot copies the queue's elements in the synchronous phase (`toArray`, what
-//! `HeapPriorityQueueSnapshotRestoreWrapper.stateSnapshot` does); the asynchronous phase
-//! partitions the copy by key group.
+//! A snapshot copies the queue in the synchronous phase (`toArray`, what
+//! `HeapPriorityQueueSnapshotRestoreWrapper.stateSnapshot` does): the heap array and the element
+//! store, each in one sequential copy; the asynchronous phase partitions the copy by key group.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -72,7 +72,27 @@ type DedupMap = HashMap<Timer, u32, BuildHasherDefault<SpreadHasher>>;
 #[derive(Clone, Copy, Debug)]
 struct Element {
     timer: Timer,
-    heap_index: usize,
+    heap_index: u32,
+}
+
+/// The timers of a heap array, in its order.
+fn in_heap_order<'a>(heap: &'a [u32], elements: &'a [Element]) -> impl Iterator<Item = &'a Timer> {
+    heap[QUEUE_HEAD_INDEX..]
+        .iter()
+        .map(move |&id| &elements[id as usize].timer)
+}
+
+/// A timer queue as a snapshot's synchronous phase copied it.
+pub(super) struct QueueSnapshot {
+    heap: Vec<u32>,
+    elements: Vec<Element>,
+}
+
+impl QueueSnapshot {
+    /// The timers, in the queue's heap-array order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &Timer> {
+        in_heap_order(&self.heap, &self.elements)
+    }
 }
 
 /// One timer service's queue (`HeapPriorityQueueSet`).
@@ -114,7 +134,7 @@ impl TimerQueue {
         let index = self.heap.len();
         let element = Element {
             timer,
-            heap_index: index,
+            heap_index: index as u32,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -137,7 +157,7 @@ impl TimerQueue {
         let Some(id) = self.dedup[kg].remove(timer) else {
             return false;
         };
-        let index = self.elements[id as usize].heap_index;
+        let index = self.elements[id as usize].heap_index as usize;
         let last = self.heap.pop().expect("a registered timer is in the heap");
         if index < self.heap.len() {
             self.place(last, index);
@@ -152,19 +172,21 @@ impl TimerQueue {
 
     /// The timers in heap-array order.
     pub(super) fn iter(&self) -> impl Iterator<Item = &Timer> {
-        self.heap[QUEUE_HEAD_INDEX..]
-            .iter()
-            .map(|&id| &self.elements[id as usize].timer)
+        in_heap_order(&self.heap, &self.elements)
     }
 
-    /// The synchronous phase's copy of the queue (`toArray`).
-    pub(super) fn snapshot(&self) -> Vec<Timer> {
-        self.iter().copied().collect()
+    /// The synchronous phase's copy of the queue (`toArray`): the heap array and the elements
+    /// it points into, each copied whole.
+    pub(super) fn snapshot(&self) -> QueueSnapshot {
+        QueueSnapshot {
+            heap: self.heap.clone(),
+            elements: self.elements.clone(),
+        }
     }
 
     fn place(&mut self, id: u32, index: usize) {
         self.heap[index] = id;
-        self.elements[id as usize].heap_index = index;
+        self.elements[id as usize].heap_index = index as u32;
     }
 
     fn timestamp_at(&self, index: usize) -> i64 {
