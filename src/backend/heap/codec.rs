@@ -12,8 +12,8 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, ensure, Result};
 
 use super::table::{NamespaceSerializer, Stamped, StateObject};
-use super::timers::Timer;
 use crate::backend::byte_array::write_byte_array;
+use crate::backend::timer_set::Timer;
 use crate::workload::{Namespace, StateKind};
 
 /// Upper bound for one value, so a corrupt length cannot ask for a huge allocation.

@@ -133,7 +133,7 @@ fn bit_mix(mut h: u32) -> u32 {
 
 /// The namespace's Java `hashCode()`: `VoidNamespace` 99, `TimeWindow`
 /// `longToIntWithBitMixing(start + end)`, a `String` its usual polynomial hash.
-pub(crate) fn namespace_hash_code(namespace: &Namespace) -> u32 {
+fn namespace_hash_code(namespace: &Namespace) -> u32 {
     const fn java_string_hash(s: &str) -> u32 {
         let bytes = s.as_bytes();
         let (mut h, mut i) = (0u32, 0);

@@ -1,5 +1,5 @@
 //! The heap backend: Flink's `HashMapStateBackend`. Per state, a [`CowStateMap`] per key group
-//! (Flink's `CopyOnWriteStateTable`), or for a timer service a [`TimerQueue`] (Flink's
+//! (Flink's `CopyOnWriteStateTable`), or for a timer service a [`TimerHeapSet`] (Flink's
 //! `HeapPriorityQueueSet`).
 //!
 //! A checkpoint or savepoint's synchronous phase snapshots every map (it copies their bucket
@@ -16,7 +16,6 @@ mod codec;
 pub mod cow_map;
 mod snapshot;
 mod table;
-mod timers;
 mod ttl;
 
 use std::fs::File;
@@ -27,15 +26,15 @@ use anyhow::{bail, ensure, Context, Result};
 use crate::backend::api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot};
 use crate::backend::digest::{Digest, EntryAddress};
 use crate::backend::keygroup::key_group;
+use crate::backend::timer_set::Timer;
 use crate::checkpoint::stream::{StreamReader, FULL_SNAPSHOT_FILE};
-use crate::checkpoint::{CheckpointHandle, CheckpointMode, SnapshotFormat};
+use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointTarget, SnapshotFormat};
 use crate::workload::{Namespace, OpKind, StateId, StateKind, StateOp};
 use access::{access, AccessTime};
 use codec::Input;
 use cow_map::CowStateMap;
 use snapshot::{HeapSnapshot, RestoredEntry, StateSnapshot, HEAP_SNAPSHOT_FILE};
 use table::{HeapState, StateNamespace, StateObject};
-use timers::Timer;
 use ttl::Cleanup;
 
 /// Flink's heap keyed state backend.
@@ -153,7 +152,7 @@ impl HeapBackend {
                 HeapState::Table(maps) => {
                     Source::Maps(maps.iter().map(CowStateMap::iter).collect())
                 }
-                HeapState::Timers(queue) => Source::Timers(queue.iter().collect()),
+                HeapState::Timers(queue) => Source::Timers(queue.to_vec()),
             })
             .collect()
     }
@@ -167,7 +166,7 @@ impl HeapBackend {
                 HeapState::Table(maps) => {
                     StateSnapshot::Table(maps.iter().map(|m| Some(m.snapshot())).collect())
                 }
-                HeapState::Timers(queue) => StateSnapshot::Timers(queue.snapshot()),
+                HeapState::Timers(queue) => StateSnapshot::Timers(queue.to_vec()),
             })
             .collect();
         HeapSnapshot {
@@ -199,7 +198,9 @@ fn insert_restored(
             );
             maps[kg as usize].put(key, namespace).set(object);
         }
-        (HeapState::Timers(queue), RestoredEntry::Timer(timer)) => queue.add(timer),
+        (HeapState::Timers(queue), RestoredEntry::Timer(timer)) => {
+            queue.add(timer);
+        }
         _ => bail!("an entry of the wrong kind for state {state}"),
     }
     Ok(())
@@ -208,7 +209,7 @@ fn insert_restored(
 /// The entries of one state to visit: iterators over its maps (live or snapshot), or timers.
 enum Source<'a> {
     Maps(Vec<cow_map::Entries<'a, StateObject>>),
-    Timers(Vec<&'a Timer>),
+    Timers(Vec<Timer>),
 }
 
 /// Calls `visit` with every unexpired logical entry at time `now` and its payload parts (one
@@ -281,7 +282,7 @@ impl HeapSnapshot {
                 StateSnapshot::Table(maps) => {
                     Source::Maps(maps.iter().flatten().map(|m| m.iter()).collect())
                 }
-                StateSnapshot::Timers(queue) => Source::Timers(queue.iter().collect()),
+                StateSnapshot::Timers(timers) => Source::Timers(timers.clone()),
             })
             .collect()
     }
@@ -338,7 +339,9 @@ impl Backend for HeapBackend {
                     namespace: op.namespace,
                 };
                 match op.kind {
-                    OpKind::TimerRegister(ts) => queue.add(timer(ts)),
+                    OpKind::TimerRegister(ts) => {
+                        queue.add(timer(ts));
+                    }
                     OpKind::TimerDelete(ts) => {
                         queue.remove(&timer(ts));
                     }
@@ -353,7 +356,7 @@ impl Backend for HeapBackend {
         self.now = now_ms;
     }
 
-    fn snapshot(&mut self, mode: CheckpointMode) -> Result<AsyncPhase> {
+    fn snapshot(&mut self, mode: CheckpointMode, _target: &CheckpointTarget) -> Result<AsyncPhase> {
         if mode != CheckpointMode::Full {
             bail!("the heap backend takes full checkpoints only, not {mode}");
         }

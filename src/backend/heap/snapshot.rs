@@ -29,9 +29,9 @@ use anyhow::{bail, ensure, Context, Result};
 use super::codec::{write_key, write_state, write_timer, Input};
 use super::cow_map::MapSnapshot;
 use super::table::{StateNamespace, StateObject};
-use super::timers::{QueueSnapshot, Timer};
 use crate::backend::api::StateLayout;
 use crate::backend::keygroup::key_group;
+use crate::backend::timer_set::Timer;
 use crate::checkpoint::stream::{kind_code, StreamWriter, FULL_SNAPSHOT_FILE};
 use crate::checkpoint::{CheckpointTarget, SnapshotFormat, UploadResult};
 use crate::workload::{StateId, StateKind};
@@ -49,8 +49,8 @@ const FLUSH_BYTES: usize = 1 << 16;
 pub(super) enum StateSnapshot {
     /// A map snapshot per key group (None once written and released).
     Table(Vec<Option<MapSnapshot<StateObject>>>),
-    /// The timer queue's copy (`toArray`).
-    Timers(QueueSnapshot),
+    /// The timer queue's timers, copied (`toArray`).
+    Timers(Vec<Timer>),
 }
 
 /// Every state as the synchronous phase captured it.
@@ -63,9 +63,9 @@ pub(super) struct HeapSnapshot {
 }
 
 /// Timers by key group (`KeyGroupPartitioner`).
-fn partition(timers: &QueueSnapshot, max_parallelism: u32) -> Vec<Vec<Timer>> {
+fn partition(timers: &[Timer], max_parallelism: u32) -> Vec<Vec<Timer>> {
     let mut groups = vec![Vec::new(); max_parallelism as usize];
-    for t in timers.iter() {
+    for t in timers {
         groups[key_group(t.key, max_parallelism) as usize].push(*t);
     }
     groups

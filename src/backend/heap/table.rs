@@ -1,7 +1,7 @@
 //! What the heap backend holds: per state, a [`CowStateMap`] per key group from (key, namespace)
 //! to a state object that is not serialized (Flink's `CopyOnWriteStateTable` over its key-group
 //! range; here the range is every key group, as at parallelism 1), or, for a timer service, a
-//! [`TimerQueue`].
+//! [`TimerHeapSet`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 
 use super::cow_map::{CopyState, CowStateMap};
-use super::timers::TimerQueue;
+use crate::backend::timer_set::TimerHeapSet;
 use crate::workload::{Namespace, StateKind};
 
 /// A value with the time it was last written (or, with `OnReadAndWrite`, read): Flink's
@@ -86,14 +86,14 @@ pub(super) enum HeapState {
     /// Value, list or map state: a map per key group.
     Table(Vec<CowStateMap<StateObject>>),
     /// A timer service's queue.
-    Timers(TimerQueue),
+    Timers(TimerHeapSet),
 }
 
 impl HeapState {
     /// An empty state of `kind` over `max_parallelism` key groups.
     pub(super) fn new(kind: StateKind, max_parallelism: u32) -> HeapState {
         match kind {
-            StateKind::Timer => HeapState::Timers(TimerQueue::new(max_parallelism)),
+            StateKind::Timer => HeapState::Timers(TimerHeapSet::new(max_parallelism)),
             _ => HeapState::Table((0..max_parallelism).map(|_| CowStateMap::new()).collect()),
         }
     }
