@@ -17,7 +17,6 @@ use statebench::backend::{Backend, BackendConfig};
 use statebench::checkpoint::{
     CheckpointHandle, CheckpointMode, CheckpointSetting, CheckpointStore, SnapshotFormat,
 };
-use statebench::config::FlinkConfig;
 use statebench::run::{run_cell, Cell, CellOptions, OpInput};
 use statebench::workload::StateOp;
 
@@ -351,11 +350,9 @@ fn every_checkpoint_is_verified_when_asked() {
 fn transfer_threads_come_from_flinks_key_and_every_count_restores() {
     let key = "state.backend.rocksdb.checkpoint.transfer.thread.num";
     let resolve = |value: Option<&str>| {
-        let mut config = FlinkConfig::default();
-        if let Some(v) = value {
-            config.set(&format!("{key}={v}"))?;
-        }
-        config.resolve(None).map(|r| r.rocksdb_config)
+        common::flink_config_with(key, value)?
+            .resolve(None)
+            .map(|r| r.rocksdb_config)
     };
     assert_eq!(
         resolve(None).unwrap().transfer_threads,
