@@ -9,10 +9,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 use statebench::atomic::refuse_same_file;
 use statebench::checkpoint::CheckpointMode;
 use statebench::config::BackendType;
-use statebench::report::write_report;
+use statebench::report::{compare, write_report};
 use statebench::results::read_results;
+use statebench::run::container::parse_container_memory;
 use statebench::run::interrupt::{self, Interrupted};
-use statebench::run::{resume_cells, run_cells, Cell, CellOptions, OpInput, Plan, RunOptions};
+use statebench::run::{
+    resume_cells, run_cells, run_directory, Cell, CellOptions, OpInput, Plan, RunOptions,
+};
 use statebench::workload::{trace, WorkloadSpec};
 
 /// Which state backend, RocksDB profile and checkpoint setting should a Flink job use here?
@@ -63,6 +66,19 @@ enum Command {
     Workload {
         #[command(subcommand)]
         command: WorkloadCommand,
+    },
+    /// Put runs (from different machines, disks, container sizes or statebench versions) side
+    /// by side per cell, their differences first: compare.md and a self-contained compare.html.
+    Compare {
+        /// Run directories (each holding results.json); the first is the baseline.
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<PathBuf>,
+        /// Directory to write into; default: a new `compare-<UTC time>` under --reports.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Directory the default output directory is created in.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
     },
     /// Redraw the report of an earlier run from its results.json.
     Report {
@@ -144,15 +160,32 @@ struct Common {
     /// says so.
     #[arg(long)]
     verify_every_checkpoint: bool,
+    /// Run each cell's process under this memory limit, page cache included, as a TaskManager's
+    /// container (e.g. 1g, 1536m): a cgroup where one can be made, else RocksDB direct I/O (the
+    /// report says which). Default: the configuration's `taskmanager.memory.process.size`, when
+    /// set; else unbounded.
+    #[arg(long, value_name = "SIZE")]
+    container_memory: Option<String>,
+    /// Multiply the workload's keys, events and warm-up events by this factor (e.g. 4 or 0.5),
+    /// for machines bigger or smaller than the workload was sized for. Workload files only.
+    #[arg(long, value_name = "F")]
+    scale: Option<f64>,
 }
 
 impl Common {
-    /// What each cell does besides replaying and checkpointing.
-    fn cell_options(&self) -> CellOptions {
-        CellOptions {
+    /// What each cell does besides replaying and checkpointing. Container memory:
+    /// `--container-memory`, else the configuration's `taskmanager.memory.process.size`, else
+    /// not bounded.
+    fn cell_options(&self, plan: &Plan) -> Result<CellOptions> {
+        let container_memory = match &self.container_memory {
+            Some(text) => Some(parse_container_memory(text)?),
+            None => plan.process_bytes()?,
+        };
+        Ok(CellOptions {
             savepoint: !self.no_savepoint,
             verify_every_checkpoint: self.verify_every_checkpoint,
-        }
+            container_memory,
+        })
     }
 }
 
@@ -170,6 +203,19 @@ impl From<BackendArg> for BackendType {
             BackendArg::Hashmap => BackendType::HashMap,
             BackendArg::Rocksdb => BackendType::RocksDb,
         }
+    }
+}
+
+/// The op input of `path` (a workload file or a trace), scaled by `--scale`.
+fn op_input(path: &Path, common: &Common) -> Result<OpInput> {
+    let input = OpInput::from_path(path)?;
+    match (common.scale, input) {
+        (None, input) => Ok(input),
+        (Some(factor), OpInput::Generated(spec)) => Ok(OpInput::Generated(spec.scaled(factor)?)),
+        (Some(_), OpInput::Trace { .. }) => anyhow::bail!(
+            "--scale: {} is a trace, whose ops are fixed; scale the workload it was recorded from",
+            path.display()
+        ),
     }
 }
 
@@ -260,15 +306,13 @@ fn main_result() -> Result<ExitCode> {
             common,
         } => {
             interrupt::install();
-            let input = OpInput::from_path(&workload)?;
+            let input = op_input(&workload, &common)?;
             let mode: CheckpointMode = checkpoint.parse().context("--checkpoint")?;
-            let mut cell = plan(&common)?.single_cell(
-                input.spec(),
-                backend.map(BackendType::from),
-                &profile,
-                mode,
-            )?;
-            cell.options = common.cell_options();
+            let plan = plan(&common)?;
+            let options = common.cell_options(&plan)?;
+            let mut cell =
+                plan.single_cell(input.spec(), backend.map(BackendType::from), &profile, mode)?;
+            cell.options = options;
             run_and_report(&input, &[cell], common, None)
         }
         Command::Matrix {
@@ -277,10 +321,12 @@ fn main_result() -> Result<ExitCode> {
             common,
         } => {
             interrupt::install();
-            let input = OpInput::from_path(&workload)?;
-            let mut cells = plan(&common)?.matrix(input.spec())?;
+            let input = op_input(&workload, &common)?;
+            let plan = plan(&common)?;
+            let options = common.cell_options(&plan)?;
+            let mut cells = plan.matrix(input.spec())?;
             for cell in &mut cells {
-                cell.options = common.cell_options();
+                cell.options = options;
             }
             run_and_report(&input, &cells, common, resume.as_deref())
         }
@@ -297,6 +343,21 @@ fn main_result() -> Result<ExitCode> {
                 file.display()
             );
             print!("{}", statebench::describe::describe(&load(&file)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Compare { runs, out, reports } => {
+            let runs = compare::load_runs(&runs)?;
+            let out = match out {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                    dir
+                }
+                None => run_directory(&reports, "compare")?,
+            };
+            for file in compare::write_comparison(&runs, &out)? {
+                println!("{}", file.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => {

@@ -217,6 +217,81 @@ pub struct CellResult {
     /// What RocksDB's own statistics say about the measured part (RocksDB cells).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rocksdb: Option<RocksDbStats>,
+    /// What the cell's process used of the machine over the measured part: device bytes, CPU,
+    /// iowait (None in files written before it was measured, and where `/proc` is unreadable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceUse>,
+    /// The container memory the cell ran under (`--container-memory`), and what bounded it;
+    /// None when memory was not bounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bound: Option<MemoryBound>,
+}
+
+/// What a cell's process used of the machine over its measured part: the evidence for which
+/// resource binds (CPU, memory, disk).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceUse {
+    /// Bytes the process (every thread: RocksDB's flushes and compactions too) caused to be read
+    /// from the block device (`/proc/self/io` `read_bytes`): page-cache hits not included.
+    pub device_read_bytes: u64,
+    /// Bytes it caused to be written to the device (`write_bytes`, counted when dirtied).
+    pub device_write_bytes: u64,
+    /// CPU time of the process, user + system, seconds.
+    pub cpu_s: f64,
+    /// `cpu_s` over the measured part's wall time: how many cores the cell kept busy.
+    pub cores_busy: f64,
+    /// Logical CPUs of the machine.
+    pub cores: usize,
+    /// Share of the machine's CPU time spent waiting for I/O over the measured part (all
+    /// processes: the kernel does not attribute iowait to one).
+    pub iowait_fraction: f64,
+}
+
+/// The memory a cell's process was bounded to, and how: the report says which mechanism.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemoryBound {
+    /// `--container-memory`, bytes.
+    pub limit_bytes: u64,
+    /// What enforced it.
+    pub mechanism: BoundMechanism,
+    /// Why the mechanism is not a cgroup, when it is not.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// Peak memory charged to the cell's cgroup (page cache included), bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_bytes: Option<u64>,
+    /// Whether the kernel killed the cell's process for want of memory.
+    #[serde(default)]
+    pub oom_killed: bool,
+}
+
+/// What enforced a cell's memory bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BoundMechanism {
+    /// A cgroup v2 with `memory.max` (page cache included) and `memory.swap.max` 0.
+    CgroupV2,
+    /// A cgroup v1 memory controller with `memory.limit_in_bytes` (page cache included).
+    CgroupV1,
+    /// No cgroup: RocksDB read, flushed and compacted with direct I/O (the page cache bypassed;
+    /// the process's own memory not bounded).
+    DirectIo,
+}
+
+impl BoundMechanism {
+    /// How the report names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BoundMechanism::CgroupV2 => "cgroup v2 (memory.max, page cache included, no swap)",
+            BoundMechanism::CgroupV1 => {
+                "cgroup v1 memory controller (memory.limit_in_bytes, page cache included)"
+            }
+            BoundMechanism::DirectIo => {
+                "RocksDB direct I/O for reads, flushes and compactions (no cgroup: the page cache \
+                 is bypassed, the process's own memory is not bounded)"
+            }
+        }
+    }
 }
 
 /// RocksDB's statistics over a cell's measured part: why a profile is fast or slow.

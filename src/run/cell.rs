@@ -13,10 +13,10 @@ use super::workdir::{claim_cell_dir, remove_cell_dir};
 use crate::backend::{Backend, BackendConfig, Digest, StateLayout, StatsSnapshot};
 use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointSetting};
 use crate::measure::{
-    sample, summarize_stats, write_interval_log, Clock, Recorded, Recorder, Ticks,
+    sample, summarize_stats, write_interval_log, Clock, ProcessCounters, Recorded, Recorder, Ticks,
 };
 use crate::results::{
-    CellResult, CellSetup, CheckpointRecord, RestoreRecord, RocksDbStats, StatsSample,
+    CellResult, CellSetup, CheckpointRecord, ResourceUse, RestoreRecord, RocksDbStats, StatsSample,
 };
 use crate::workload::trace::{self, TraceReader};
 use crate::workload::{fill_value, OpGenerator, OpSource, StateOp, WorkloadSpec};
@@ -89,6 +89,10 @@ pub struct CellOptions {
     /// checkpoint and compared it. This perturbs the numbers (pinned rows, copy-on-write
     /// copies, restores competing with the run), so it is off by default.
     pub verify_every_checkpoint: bool,
+    /// The container memory the cell's process runs under, bytes (`--container-memory`), page
+    /// cache included; None: not bounded. How it is enforced is decided per run
+    /// (`container::MemoryLimit`).
+    pub container_memory: Option<u64>,
 }
 
 impl Default for CellOptions {
@@ -96,6 +100,7 @@ impl Default for CellOptions {
         CellOptions {
             savepoint: true,
             verify_every_checkpoint: false,
+            container_memory: None,
         }
     }
 }
@@ -313,12 +318,14 @@ impl<'a> Replay<'a> {
             }
         }
         let end = self.clock.now();
+        let process_end = ProcessCounters::now();
         let stats_end = self.backend.stats()?;
         progress(source.events(), source.events());
         Ok(Replayed {
             measurement: self.measurement,
             end,
             stats_end,
+            process_end,
             event_time,
         })
     }
@@ -363,6 +370,8 @@ struct Measurement {
     /// One sample of them per [`STATS_EVERY`].
     stats_samples: Vec<StatsSample>,
     next_stats_sample: Instant,
+    /// The process's device bytes and CPU time at the start.
+    process_start: Option<ProcessCounters>,
 }
 
 impl Measurement {
@@ -382,6 +391,7 @@ impl Measurement {
             stats_start: backend.stats()?,
             stats_samples: Vec::new(),
             next_stats_sample: start + STATS_EVERY,
+            process_start: ProcessCounters::now(),
         })
     }
 
@@ -410,6 +420,8 @@ struct Replayed {
     end: Ticks,
     /// The backend's statistics then.
     stats_end: Option<StatsSnapshot>,
+    /// The process's counters then.
+    process_end: Option<ProcessCounters>,
     /// The last event's time: the time TTL was measured against at the end.
     event_time: i64,
 }
@@ -435,8 +447,14 @@ impl Replayed {
             }
             _ => None,
         };
+        let elapsed = Clock::get().instant(self.end) - measurement.start;
+        let resources = match (measurement.process_start, self.process_end) {
+            (Some(start), Some(end)) => Some(start.used_until(&end, elapsed.as_secs_f64())),
+            _ => None,
+        };
         Ok(Measured {
-            elapsed: Clock::get().instant(self.end) - measurement.start,
+            elapsed,
+            resources,
             ops: measurement.ops,
             recorded,
             histogram_log,
@@ -453,6 +471,8 @@ struct Measured {
     /// The interval log, relative to the run directory.
     histogram_log: String,
     rocksdb: Option<RocksDbStats>,
+    /// What the process used of the machine.
+    resources: Option<ResourceUse>,
 }
 
 /// What a cell's checkpoints and savepoint did, and their restores.
@@ -491,6 +511,8 @@ fn cell_result(
         savepoint_restore: checkpointed.savepoint_restore,
         options_file,
         rocksdb: measured.rocksdb,
+        resources: measured.resources,
+        memory_bound: None,
     }
 }
 

@@ -3,6 +3,7 @@
 //! and resuming.
 
 mod cell;
+pub mod container;
 mod coordinator;
 pub mod interrupt;
 mod matrix;

@@ -126,3 +126,43 @@ pub fn run_input(
     let cell = Cell::new(backend, CheckpointSetting::new(mode, interval));
     run_cell(input, &cell, paths, &mut |_, _| {}).unwrap()
 }
+
+/// Runs the `statebench` binary with `args` and `--reports reports`, asserts it succeeded, and
+/// returns the run directory it reported.
+pub fn statebench_run(args: &[&str], reports: &Path) -> std::path::PathBuf {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_statebench"))
+        .args(args)
+        .arg("--reports")
+        .arg(reports)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("report: "))
+        .expect("prints the report's path");
+    Path::new(report).parent().unwrap().to_path_buf()
+}
+
+/// Runs one heap cell of `workload` with full checkpoints every 50 ms and no savepoint, with
+/// `extra` options, into `reports`; returns its run directory.
+pub fn run_heap_cell(workload: &Path, reports: &Path, extra: &[&str]) -> std::path::PathBuf {
+    let mut args = vec![
+        "run",
+        workload.to_str().unwrap(),
+        "--backend",
+        "hashmap",
+        "--checkpoint",
+        "full",
+        "--interval",
+        "50ms",
+        "--no-savepoint",
+    ];
+    args.extend_from_slice(extra);
+    statebench_run(&args, reports)
+}

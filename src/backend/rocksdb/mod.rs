@@ -59,6 +59,11 @@ pub struct RocksDbConfig {
     /// hit rate and stall figures come from. On by default; `cargo bench --bench overhead`
     /// measures what it costs.
     pub statistics: bool,
+    /// Direct I/O for reads and for flushes and compactions (`use_direct_reads`,
+    /// `use_direct_io_for_flush_and_compaction`): how `--container-memory` keeps SSTs out of the
+    /// page cache where no cgroup can bound it. Not a Flink key (Flink sets it only through an
+    /// options factory); off by default.
+    pub direct_io: bool,
 }
 
 impl RocksDbConfig {
@@ -72,6 +77,7 @@ impl RocksDbConfig {
             timers: TimerFactory::Rocksdb,
             transfer_threads: DEFAULT_TRANSFER_THREADS,
             statistics: true,
+            direct_io: false,
         }
     }
 }

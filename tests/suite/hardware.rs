@@ -1,0 +1,193 @@
+//! Hardware choices: `--scale` multiplies a workload, report.html renders with its plots in a real
+//! headless browser (Chromium), and `statebench compare` puts runs side by side with their
+//! differences first.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use statebench::results::read_results;
+
+use crate::common;
+
+fn statebench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_statebench"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Writes a tiny mixed workload of `events` events and 50 keys into `dir`.
+fn tiny_workload(dir: &Path, events: u64) -> PathBuf {
+    let path = dir.join("tiny.json");
+    let spec = common::mixed_spec(events, 50);
+    std::fs::write(&path, serde_json::to_vec(&spec).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn scale_multiplies_keys_and_events_and_refuses_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = tiny_workload(dir.path(), 2_000);
+    let run = common::run_heap_cell(&workload, &dir.path().join("reports"), &["--scale", "2.5"]);
+    let results = read_results(&run).unwrap();
+    assert_eq!(results.workload.events, 5_000);
+    assert_eq!(results.workload.warmup_events, 500);
+    assert_eq!(results.workload.keys.count, 125);
+    assert!(results.workload.description.contains("scaled ×2.5"));
+    assert_eq!(results.cells[0].measured_events, 4_500);
+
+    let bad = statebench(&["run", workload.to_str().unwrap(), "--scale", "0"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected a positive number"));
+    let trace = dir.path().join("tiny.sbt");
+    let recorded = statebench(&[
+        "trace",
+        "record",
+        workload.to_str().unwrap(),
+        trace.to_str().unwrap(),
+    ]);
+    assert!(recorded.status.success());
+    let refused = statebench(&["run", trace.to_str().unwrap(), "--scale", "2"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is a trace, whose ops are fixed"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
+
+#[test]
+fn compare_lists_the_differences_first_and_rates_every_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = tiny_workload(dir.path(), 3_000);
+    let reports = dir.path().join("reports");
+    let a = common::run_heap_cell(&workload, &reports, &[]);
+    let b = common::run_heap_cell(&workload, &reports, &["--scale", "2"]);
+    let out = dir.path().join("cmp");
+    let done = statebench(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let md = std::fs::read_to_string(out.join("compare.md")).unwrap();
+    let differs = md.find("## What differs").unwrap();
+    let events = md
+        .find("| events (warm-up) | 3000 (300) | 6000 (600) |")
+        .expect(&md);
+    let cells = md.find("## Throughput per cell").unwrap();
+    assert!(differs < events && events < cells, "{md}");
+    assert!(md.contains("| `hashmap-full` |"), "{md}");
+    assert!(md.contains("The same on every run:") && md.contains("CPUs"));
+    let html = std::fs::read_to_string(out.join("compare.html")).unwrap();
+    assert!(html.contains("src=\"data:image/svg+xml;base64,"));
+    let one = statebench(&["compare", a.to_str().unwrap()]);
+    assert!(!one.status.success());
+}
+
+/// Chromium's binary, or None (with the reason printed) where it is not installed.
+fn chromium() -> Option<&'static str> {
+    let found = ["chromium", "chromium-browser"].into_iter().find(|name| {
+        Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if found.is_none() {
+        eprintln!(
+            "SKIPPED: no chromium on PATH (scripts/setup.sh installs Debian's `chromium`; it \
+             could not be installed here)"
+        );
+    }
+    found
+}
+
+/// A script that, once the page has loaded, counts the non-white pixels of every image drawn
+/// onto a canvas and writes the counts into the body's `data-ink` attribute.
+const INK_PROBE: &str =
+    "<script>window.addEventListener('load',()=>{const ink=[...document.images]\
+.map(i=>{if(!i.complete||!i.naturalWidth)return 0;const c=document.createElement('canvas');\
+c.width=i.naturalWidth;c.height=i.naturalHeight;const x=c.getContext('2d');x.drawImage(i,0,0);\
+const d=x.getImageData(0,0,c.width,c.height).data;let n=0;for(let k=0;k<d.length;k+=4)\
+{if(d[k+3]>0&&(d[k]<200||d[k+1]<200||d[k+2]<200))n++}return n});\
+document.body.setAttribute('data-ink',ink.join(','))})</script>";
+
+fn headless(browser: &str, args: &[&str], page: &Path) -> Output {
+    Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn report_html_renders_with_its_plots_in_a_headless_browser() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let workload = tiny_workload(dir.path(), 3_000);
+    let run = common::run_heap_cell(&workload, &dir.path().join("reports"), &[]);
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    let plots = html.matches("<img class=\"plot\"").count();
+    assert_eq!(plots, statebench::report::PLOTS.len());
+    // The page as shipped, in the browser: its DOM holds every plot inline.
+    let dom = headless(browser, &["--dump-dom"], &run.join("report.html"));
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("<h2>Recommendation</h2>"), "{dom}");
+    assert_eq!(
+        dom.matches("src=\"data:image/svg+xml;base64,").count(),
+        plots
+    );
+    // A copy that measures what the browser drew: every plot decoded and has ink.
+    let probe = dir.path().join("probe.html");
+    std::fs::write(
+        &probe,
+        html.replace("</body>", &format!("{INK_PROBE}</body>")),
+    )
+    .unwrap();
+    let probed = headless(browser, &["--dump-dom"], &probe);
+    let probed = String::from_utf8_lossy(&probed.stdout);
+    let ink: Vec<u64> = probed
+        .split_once("data-ink=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(counts, _)| counts.split(',').map(|n| n.parse().unwrap()).collect())
+        .expect("the probe ran");
+    assert_eq!(ink.len(), plots, "{ink:?}");
+    assert!(
+        ink.iter().all(|&n| n > 1_000),
+        "a plot drew nothing: {ink:?}"
+    );
+    // A screenshot of the page holds far more than one of an empty page of the same size.
+    let shot = |page: &Path, name: &str| {
+        let png = dir.path().join(name);
+        let arg = format!("--screenshot={}", png.display());
+        headless(browser, &[&arg, "--window-size=1200,2400"], page);
+        std::fs::read(&png).unwrap()
+    };
+    let blank = dir.path().join("blank.html");
+    std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").unwrap();
+    let (report_png, blank_png) = (
+        shot(&run.join("report.html"), "report.png"),
+        shot(&blank, "blank.png"),
+    );
+    assert!(report_png.starts_with(b"\x89PNG"));
+    assert!(
+        report_png.len() > 10 * blank_png.len(),
+        "report screenshot {} bytes, blank page {} bytes",
+        report_png.len(),
+        blank_png.len()
+    );
+}
