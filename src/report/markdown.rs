@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use anyhow::Result;
 
+use super::binding::{binding_paragraph, resources_line};
 use super::format::{bytes, latency, millis, rate};
 use super::recommend::{flink_config, recommend, Recommendation, TIE_FRACTION};
 use super::summary::checkpoint_stats;
@@ -215,6 +216,7 @@ fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
             rate(tail.ops_per_s)
         )?;
     }
+    binding_paragraph(md, best, &r.machine, 1)?;
     Ok(())
 }
 
@@ -513,6 +515,7 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             if levels.is_empty() { "none".to_string() } else { levels.join(", ") }
         )?;
     }
+    resources_line(md, c)?;
     if let Some(log) = &c.histogram_log {
         writeln!(
             md,

@@ -2,6 +2,7 @@
 //! plots, and report.html (report.md as one self-contained page, plots inline). Each text format
 //! is an [`Exporter`]; charts live in [`plots`].
 
+pub mod binding;
 pub mod compare;
 mod csv;
 mod format;
