@@ -12,7 +12,10 @@ use statebench::config::BackendType;
 use statebench::report::write_report;
 use statebench::results::read_results;
 use statebench::run::interrupt::{self, Interrupted};
-use statebench::run::{resume_cells, run_cells, Cell, CellOptions, OpInput, Plan, RunOptions};
+use statebench::run::repeat::run_repeat_child;
+use statebench::run::{
+    resume_cells, run_cells, Cell, CellOptions, OpInput, Plan, RunOptions, DEFAULT_REPEATS,
+};
 use statebench::workload::{trace, WorkloadSpec};
 
 /// Which state backend, RocksDB profile and checkpoint setting should a Flink job use here?
@@ -69,6 +72,10 @@ enum Command {
         /// Run directory (holding results.json).
         dir: PathBuf,
     },
+    /// One repeat of one cell, in the child process a run starts for it (job as JSON on standard
+    /// input).
+    #[command(name = "__repeat", hide = true)]
+    Repeat,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +151,13 @@ struct Common {
     /// says so.
     #[arg(long)]
     verify_every_checkpoint: bool,
+    /// Runs of every cell, each in a fresh process, interleaved in a seeded shuffled order.
+    #[arg(long, default_value_t = DEFAULT_REPEATS, value_parser = clap::value_parser!(u32).range(1..))]
+    repeats: u32,
+    /// Leave the page cache alone between repeats (by default, as root, it is dropped before
+    /// each).
+    #[arg(long)]
+    keep_page_cache: bool,
 }
 
 impl Common {
@@ -193,9 +207,11 @@ fn run_and_report(
     resume: Option<&Path>,
 ) -> Result<ExitCode> {
     let options = RunOptions {
-        reports: common.reports,
         work: common.work_dir,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        repeats: common.repeats,
+        drop_page_cache: !common.keep_page_cache,
+        ..RunOptions::new(common.reports)?
     };
     let summary = match resume {
         Some(dir) => resume_cells(input, cells, &options, dir)?,
@@ -297,6 +313,10 @@ fn main_result() -> Result<ExitCode> {
                 file.display()
             );
             print!("{}", statebench::describe::describe(&load(&file)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Repeat => {
+            run_repeat_child(std::io::stdin().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => {

@@ -106,6 +106,9 @@ pub(crate) mod tests {
             savepoint_restore: None,
             options_file: None,
             rocksdb: None,
+            peak_rss_bytes: None,
+            representative_repeat: None,
+            repeats: vec![],
         }
     }
 

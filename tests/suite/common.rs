@@ -95,6 +95,7 @@ pub fn cell_paths(dir: &Path) -> CellPaths {
     CellPaths {
         work: dir.join("work"),
         run: dir.to_path_buf(),
+        repeat: None,
     }
 }
 

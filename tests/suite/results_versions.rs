@@ -243,7 +243,7 @@ fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
 fn run_cell(args: &[&str], reports: &Path) -> PathBuf {
     let out = Command::new(env!("CARGO_BIN_EXE_statebench"))
         .args(args)
-        .arg("--reports")
+        .args(["--repeats", "2", "--keep-page-cache", "--reports"])
         .arg(reports)
         .output()
         .unwrap();
