@@ -149,6 +149,7 @@ fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> f64 {
     let paths = CellPaths {
         work: dir.path().join("work"),
         run: dir.path().join("run"),
+        repeat: None,
     };
     let input = OpInput::Generated(spec.clone());
     let result = run_cell(&input, &cell, &paths, &mut |_, _| {}).unwrap();

@@ -13,8 +13,10 @@ use statebench::report::{compare, write_report};
 use statebench::results::read_results;
 use statebench::run::container::parse_container_memory;
 use statebench::run::interrupt::{self, Interrupted};
+use statebench::run::repeat::run_repeat_child;
 use statebench::run::{
     resume_cells, run_cells, run_directory, Cell, CellOptions, OpInput, Plan, RunOptions,
+    DEFAULT_REPEATS,
 };
 use statebench::workload::{trace, WorkloadSpec};
 
@@ -85,6 +87,10 @@ enum Command {
         /// Run directory (holding results.json).
         dir: PathBuf,
     },
+    /// One repeat of one cell, in the child process a run starts for it (job as JSON on standard
+    /// input).
+    #[command(name = "__repeat", hide = true)]
+    Repeat,
 }
 
 #[derive(Subcommand)]
@@ -170,6 +176,13 @@ struct Common {
     /// for machines bigger or smaller than the workload was sized for. Workload files only.
     #[arg(long, value_name = "F")]
     scale: Option<f64>,
+    /// Runs of every cell, each in a fresh process, interleaved in a seeded shuffled order.
+    #[arg(long, default_value_t = DEFAULT_REPEATS, value_parser = clap::value_parser!(u32).range(1..))]
+    repeats: u32,
+    /// Leave the page cache alone between repeats (by default, as root, it is dropped before
+    /// each).
+    #[arg(long)]
+    keep_page_cache: bool,
 }
 
 impl Common {
@@ -239,9 +252,11 @@ fn run_and_report(
     resume: Option<&Path>,
 ) -> Result<ExitCode> {
     let options = RunOptions {
-        reports: common.reports,
         work: common.work_dir,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        repeats: common.repeats,
+        drop_page_cache: !common.keep_page_cache,
+        ..RunOptions::new(common.reports)?
     };
     let summary = match resume {
         Some(dir) => resume_cells(input, cells, &options, dir)?,
@@ -358,6 +373,10 @@ fn main_result() -> Result<ExitCode> {
             for file in compare::write_comparison(&runs, &out)? {
                 println!("{}", file.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Repeat => {
+            run_repeat_child(std::io::stdin().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => {

@@ -131,6 +131,9 @@ pub(crate) mod tests {
             rocksdb: None,
             resources: None,
             memory_bound: None,
+            peak_rss_bytes: None,
+            representative_repeat: None,
+            repeats: vec![],
         }
     }
 

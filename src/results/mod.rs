@@ -6,6 +6,7 @@
 //! checkpoint mode) and every Flink key with its source; version 1 files are converted on reading
 //! ([`read_results`], see `v1.rs` for what that conversion cannot know).
 
+mod repeats;
 mod setup;
 mod v1;
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomically;
 use crate::workload::WorkloadSpec;
+pub use repeats::RepeatRecord;
 pub use setup::{CellProfile, CellSetup};
 
 /// Version of the results.json layout; bump on any incompatible change.
@@ -77,8 +79,29 @@ pub struct Results {
     /// written (never written to a file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub converted_from: Option<u32>,
-    /// One entry per cell, in the order they ran.
+    /// How the cells were repeated and ordered (the default for results written before repeats:
+    /// one repeat each, in the plan's order, in the measuring process).
+    #[serde(default)]
+    pub protocol: RunProtocol,
+    /// One entry per cell, in the plan's order.
     pub cells: Vec<CellResult>,
+}
+
+/// How a run repeated its cells.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunProtocol {
+    /// Repeats per cell (`--repeats`).
+    pub repeats: u32,
+    /// The seed of the run order (the workload's).
+    pub order_seed: u64,
+    /// The run order: `<cell>#<repeat>`.
+    pub order: Vec<String>,
+    /// Whether each repeat ran in a fresh child process.
+    pub child_processes: bool,
+    /// Whether the page cache was dropped before every repeat.
+    pub page_cache_dropped: bool,
+    /// How the page cache was handled, in words (why it was not dropped).
+    pub page_cache: String,
 }
 
 /// What the numbers depend on: CPU, memory, disk.
@@ -225,6 +248,16 @@ pub struct CellResult {
     /// None when memory was not bounded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_bound: Option<MemoryBound>,
+    /// Peak resident memory of the process that ran the cell (its repeat's own process), bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// Which repeat the measurements above are (the median-throughput one); None for a cell run
+    /// once in-process (`run_cell`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representative_repeat: Option<u32>,
+    /// The raw numbers of every repeat, by repeat.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<RepeatRecord>,
 }
 
 /// What a cell's process used of the machine over its measured part: the evidence for which
@@ -456,6 +489,7 @@ pub(crate) mod tests {
             machine: Machine::default(),
             rocksdb_version: "11.8.1".into(),
             converted_from: None,
+            protocol: RunProtocol::default(),
             cells,
         }
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use super::coordinator::{Coordinator, Verifier};
 use super::interrupt::{self, Interrupted};
@@ -22,7 +23,7 @@ use crate::workload::trace::{self, TraceReader};
 use crate::workload::{fill_value, OpGenerator, OpSource, StateOp, WorkloadSpec};
 
 /// Where a run's ops come from: generated from a workload, or replayed from a trace.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum OpInput {
     /// Generated afresh for every cell from the workload.
     Generated(WorkloadSpec),
@@ -66,7 +67,7 @@ impl OpInput {
 }
 
 /// One point of the matrix.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Cell {
     /// The backend and its settings.
     pub backend: BackendConfig,
@@ -80,7 +81,7 @@ pub struct Cell {
 }
 
 /// What a cell does besides replaying and checkpointing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CellOptions {
     /// Take a canonical savepoint at the end of input, restore it and verify it (default on).
     pub savepoint: bool,
@@ -116,12 +117,16 @@ impl Cell {
 }
 
 /// Where a cell works and writes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CellPaths {
     /// Scratch directory for the backend and its checkpoints; deleted after the cell.
     pub work: PathBuf,
     /// Run directory; the cell's OPTIONS file is copied under `options/`.
     pub run: PathBuf,
+    /// Which repeat of the cell this is (from 1), when a run repeats it: its interval log is
+    /// then `histograms/<cell>.r<repeat>.hlog`, else `histograms/<cell>.hlog`.
+    #[serde(default)]
+    pub repeat: Option<u32>,
 }
 
 /// Progress callback: (events done, events total).
@@ -163,7 +168,7 @@ pub fn run_cell(
         digest: backend.digest()?,
         time: replayed.event_time,
     };
-    let measured = replayed.finish(&paths.run, &id)?;
+    let measured = replayed.finish(paths, &id)?;
     let options_file = save_options_file(backend.as_ref(), &paths.run, &id)?;
     let savepoint = match cell.options.savepoint {
         true => Some(
@@ -428,15 +433,18 @@ struct Replayed {
 
 impl Replayed {
     /// Ends the measured part: summarizes the latencies, writes the interval log into the run
-    /// directory `run`, and turns the backend's statistics into what the measured part did.
-    fn finish(self, run: &Path, id: &str) -> Result<Measured> {
+    /// directory, and turns the backend's statistics into what the measured part did.
+    fn finish(self, paths: &CellPaths, id: &str) -> Result<Measured> {
         let measurement = self
             .measurement
             .context("the workload has no events after warm-up")?;
         let recorded = measurement.recorder.finish(self.end);
-        let histogram_log = format!("histograms/{id}.hlog");
+        let histogram_log = match paths.repeat {
+            Some(repeat) => format!("histograms/{id}.r{repeat}.hlog"),
+            None => format!("histograms/{id}.hlog"),
+        };
         write_interval_log(
-            &run.join(&histogram_log),
+            &paths.run.join(&histogram_log),
             measurement.started_at,
             id,
             &recorded.intervals,
@@ -513,6 +521,9 @@ fn cell_result(
         rocksdb: measured.rocksdb,
         resources: measured.resources,
         memory_bound: None,
+        peak_rss_bytes: None,
+        representative_repeat: None,
+        repeats: Vec::new(),
     }
 }
 

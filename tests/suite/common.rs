@@ -95,6 +95,7 @@ pub fn cell_paths(dir: &Path) -> CellPaths {
     CellPaths {
         work: dir.join("work"),
         run: dir.to_path_buf(),
+        repeat: None,
     }
 }
 
@@ -127,11 +128,17 @@ pub fn run_input(
     run_cell(input, &cell, paths, &mut |_, _| {}).unwrap()
 }
 
-/// Runs the `statebench` binary with `args` and `--reports reports`, asserts it succeeded, and
-/// returns the run directory it reported.
+/// Runs the `statebench` binary with `args` and `--reports reports` (two repeats, page cache
+/// kept, unless `args` name `--repeats`), asserts it succeeded, and returns the run directory it
+/// reported.
 pub fn statebench_run(args: &[&str], reports: &Path) -> std::path::PathBuf {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_statebench"))
-        .args(args)
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_statebench"));
+    command.args(args);
+    if !args.contains(&"--repeats") {
+        command.args(["--repeats", "2"]);
+    }
+    let out = command
+        .arg("--keep-page-cache")
         .arg("--reports")
         .arg(reports)
         .output()

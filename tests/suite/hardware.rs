@@ -28,7 +28,11 @@ fn tiny_workload(dir: &Path, events: u64) -> PathBuf {
 fn scale_multiplies_keys_and_events_and_refuses_traces() {
     let dir = tempfile::tempdir().unwrap();
     let workload = tiny_workload(dir.path(), 2_000);
-    let run = common::run_heap_cell(&workload, &dir.path().join("reports"), &["--scale", "2.5"]);
+    let run = common::run_heap_cell(
+        &workload,
+        &dir.path().join("reports"),
+        &["--scale", "2.5", "--repeats", "1"],
+    );
     let results = read_results(&run).unwrap();
     assert_eq!(results.workload.events, 5_000);
     assert_eq!(results.workload.warmup_events, 500);
@@ -61,8 +65,8 @@ fn compare_lists_the_differences_first_and_rates_every_cell() {
     let dir = tempfile::tempdir().unwrap();
     let workload = tiny_workload(dir.path(), 3_000);
     let reports = dir.path().join("reports");
-    let a = common::run_heap_cell(&workload, &reports, &[]);
-    let b = common::run_heap_cell(&workload, &reports, &["--scale", "2"]);
+    let a = common::run_heap_cell(&workload, &reports, &["--repeats", "1"]);
+    let b = common::run_heap_cell(&workload, &reports, &["--scale", "2", "--repeats", "1"]);
     let out = dir.path().join("cmp");
     let done = statebench(&[
         "compare",
@@ -139,7 +143,7 @@ fn report_html_renders_with_its_plots_in_a_headless_browser() {
     };
     let dir = tempfile::tempdir().unwrap();
     let workload = tiny_workload(dir.path(), 3_000);
-    let run = common::run_heap_cell(&workload, &dir.path().join("reports"), &[]);
+    let run = common::run_heap_cell(&workload, &dir.path().join("reports"), &["--repeats", "1"]);
     let html = std::fs::read_to_string(run.join("report.html")).unwrap();
     let plots = html.matches("<img class=\"plot\"").count();
     assert_eq!(plots, statebench::report::PLOTS.len());

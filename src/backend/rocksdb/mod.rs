@@ -40,7 +40,7 @@ pub use profile::{MemoryMode, PredefinedProfile, RocksSettings, TimerFactory};
 
 /// RocksDB backend settings: a predefined profile (with Flink's defaults under it and the
 /// user's keys over it), memory, and where timers live.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RocksDbConfig {
     /// The name cells are labelled with: the predefined profile's, or a user profile's.
     pub label: String,
