@@ -10,6 +10,7 @@ use anyhow::{anyhow, ensure, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::cell::{Cell, CellPaths, OpInput};
+use super::container::MemoryLimit;
 use super::interrupt::{self, Interrupted};
 use super::order::{run_order, Slot};
 use super::output::{run_directory, utc_now_rfc3339};
@@ -18,6 +19,7 @@ use super::repeat::{result_file, run_repeat};
 use super::resume::RunManifest;
 use super::workdir::WorkDir;
 use crate::backend::rocksdb::options_file;
+use crate::backend::BackendConfig;
 use crate::measure::describe_machine;
 use crate::results::{
     read_results, write_results, CellResult, RepeatRecord, Results, RunProtocol, SCHEMA_VERSION,
@@ -188,6 +190,15 @@ fn execute(
         cells: Vec::new(),
     });
     let done = repeats_done(&results).len();
+    let memory = cells
+        .first()
+        .and_then(|c| c.options.container_memory)
+        .map(MemoryLimit::detect);
+    if let Some(MemoryLimit::DirectIo { reason, .. }) = &memory {
+        eprintln!(
+            "note: no cgroup can bound memory here ({reason}); RocksDB cells use direct I/O instead"
+        );
+    }
     let bar = if options.progress {
         ProgressBar::new(total as u64 * spec.events)
     } else {
@@ -204,7 +215,7 @@ fn execute(
             failure = Some(Interrupted::now().into());
             break;
         }
-        let cell = &cells[slot.cell];
+        let cell = &bounded(&cells[slot.cell], memory.as_ref());
         let dropped = options.drop_page_cache && page_cache_dropped(&mut results);
         let base = i as u64 * spec.events;
         bar.set_message(format!(
@@ -218,9 +229,42 @@ fn execute(
             run: dir.clone(),
             repeat: Some(slot.repeat),
         };
-        let measured = run_repeat(&options.executable, input, cell, &paths, &mut |done, _| {
-            bar.set_position(base + done)
+        let cgroup = match memory
+            .as_ref()
+            .map(|m| m.cgroup(&format!("{}-r{}", cell.id(), slot.repeat)))
+        {
+            Some(Err(e)) => {
+                failure = Some(e);
+                break;
+            }
+            Some(Ok(cgroup)) => cgroup,
+            None => None,
+        };
+        let measured = run_repeat(
+            &options.executable,
+            input,
+            cell,
+            &paths,
+            cgroup.as_ref(),
+            &mut |done, _| bar.set_position(base + done),
+        )
+        .map(|mut measured| {
+            measured.memory_bound = match (&cgroup, &memory) {
+                (Some(cgroup), _) => Some(cgroup.bound()),
+                (None, memory) => memory.as_ref().map(MemoryLimit::bound),
+            };
+            measured
+        })
+        .map_err(|e| match &cgroup {
+            Some(cgroup) if cgroup.bound().oom_killed => e.context(format!(
+                "the kernel killed it for want of memory: the cell does not fit in \
+                 --container-memory {}m (page cache included)",
+                cgroup.bound().limit_bytes >> 20
+            )),
+            _ => e,
         });
+        // Removes the cgroup: its process has ended.
+        drop(cgroup);
         let measured = match measured {
             Ok(measured) => measured,
             Err(e) => {
@@ -267,6 +311,16 @@ fn execute(
         unverified,
         interrupted,
     })
+}
+
+/// `cell` as it runs under `memory`: where no cgroup bounds the page cache, RocksDB reads,
+/// flushes and compacts with direct I/O.
+fn bounded(cell: &Cell, memory: Option<&MemoryLimit>) -> Cell {
+    let mut cell = cell.clone();
+    if let (Some(memory), BackendConfig::RocksDb(config)) = (memory, &mut cell.backend) {
+        config.direct_io = memory.direct_io();
+    }
+    cell
 }
 
 /// Drops the page cache before a repeat; the first time it cannot, records why in `results`

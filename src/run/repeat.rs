@@ -22,6 +22,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::cell::{run_cell, Cell, CellPaths, OpInput, Progress};
+use super::container::Cgroup;
 use super::interrupt::{self, Interrupted};
 use crate::atomic::write_atomically;
 use crate::results::CellResult;
@@ -104,7 +105,8 @@ pub fn repeat_command(executable: &Path) -> Command {
 }
 
 /// Runs repeat `paths.repeat` of `cell` in a child process of `executable` and returns what it
-/// measured. A child that fails, crashes or is killed is an error naming the cell, the repeat
+/// measured. With a `cgroup`, the child is moved into it before it is handed its job, so all the
+/// cell's memory (page cache included) is charged there. A child that fails, crashes or is killed is an error naming the cell, the repeat
 /// and how the child ended (its error message, or the signal); an interruption of this process
 /// is forwarded to the child and ends as [`Interrupted`].
 pub fn run_repeat(
@@ -112,6 +114,7 @@ pub fn run_repeat(
     input: &OpInput,
     cell: &Cell,
     paths: &CellPaths,
+    cgroup: Option<&Cgroup>,
     progress: Progress<'_>,
 ) -> Result<CellResult> {
     let id = cell.id();
@@ -128,6 +131,14 @@ pub fn run_repeat(
     let mut child = repeat_command(executable)
         .spawn()
         .with_context(|| format!("{what}: cannot start {}", executable.display()))?;
+    if let Some(cgroup) = cgroup {
+        // The child waits for its job on standard input: nothing of the cell has run yet.
+        if let Err(e) = cgroup.enter(child.id()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e.context(format!("{what}: cannot bound its memory")));
+        }
+    }
     let job = serde_json::to_vec(&job)?;
     if let Some(mut stdin) = child.stdin.take() {
         // A child that dies before reading its job is reported by how it ended, below.

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use statebench::results::read_results;
+use statebench::results::{read_results, BoundMechanism};
 
 use crate::common;
 
@@ -193,5 +193,74 @@ fn report_html_renders_with_its_plots_in_a_headless_browser() {
         "report screenshot {} bytes, blank page {} bytes",
         report_png.len(),
         blank_png.len()
+    );
+}
+
+#[test]
+fn container_memory_bounds_each_repeat_and_defaults_to_the_process_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = tiny_workload(dir.path(), 3_000);
+    // The default: the configuration's taskmanager.memory.process.size.
+    let run = common::statebench_run(
+        &[
+            "run",
+            workload.to_str().unwrap(),
+            "--checkpoint",
+            "incremental",
+            "--interval",
+            "50ms",
+            "--repeats",
+            "1",
+            "--set",
+            "taskmanager.memory.process.size=1g",
+        ],
+        &dir.path().join("reports"),
+    );
+    let results = read_results(&run).unwrap();
+    let cell = &results.cells[0];
+    let bound = cell.memory_bound.as_ref().expect("memory was bounded");
+    assert_eq!(bound.limit_bytes, 1 << 30);
+    let used = cell
+        .resources
+        .as_ref()
+        .expect("the process's use was measured");
+    assert!(used.cpu_s > 0.0 && used.cores >= 1, "{used:?}");
+    let md = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(md.contains("Memory bounded to 1.00 GiB by"), "{md}");
+    assert!(md.contains("**What binds on this hardware:"), "{md}");
+    match bound.mechanism {
+        BoundMechanism::DirectIo => {
+            eprintln!("SKIPPED the cgroup checks: {}", bound.note);
+            return;
+        }
+        BoundMechanism::CgroupV1 | BoundMechanism::CgroupV2 => {
+            let peak = bound.peak_bytes.expect("the cgroup's peak");
+            assert!(peak > 0 && peak <= 1 << 30, "peak {peak}");
+        }
+    }
+    // A heap cell whose state (about 150 MB of values) cannot fit 64 MiB: the kernel kills it,
+    // and the error says so.
+    let big = dir.path().join("big.json");
+    let mut spec = common::mixed_spec(30_000, 15_000);
+    spec.value_size = serde_json::from_str(r#"{"type":"fixed","bytes":10000}"#).unwrap();
+    std::fs::write(&big, serde_json::to_vec(&spec).unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_statebench"))
+        .args(["run", big.to_str().unwrap(), "--backend", "hashmap"])
+        .args([
+            "--repeats",
+            "1",
+            "--no-savepoint",
+            "--container-memory",
+            "64m",
+        ])
+        .arg("--reports")
+        .arg(dir.path().join("reports-big"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("the kernel killed it for want of memory"),
+        "{stderr}"
     );
 }
