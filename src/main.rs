@@ -14,6 +14,7 @@ use statebench::results::read_results;
 use statebench::run::container::parse_container_memory;
 use statebench::run::interrupt::{self, Interrupted};
 use statebench::run::repeat::run_repeat_child;
+use statebench::run::slots::MAX_SLOTS;
 use statebench::run::{
     resume_cells, run_cells, run_directory, Cell, CellOptions, OpInput, Plan, RunOptions,
     DEFAULT_REPEATS,
@@ -172,6 +173,11 @@ struct Common {
     /// set; else unbounded.
     #[arg(long, value_name = "SIZE")]
     container_memory: Option<String>,
+    /// Operator threads (slots) in the TaskManager process, each with its own backend over its
+    /// share of the key groups and 1/N of the managed memory (sets
+    /// `taskmanager.numberOfTaskSlots`); they share the CPU, the disk and the container memory.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SLOTS)))]
+    slots: Option<u32>,
     /// Multiply the workload's keys, events and warm-up events by this factor (e.g. 4 or 0.5),
     /// for machines bigger or smaller than the workload was sized for. Workload files only.
     #[arg(long, value_name = "F")]
@@ -198,6 +204,7 @@ impl Common {
             savepoint: !self.no_savepoint,
             verify_every_checkpoint: self.verify_every_checkpoint,
             container_memory,
+            slots: self.slots.unwrap_or(1),
         })
     }
 }
@@ -234,9 +241,14 @@ fn op_input(path: &Path, common: &Common) -> Result<OpInput> {
 
 /// The plan of the command line's --config, --set, --profiles and --interval.
 fn plan(common: &Common) -> Result<Plan> {
+    let mut set = common.set.clone();
+    if let Some(slots) = common.slots {
+        // Flink divides the TaskManager's managed memory among its slots.
+        set.push(format!("taskmanager.numberOfTaskSlots={slots}"));
+    }
     Plan::from_options(
         common.config.as_deref(),
-        &common.set,
+        &set,
         common.profiles.as_deref(),
         common.interval.as_deref(),
     )

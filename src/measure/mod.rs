@@ -14,5 +14,5 @@ pub use clock::{Clock, Ticks};
 pub use interval_log::write_interval_log;
 pub use machine::describe_machine;
 pub use process::ProcessCounters;
-pub use recorder::{summarize, IntervalHistogram, Recorded, Recorder};
+pub use recorder::{merge_latencies, summarize, IntervalHistogram, Recorded, Recorder};
 pub use stats::{sample, summarize_stats};

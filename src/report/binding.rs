@@ -11,8 +11,8 @@ use std::fmt::Write;
 
 use anyhow::Result;
 
-use super::format::bytes;
-use crate::results::{BoundMechanism, CellResult, Machine};
+use super::format::{bytes, latency, rate};
+use crate::results::{BoundMechanism, CellResult, Machine, Results};
 
 /// A resource that can bind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,14 +176,18 @@ pub fn binding(cell: &CellResult, machine: &Machine, slots: usize) -> Option<Bin
     })
 }
 
-/// The paragraph the recommendation ends with: which resource binds the recommended cell here.
-pub fn binding_paragraph(
-    md: &mut String,
-    cell: &CellResult,
-    machine: &Machine,
-    slots: usize,
-) -> Result<()> {
-    if let Some(b) = binding(cell, machine, slots) {
+/// The paragraph after the recommendation: which resource binds the recommended cell here (the
+/// fastest cell when none qualified).
+pub fn binding_paragraph(md: &mut String, results: &Results, best: Option<usize>) -> Result<()> {
+    let cells = &results.cells;
+    let Some(cell) = best.map(|i| &cells[i]).or_else(|| {
+        cells
+            .iter()
+            .max_by(|a, b| a.ops_per_s.total_cmp(&b.ops_per_s))
+    }) else {
+        return Ok(());
+    };
+    if let Some(b) = binding(cell, &results.machine, cell.slots.len().max(1)) {
         writeln!(
             md,
             "**What binds on this hardware: {}.** For `{}`, {}. What would change it: {}.\n",
@@ -196,8 +200,34 @@ pub fn binding_paragraph(
     Ok(())
 }
 
-/// A cell's device bytes, CPU and memory bound beside RocksDB's own counters, for its section.
+/// A cell's slots, device bytes, CPU and memory bound (beside RocksDB's own counters), for its
+/// section.
 pub fn resources_line(md: &mut String, cell: &CellResult) -> Result<()> {
+    if !cell.slots.is_empty() {
+        let each: Vec<String> = cell
+            .slots
+            .iter()
+            .map(|s| {
+                format!(
+                    "slot {} (key groups {}–{}) {} ops/s, p99 {}",
+                    s.slot,
+                    s.key_groups.0,
+                    s.key_groups.1,
+                    rate(s.ops_per_s),
+                    latency(s.p99_ns as f64)
+                )
+            })
+            .collect();
+        writeln!(
+            md,
+            "{} slots in one TaskManager process, each its own backend over its key groups with \
+             1/{} of the managed memory: {}; together {} ops/s.\n",
+            cell.slots.len(),
+            cell.slots.len(),
+            each.join("; "),
+            rate(cell.ops_per_s)
+        )?;
+    }
     if let Some(u) = &cell.resources {
         write!(
             md,

@@ -25,7 +25,9 @@ impl Exporter for MarkdownExporter {
     fn render(&self, results: &Results) -> Result<Vec<u8>> {
         let mut md = String::new();
         header(&mut md, results)?;
-        answer(&mut md, results, &recommend(results))?;
+        let recommendation = recommend(results);
+        answer(&mut md, results, &recommendation)?;
+        binding_paragraph(&mut md, results, recommendation.best)?;
         headline(&mut md, results)?;
         writeln!(md, "## Plots\n")?;
         for (name, title) in PLOTS {
@@ -216,7 +218,6 @@ fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
             rate(tail.ops_per_s)
         )?;
     }
-    binding_paragraph(md, best, &r.machine, 1)?;
     Ok(())
 }
 

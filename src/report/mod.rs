@@ -131,6 +131,7 @@ pub(crate) mod tests {
             rocksdb: None,
             resources: None,
             memory_bound: None,
+            slots: vec![],
             peak_rss_bytes: None,
             representative_repeat: None,
             repeats: vec![],

@@ -248,6 +248,10 @@ pub struct CellResult {
     /// None when memory was not bounded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_bound: Option<MemoryBound>,
+    /// With `--slots N` (N > 1): what each slot of the TaskManager did; the cell's own figures
+    /// are then the slots together. Empty for one slot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<SlotResult>,
     /// Peak resident memory of the process that ran the cell (its repeat's own process), bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
@@ -258,6 +262,27 @@ pub struct CellResult {
     /// The raw numbers of every repeat, by repeat.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repeats: Vec<RepeatRecord>,
+}
+
+/// One slot of a multi-slot cell: an operator thread with its own backend over its share of the
+/// key groups, in the same process as the others.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlotResult {
+    /// Operator (subtask) index, from 0.
+    pub slot: u32,
+    /// The key groups it owns, first and last (inclusive), as Flink splits them.
+    pub key_groups: (u16, u16),
+    /// Ops it applied after warm-up.
+    pub measured_ops: u64,
+    /// Its measured part's wall time, seconds.
+    pub elapsed_s: f64,
+    /// Its ops per second.
+    pub ops_per_s: f64,
+    /// Its all-ops p99, ns.
+    pub p99_ns: u64,
+    /// Its interval log, relative to the run directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram_log: Option<String>,
 }
 
 /// What a cell's process used of the machine over its measured part: the evidence for which

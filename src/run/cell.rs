@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::coordinator::{Coordinator, Verifier};
 use super::interrupt::{self, Interrupted};
+use super::slots::SlotShare;
 use super::workdir::{claim_cell_dir, remove_cell_dir};
 use crate::backend::{Backend, BackendConfig, Digest, StateLayout, StatsSnapshot};
 use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointSetting};
@@ -94,6 +95,9 @@ pub struct CellOptions {
     /// cache included; None: not bounded. How it is enforced is decided per run
     /// (`container::MemoryLimit`).
     pub container_memory: Option<u64>,
+    /// Operator threads in the TaskManager process (`--slots`), each with its own backend over
+    /// its share of the key groups; 1 by default.
+    pub slots: u32,
 }
 
 impl Default for CellOptions {
@@ -102,6 +106,7 @@ impl Default for CellOptions {
             savepoint: true,
             verify_every_checkpoint: false,
             container_memory: None,
+            slots: 1,
         }
     }
 }
@@ -143,13 +148,34 @@ const STATS_EVERY: Duration = Duration::from_secs(1);
 /// The last checkpoint is the final one, taken when the input ended, so it and the savepoint
 /// must restore to exactly the live state then: that is what they are verified against, and
 /// nothing is held during the run for verification's sake (unless every checkpoint is verified).
+///
+/// With more than one slot (`CellOptions::slots`) the slots run side by side in this process,
+/// each over its share of the key groups (see `run::slots`).
 pub fn run_cell(
     input: &OpInput,
     cell: &Cell,
     paths: &CellPaths,
     progress: Progress<'_>,
 ) -> Result<CellResult> {
-    let id = cell.id();
+    match cell.options.slots {
+        0 | 1 => run_share(input, cell, paths, None, progress),
+        slots => super::slots::run_slots(input, cell, paths, slots, progress),
+    }
+}
+
+/// Runs one cell, or with a `share` one slot of it: only the ops of the slot's key groups, its
+/// files named `<cell>-slot<i>`.
+pub(super) fn run_share(
+    input: &OpInput,
+    cell: &Cell,
+    paths: &CellPaths,
+    share: Option<SlotShare>,
+    progress: Progress<'_>,
+) -> Result<CellResult> {
+    let id = match share {
+        Some(share) => format!("{}-slot{}", cell.id(), share.index),
+        None => cell.id(),
+    };
     let work = paths.work.join(&id);
     claim_cell_dir(&work)?;
     let spec = input.spec();
@@ -160,7 +186,8 @@ pub fn run_cell(
         .verify_every_checkpoint
         .then(|| verifier(&cell.backend, &layout, work.join("verify")));
     let mut coordinator = Coordinator::new(cell.checkpoint, &work.join("checkpoints"), verifier)?;
-    let replayed = Replay::new(&id, backend.as_mut(), &mut coordinator).run(input, progress)?;
+    let replayed =
+        Replay::new(&id, backend.as_mut(), &mut coordinator).run(input, share, progress)?;
     coordinator
         .finish(backend.as_mut())
         .with_context(|| format!("cell {id}: final checkpoint"))?;
@@ -250,7 +277,8 @@ pub fn replay_only(
 ) -> Result<ReplayOnly> {
     let none = CheckpointSetting::new(CheckpointMode::None, Duration::ZERO);
     let mut coordinator = Coordinator::new(none, scratch, None)?;
-    let replayed = Replay::new("replay", backend, &mut coordinator).run(input, &mut |_, _| {})?;
+    let replayed =
+        Replay::new("replay", backend, &mut coordinator).run(input, None, &mut |_, _| {})?;
     let measurement = replayed
         .measurement
         .context("the workload has no events after warm-up")?;
@@ -292,7 +320,13 @@ impl<'a> Replay<'a> {
     /// Replays every event of `input`: starts measuring when warm-up ends, applies each event's
     /// ops, then, between events (never inside one's ops), samples statistics, lets the
     /// coordinator checkpoint and reports progress.
-    fn run(mut self, input: &OpInput, progress: Progress<'_>) -> Result<Replayed> {
+    /// With a `share`, only the ops of the slot's key groups are applied (every event is seen).
+    fn run(
+        mut self,
+        input: &OpInput,
+        share: Option<SlotShare>,
+        progress: Progress<'_>,
+    ) -> Result<Replayed> {
         let id = self.id;
         let warmup_events = input.spec().warmup_events;
         let mut source = input.open()?;
@@ -302,6 +336,9 @@ impl<'a> Replay<'a> {
             .next_event(&mut ops)
             .with_context(|| format!("cell {id}"))?
         {
+            if let Some(share) = share {
+                ops.retain(|op| share.owns(op.key));
+            }
             let event = source.position();
             if self.measurement.is_none() && event > warmup_events {
                 self.measurement = Some(Measurement::start(self.backend, self.coordinator)?);
@@ -521,6 +558,7 @@ fn cell_result(
         rocksdb: measured.rocksdb,
         resources: measured.resources,
         memory_bound: None,
+        slots: Vec::new(),
         peak_rss_bytes: None,
         representative_repeat: None,
         repeats: Vec::new(),

@@ -13,6 +13,7 @@ mod page_cache;
 mod plan;
 pub mod repeat;
 pub mod resume;
+pub mod slots;
 pub mod workdir;
 
 pub use cell::{replay_only, run_cell, Cell, CellOptions, CellPaths, OpInput, ReplayOnly};

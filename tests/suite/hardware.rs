@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use statebench::backend::rocksdb::MemoryMode;
+use statebench::backend::BackendConfig;
 use statebench::results::{read_results, BoundMechanism};
+use statebench::run::Plan;
 
 use crate::common;
 
@@ -196,25 +199,32 @@ fn report_html_renders_with_its_plots_in_a_headless_browser() {
     );
 }
 
+/// Runs one RocksDB DEFAULT cell of `workload` once, with incremental checkpoints every 50 ms
+/// and `extra` options, into `reports`; returns its run directory.
+fn rocksdb_cell(workload: &Path, reports: &Path, extra: &[&str]) -> PathBuf {
+    let mut args = vec![
+        "run",
+        workload.to_str().unwrap(),
+        "--checkpoint",
+        "incremental",
+        "--interval",
+        "50ms",
+        "--repeats",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    common::statebench_run(&args, reports)
+}
+
 #[test]
 fn container_memory_bounds_each_repeat_and_defaults_to_the_process_size() {
     let dir = tempfile::tempdir().unwrap();
     let workload = tiny_workload(dir.path(), 3_000);
     // The default: the configuration's taskmanager.memory.process.size.
-    let run = common::statebench_run(
-        &[
-            "run",
-            workload.to_str().unwrap(),
-            "--checkpoint",
-            "incremental",
-            "--interval",
-            "50ms",
-            "--repeats",
-            "1",
-            "--set",
-            "taskmanager.memory.process.size=1g",
-        ],
+    let run = rocksdb_cell(
+        &workload,
         &dir.path().join("reports"),
+        &["--set", "taskmanager.memory.process.size=1g"],
     );
     let results = read_results(&run).unwrap();
     let cell = &results.cells[0];
@@ -262,5 +272,61 @@ fn container_memory_bounds_each_repeat_and_defaults_to_the_process_size() {
     assert!(
         stderr.contains("the kernel killed it for want of memory"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn slots_split_the_key_groups_and_the_managed_memory_and_apply_every_op_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = tiny_workload(dir.path(), 4_000);
+    let run = |slots: &str| {
+        let reports = dir.path().join(format!("reports-{slots}"));
+        read_results(&rocksdb_cell(&workload, &reports, &["--slots", slots])).unwrap()
+    };
+    let (one, two) = (run("1"), run("2"));
+    let (one, two) = (&one.cells[0], &two.cells[0]);
+    assert!(one.slots.is_empty());
+    assert_eq!(two.slots.len(), 2);
+    assert_eq!(two.slots[0].key_groups, (0, 63));
+    assert_eq!(two.slots[1].key_groups, (64, 127));
+    // The same ops, each applied by one slot, and the same state in the end.
+    assert_eq!(two.measured_ops, one.measured_ops);
+    assert_eq!(
+        two.slots.iter().map(|s| s.measured_ops).sum::<u64>(),
+        two.measured_ops
+    );
+    assert!(two.slots.iter().all(|s| s.measured_ops > 0));
+    let (r1, r2) = (one.restore.as_ref().unwrap(), two.restore.as_ref().unwrap());
+    assert!(r1.verified && r2.verified);
+    assert_eq!((r2.entries, r2.bytes), (r1.entries, r1.bytes));
+    assert_eq!(two.all_ops.count, two.measured_ops);
+    let slots_key = two
+        .setup
+        .flink_keys
+        .iter()
+        .find(|k| k.key == "taskmanager.numberOfTaskSlots")
+        .unwrap();
+    assert_eq!(slots_key.value, "2");
+    // Flink divides the TaskManager's managed memory among its slots.
+    let plan = Plan::from_options(
+        None,
+        &["taskmanager.numberOfTaskSlots=2".to_string()],
+        None,
+        None,
+    )
+    .unwrap();
+    let spec = common::mixed_spec(100, 10);
+    let managed = plan
+        .matrix(&spec)
+        .unwrap()
+        .into_iter()
+        .find_map(|cell| match cell.backend {
+            BackendConfig::RocksDb(c) => Some(c.memory),
+            BackendConfig::HashMap => None,
+        })
+        .unwrap();
+    assert!(
+        matches!(managed, MemoryMode::Managed { total_bytes, .. } if total_bytes == 536_870_920 / 2),
+        "{managed:?}"
     );
 }
