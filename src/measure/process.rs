@@ -1,5 +1,6 @@
 //! What the cell's process uses of the machine, from Linux's `/proc`: bytes it caused to be read
-//! from and written to the block device, its CPU time, and the machine's iowait. Read at the start
+//! from and written to the block device, its CPU time, the machine's iowait, and how long the
+//! operator thread waited for a core. Read at the start
 //! and the end of the measured part; the difference is the evidence for which resource binds.
 
 use std::fs;
@@ -10,7 +11,8 @@ use crate::results::ResourceUse;
 /// statebench builds for).
 const USER_HZ: f64 = 100.0;
 
-/// The process's and the machine's counters at one moment.
+/// The process's and the machine's counters at one moment, read on the operator thread (its
+/// run-queue wait is that thread's own).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ProcessCounters {
     /// `/proc/self/io` `read_bytes`.
@@ -23,6 +25,8 @@ pub struct ProcessCounters {
     iowait_ticks: u64,
     /// The machine's ticks of every kind, summed over CPUs.
     total_ticks: u64,
+    /// Nanoseconds the calling (operator) thread has waited on a run queue.
+    run_delay_ns: u64,
 }
 
 impl ProcessCounters {
@@ -43,6 +47,11 @@ impl ProcessCounters {
             cpu_ticks,
             iowait_ticks,
             total_ticks,
+            // Absent without schedstats in the kernel: no waiting is then reported.
+            run_delay_ns: fs::read_to_string("/proc/thread-self/schedstat")
+                .ok()
+                .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
+                .unwrap_or(0),
         })
     }
 
@@ -60,6 +69,8 @@ impl ProcessCounters {
                 0 => 0.0,
                 t => end.iowait_ticks.saturating_sub(self.iowait_ticks) as f64 / t as f64,
             },
+            cpu_wait_fraction: end.run_delay_ns.saturating_sub(self.run_delay_ns) as f64
+                / (elapsed_s.max(1e-9) * 1e9),
         }
     }
 }

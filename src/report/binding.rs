@@ -53,6 +53,8 @@ const DISK_SHARE: f64 = 0.10;
 const IOWAIT: f64 = 0.10;
 /// Cores busy per slot above this: the operator thread (and RocksDB's work on it) is saturated.
 const CPU_BUSY: f64 = 0.75;
+/// Share of the time the operator thread waited for a core above which the CPUs are contended.
+const CPU_WAIT: f64 = 0.25;
 
 /// Bytes per second of 4 KiB random reads at queue depth 1 on the probed disk (None unprobed).
 fn random_read_bandwidth(machine: &Machine) -> Option<f64> {
@@ -84,15 +86,17 @@ pub fn binding(cell: &CellResult, machine: &Machine, slots: usize) -> Option<Bin
     let bound = cell.memory_bound.as_ref();
     let state = cell.rocksdb.as_ref().map(|r| r.sst_bytes);
     let figures = format!(
-        "the process kept {:.2} of {} cores busy ({:.2} per slot), read {}/s from the device{} \
-         and wrote {}/s, iowait {:.0}% of the machine's CPU time{}{}",
+        "the process kept {:.2} of {} cores busy ({:.2} per slot), its operator thread waited \
+         for a core {:.0}% of the time, read {}/s from the device{} and wrote {}/s, iowait {:.0}% \
+         of the machine's CPU time{}{}",
         used.cores_busy,
         used.cores,
         per_slot,
+        100.0 * used.cpu_wait_fraction,
         bytes(read_rate as u64),
         disk_share.map_or(String::new(), |s| format!(
-            " ({:.0}% of what the disk serves in 4 KiB random reads one at a time)",
-            100.0 * s
+            " ({:.2}× the disk's bandwidth in 4 KiB random reads one at a time)",
+            s
         )),
         bytes((used.device_write_bytes as f64 / secs) as u64),
         100.0 * used.iowait_fraction,
@@ -166,13 +170,24 @@ pub fn binding(cell: &CellResult, machine: &Machine, slots: usize) -> Option<Bin
         resource: Resource::Cpu,
         evidence: if per_slot >= CPU_BUSY {
             format!("the operator thread is saturated and the disk idle: {figures}")
+        } else if used.cpu_wait_fraction >= CPU_WAIT {
+            format!(
+                "the operator thread was ready to run but waited for a core (other threads or \
+                 processes held the CPUs) and the disk is idle: {figures}"
+            )
         } else {
             format!(
                 "no resource is saturated; the operator thread's own work per op (RocksDB's \
                  in-memory path, serialization, checkpoint stalls) sets the pace: {figures}"
             )
         },
-        change: format!("a faster core per slot; {headroom}"),
+        change: if used.cpu_wait_fraction >= CPU_WAIT && per_slot < CPU_BUSY {
+            "a core of its own per slot: here other work took the CPUs, as it does when a \
+             TaskManager's container is given fewer CPUs than it has slots"
+                .to_string()
+        } else {
+            format!("a faster core per slot; {headroom}")
+        },
     })
 }
 
@@ -300,6 +315,7 @@ mod tests {
             cores_busy: busy,
             cores: 2,
             iowait_fraction: iowait,
+            cpu_wait_fraction: 0.0,
         });
         c
     }
@@ -330,7 +346,20 @@ mod tests {
         let b = binding(&c, &machine(), 1).unwrap();
         assert_eq!(b.resource, Resource::Memory);
         assert!(b.change.contains("`--container-memory 4g`"), "{}", b.change);
-        assert!(b.evidence.contains("50%"), "{}", b.evidence);
+        assert!(b.evidence.contains("0.50×"), "{}", b.evidence);
+    }
+
+    #[test]
+    fn waiting_for_a_core_is_cpu_contention() {
+        let mut c = measured(0.1, 0.2, 0.0);
+        c.resources.as_mut().unwrap().cpu_wait_fraction = 0.7;
+        let b = binding(&c, &machine(), 1).unwrap();
+        assert_eq!(b.resource, Resource::Cpu);
+        assert!(
+            b.evidence.contains("waited for a core 70%"),
+            "{}",
+            b.evidence
+        );
     }
 
     #[test]

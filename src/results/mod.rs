@@ -303,6 +303,10 @@ pub struct ResourceUse {
     /// Share of the machine's CPU time spent waiting for I/O over the measured part (all
     /// processes: the kernel does not attribute iowait to one).
     pub iowait_fraction: f64,
+    /// Share of the measured part the operator thread spent runnable but waiting for a core
+    /// (`/proc/thread-self/schedstat`): other threads or processes held the CPUs.
+    #[serde(default)]
+    pub cpu_wait_fraction: f64,
 }
 
 /// The memory a cell's process was bounded to, and how: the report says which mechanism.
