@@ -4,11 +4,12 @@
 //! cell each run's throughput and its ratio to the first run's with a 95 % confidence interval,
 //! marked significant when the interval excludes 1.
 //!
-//! The interval is a percentile bootstrap of the ratio of mean throughputs over each cell's
-//! per-second samples (its timeline), resampled independently per run with a fixed seed, so the
-//! same runs always give the same intervals. Per-second samples of one run are not independent
-//! (a compaction or a checkpoint spans seconds), so these intervals are narrower than
-//! intervals over repeated runs would be; the page says so.
+//! The interval is a percentile bootstrap of the ratio of mean throughputs, resampled
+//! independently per run with a fixed seed, so the same runs always give the same intervals. Its
+//! samples are a cell's repeats (each in a fresh process) when both runs have at least three;
+//! else the per-second throughput of its timeline, whose seconds are not independent (a
+//! compaction or a checkpoint spans several), so those intervals are narrower than repeats would
+//! give; the page says which each ratio rests on.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -119,8 +120,33 @@ pub fn ratio_estimate(base: &[f64], other: &[f64]) -> Option<RatioEstimate> {
     })
 }
 
-/// A cell's throughput samples: ops per second of each second of its measured part (the last,
-/// partial second at its own length).
+/// What a ratio's interval is computed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SampleBasis {
+    /// Each repeat's throughput (independent runs).
+    Repeats,
+    /// Each second's throughput within the representative repeat.
+    Seconds,
+}
+
+/// The samples two cells are compared over: their repeats' throughputs when both have at least
+/// [`MIN_SAMPLES`], else their per-second throughputs.
+pub fn comparable_samples(a: &CellResult, b: &CellResult) -> (Vec<f64>, Vec<f64>, SampleBasis) {
+    let repeats = |c: &CellResult| c.repeats.iter().map(|r| r.ops_per_s).collect::<Vec<_>>();
+    let (ra, rb) = (repeats(a), repeats(b));
+    if ra.len() >= MIN_SAMPLES && rb.len() >= MIN_SAMPLES {
+        (ra, rb, SampleBasis::Repeats)
+    } else {
+        (
+            throughput_samples(a),
+            throughput_samples(b),
+            SampleBasis::Seconds,
+        )
+    }
+}
+
+/// A cell's per-second throughput samples: ops per second of each second of its measured part
+/// (the last, partial second at its own length).
 pub fn throughput_samples(cell: &CellResult) -> Vec<f64> {
     let mut previous = 0.0;
     cell.timeline
@@ -280,10 +306,12 @@ fn cells_table(md: &mut String, runs: &[Run]) -> Result<()> {
     writeln!(md, "## Throughput per cell\n")?;
     writeln!(
         md,
-        "State ops per second. Ratios are run ÷ {} with a 95% bootstrap interval over each cell's \
-         per-second throughput; **significant** when the interval excludes 1. Seconds within one run \
-         are not independent (compactions and checkpoints span several), so these intervals are \
-         narrower than repeated runs would give: treat a ratio within a few percent of 1 as noise.\n",
+        "State ops per second. Ratios are run ÷ {} with a 95% bootstrap interval, **significant** \
+         when it excludes 1, over the cells' repeats (each in a fresh process) when both runs have \
+         three or more, else over their per-second throughput (marked *per second*): seconds of \
+         one run are not independent (compactions and checkpoints span several), so those \
+         intervals are narrower than repeats would give; treat such a ratio within a few percent \
+         of 1 as noise.\n",
         base.label
     )?;
     let mut head = String::from("| cell |");
@@ -308,9 +336,10 @@ fn cells_table(md: &mut String, runs: &[Run]) -> Result<()> {
         for run in &runs[1..] {
             let cell = match (find(base, &id), find(run, &id)) {
                 (Some(b), Some(o)) if b.ops_per_s > 0.0 => {
-                    match ratio_estimate(&throughput_samples(b), &throughput_samples(o)) {
+                    let (sb, so, basis) = comparable_samples(b, o);
+                    match ratio_estimate(&sb, &so) {
                         Some(e) => format!(
-                            "{:.3} [{:.3}, {:.3}]{}",
+                            "{:.3} [{:.3}, {:.3}]{}{}",
                             e.ratio,
                             e.low,
                             e.high,
@@ -318,6 +347,10 @@ fn cells_table(md: &mut String, runs: &[Run]) -> Result<()> {
                                 " **significant**"
                             } else {
                                 " not significant"
+                            },
+                            match basis {
+                                SampleBasis::Repeats => "",
+                                SampleBasis::Seconds => " *per second*",
                             }
                         ),
                         None => format!(
@@ -380,7 +413,7 @@ pub fn write_comparison(runs: &[Run], out: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::TimelinePoint;
+    use crate::results::{RepeatRecord, TimelinePoint};
 
     #[test]
     fn a_clear_difference_is_significant_and_noise_is_not() {
@@ -411,6 +444,31 @@ mod tests {
             })
             .collect();
         assert_eq!(throughput_samples(&cell), vec![100.0, 300.0, 200.0]);
+    }
+
+    #[test]
+    fn repeats_are_the_samples_when_both_cells_have_three() {
+        let with_repeats = |n: usize| {
+            let mut c = crate::report::tests::cell(
+                "x",
+                crate::checkpoint::CheckpointMode::None,
+                1.0,
+                1,
+                None,
+            );
+            c.repeats = (0..n)
+                .map(|i| RepeatRecord {
+                    ops_per_s: 100.0 + i as f64,
+                    ..RepeatRecord::default()
+                })
+                .collect();
+            c
+        };
+        let (a, b, basis) = comparable_samples(&with_repeats(3), &with_repeats(4));
+        assert_eq!(basis, SampleBasis::Repeats);
+        assert_eq!((a.len(), b.len()), (3, 4));
+        let (_, _, basis) = comparable_samples(&with_repeats(3), &with_repeats(2));
+        assert_eq!(basis, SampleBasis::Seconds);
     }
 
     #[test]
