@@ -20,7 +20,7 @@ use anyhow::{ensure, Result};
 use super::format::{bytes, latency, rate};
 use super::{html, plots};
 use crate::atomic::write_atomically;
-use crate::results::{read_results, CellResult, Results};
+use crate::results::{read_results, BoundMechanism, CellResult, Results};
 use crate::workload::splitmix64;
 
 /// Bootstrap resamples per interval.
@@ -166,7 +166,15 @@ fn container(results: &Results) -> String {
         .cells
         .iter()
         .map(|c| match &c.memory_bound {
-            Some(b) => format!("{} by {:?}", bytes(b.limit_bytes), b.mechanism),
+            Some(b) => format!(
+                "{} by {}",
+                bytes(b.limit_bytes),
+                match b.mechanism {
+                    BoundMechanism::CgroupV2 => "cgroup v2",
+                    BoundMechanism::CgroupV1 => "cgroup v1",
+                    BoundMechanism::DirectIo => "direct I/O",
+                }
+            ),
             None => "not bounded".to_string(),
         })
         .collect();
