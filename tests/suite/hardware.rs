@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use statebench::backend::rocksdb::MemoryMode;
+use statebench::backend::rocksdb::{MemoryMode, PredefinedProfile, RocksDbConfig};
 use statebench::backend::BackendConfig;
+use statebench::checkpoint::CheckpointMode;
 use statebench::results::{read_results, BoundMechanism};
 use statebench::run::Plan;
 
@@ -329,4 +330,25 @@ fn slots_split_the_key_groups_and_the_managed_memory_and_apply_every_op_once() {
         matches!(managed, MemoryMode::Managed { total_bytes, .. } if total_bytes == 536_870_920 / 2),
         "{managed:?}"
     );
+}
+
+/// The fallback where no cgroup can be made: RocksDB with direct I/O for reads, flushes and
+/// compactions runs, checkpoints and restores as usual, and its OPTIONS file says so.
+#[test]
+fn rocksdb_with_direct_io_runs_and_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = common::cell_paths(dir.path());
+    let mut config = RocksDbConfig::new(PredefinedProfile::Default);
+    config.direct_io = true;
+    let result = common::run(
+        &common::mixed_spec(3_000, 50),
+        BackendConfig::RocksDb(config),
+        CheckpointMode::Incremental,
+        std::time::Duration::from_millis(50),
+        &paths,
+    );
+    assert!(result.restore.unwrap().verified);
+    let options = std::fs::read_to_string(dir.path().join(result.options_file.unwrap())).unwrap();
+    assert!(options.contains("use_direct_reads=true"), "{options}");
+    assert!(options.contains("use_direct_io_for_flush_and_compaction=true"));
 }
