@@ -23,9 +23,8 @@ fn main() -> anyhow::Result<()> {
         &OpInput::Generated(spec),
         &cells,
         &RunOptions {
-            reports: root.join("reports"),
-            work: None,
-            progress: false,
+            executable: PathBuf::from(env!("CARGO_BIN_EXE_statebench")),
+            ..RunOptions::new(root.join("reports"))?
         },
     )?;
     write_report(&summary.results, &summary.dir)?;

@@ -193,6 +193,7 @@ fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> (f64, f64, f64, f64) 
     let paths = CellPaths {
         work: dir.path().join("work"),
         run: dir.path().join("run"),
+        repeat: None,
     };
     let input = OpInput::Generated(spec.clone());
     let cpu = thread_cpu_ns();

@@ -6,6 +6,9 @@
 #    from there by every build profile through .cargo/config.toml, so `cargo test`, `cargo run
 #    --release` and `cargo bench` never compile RocksDB's C++ again (that takes 15-30 minutes here).
 #
+# 3. Chromium (Debian's `chromium`): the test that opens report.html in a headless browser. Optional:
+#    where it cannot be installed that test says so and passes.
+#
 # Safe to run any number of times: each step is skipped when its result is already in place.
 set -euo pipefail
 
@@ -108,8 +111,24 @@ build_failure_hint() {
     fi
 }
 
+# Chromium for the report.html test; a warning, not a failure, where it cannot be installed.
+step_chromium() {
+    if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "warning: no chromium and no apt-get; the report.html browser test will be skipped"
+        return 0
+    fi
+    say "installing chromium (the test that renders report.html in a headless browser)"
+    if ! { as_root apt-get update -qq && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null; }; then
+        say "warning: installing chromium failed; the report.html browser test will be skipped"
+    fi
+}
+
 step_libclang
 [ "${1:-}" = "libclang" ] && exit 0
+step_chromium
 
 # The prebuilt library must come from the very librocksdb-sys release that Cargo.lock pins, with the
 # same compression features as Cargo.toml's `rocksdb` dependency.

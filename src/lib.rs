@@ -5,9 +5,11 @@
 //! Data flows one way, one module per stage:
 //! [`workload`] (spec → op stream) → [`run`] (plan the cells from the [`config`], replay, time,
 //! checkpoint through [`checkpoint`], against a [`backend`]) → [`measure`] (histograms) →
-//! [`results`] (what was measured: results.json) → [`report`] (md, csv, plots).
+//! [`results`] (what was measured: results.json) → [`analysis`] (medians, intervals, ranking)
+//! → [`report`] (md, csv, plots).
 //! [`describe`] analyses a workload's op stream without measuring anything.
 
+pub mod analysis;
 pub mod atomic;
 pub mod backend;
 pub mod checkpoint;

@@ -9,11 +9,15 @@ use clap::{Parser, Subcommand, ValueEnum};
 use statebench::atomic::refuse_same_file;
 use statebench::checkpoint::{parse_duration, CheckpointMode};
 use statebench::config::BackendType;
-use statebench::report::write_report;
+use statebench::report::{compare, write_report};
 use statebench::results::read_results;
+use statebench::run::container::parse_container_memory;
 use statebench::run::interrupt::{self, Interrupted};
+use statebench::run::repeat::run_repeat_child;
+use statebench::run::slots::MAX_SLOTS;
 use statebench::run::{
-    resume_cells, run_cells, Cell, CellOptions, OpInput, Pacing, Plan, RateSearch, RunOptions,
+    resume_cells, run_cells, run_directory, Cell, CellOptions, OpInput, Pacing, Plan, RateSearch,
+    RunOptions, DEFAULT_REPEATS,
 };
 use statebench::workload::{trace, WorkloadSpec};
 
@@ -66,11 +70,28 @@ enum Command {
         #[command(subcommand)]
         command: WorkloadCommand,
     },
+    /// Put runs (from different machines, disks, container sizes or statebench versions) side
+    /// by side per cell, their differences first: compare.md and a self-contained compare.html.
+    Compare {
+        /// Run directories (each holding results.json); the first is the baseline.
+        #[arg(required = true, num_args = 2..)]
+        runs: Vec<PathBuf>,
+        /// Directory to write into; default: a new `compare-<UTC time>` under --reports.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Directory the default output directory is created in.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+    },
     /// Redraw the report of an earlier run from its results.json.
     Report {
         /// Run directory (holding results.json).
         dir: PathBuf,
     },
+    /// One repeat of one cell, in the child process a run starts for it (job as JSON on standard
+    /// input).
+    #[command(name = "__repeat", hide = true)]
+    Repeat,
 }
 
 #[derive(Subcommand)]
@@ -159,14 +180,38 @@ struct Common {
     /// The p99 event latency --find-max-rate holds each cell to (e.g. 100ms, 1s).
     #[arg(long, value_name = "DURATION", requires = "find_max_rate")]
     p99: Option<String>,
+    /// Run each cell's process under this memory limit, page cache included, as a TaskManager's
+    /// container (e.g. 1g, 1536m): a cgroup where one can be made, else RocksDB direct I/O (the
+    /// report says which). Default: the configuration's `taskmanager.memory.process.size`, when
+    /// set; else unbounded.
+    #[arg(long, value_name = "SIZE")]
+    container_memory: Option<String>,
+    /// Operator threads (slots) in the TaskManager process, each with its own backend over its
+    /// share of the key groups and 1/N of the managed memory (sets
+    /// `taskmanager.numberOfTaskSlots`); they share the CPU, the disk and the container memory.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_SLOTS)))]
+    slots: Option<u32>,
+    /// Multiply the workload's keys, events and warm-up events by this factor (e.g. 4 or 0.5),
+    /// for machines bigger or smaller than the workload was sized for. Workload files only.
+    #[arg(long, value_name = "F")]
+    scale: Option<f64>,
+    /// Runs of every cell, each in a fresh process, interleaved in a seeded shuffled order.
+    #[arg(long, default_value_t = DEFAULT_REPEATS, value_parser = clap::value_parser!(u32).range(1..))]
+    repeats: u32,
+    /// Leave the page cache alone between repeats (by default, as root, it is dropped before
+    /// each).
+    #[arg(long)]
+    keep_page_cache: bool,
 }
 
 /// Highest `--rate` accepted, events per second.
 const MAX_RATE: f64 = 1e9;
 
 impl Common {
-    /// What each cell does besides replaying and checkpointing.
-    fn cell_options(&self) -> Result<CellOptions> {
+    /// What each cell does besides replaying and checkpointing. Container memory:
+    /// `--container-memory`, else the configuration's `taskmanager.memory.process.size`, else
+    /// not bounded.
+    fn cell_options(&self, plan: &Plan) -> Result<CellOptions> {
         let pacing = match self.rate {
             None => Pacing::Closed,
             Some(rate) if rate.is_finite() && rate > 0.0 && rate <= MAX_RATE => Pacing::Rate(rate),
@@ -182,11 +227,22 @@ impl Common {
             }
             None => None,
         };
+        let slots = self.slots.unwrap_or(1);
+        anyhow::ensure!(
+            find_max_rate.is_none() || slots == 1,
+            "--find-max-rate searches one operator's rate: run it without --slots"
+        );
+        let container_memory = match &self.container_memory {
+            Some(text) => Some(parse_container_memory(text)?),
+            None => plan.process_bytes()?,
+        };
         Ok(CellOptions {
             savepoint: !self.no_savepoint,
             verify_every_checkpoint: self.verify_every_checkpoint,
             pacing,
             find_max_rate,
+            container_memory,
+            slots,
         })
     }
 }
@@ -208,11 +264,29 @@ impl From<BackendArg> for BackendType {
     }
 }
 
+/// The op input of `path` (a workload file or a trace), scaled by `--scale`.
+fn op_input(path: &Path, common: &Common) -> Result<OpInput> {
+    let input = OpInput::from_path(path)?;
+    match (common.scale, input) {
+        (None, input) => Ok(input),
+        (Some(factor), OpInput::Generated(spec)) => Ok(OpInput::Generated(spec.scaled(factor)?)),
+        (Some(_), OpInput::Trace { .. }) => anyhow::bail!(
+            "--scale: {} is a trace, whose ops are fixed; scale the workload it was recorded from",
+            path.display()
+        ),
+    }
+}
+
 /// The plan of the command line's --config, --set, --profiles and --interval.
 fn plan(common: &Common) -> Result<Plan> {
+    let mut set = common.set.clone();
+    if let Some(slots) = common.slots {
+        // Flink divides the TaskManager's managed memory among its slots.
+        set.push(format!("taskmanager.numberOfTaskSlots={slots}"));
+    }
     Plan::from_options(
         common.config.as_deref(),
-        &common.set,
+        &set,
         common.profiles.as_deref(),
         common.interval.as_deref(),
     )
@@ -228,9 +302,11 @@ fn run_and_report(
     resume: Option<&Path>,
 ) -> Result<ExitCode> {
     let options = RunOptions {
-        reports: common.reports,
         work: common.work_dir,
         progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        repeats: common.repeats,
+        drop_page_cache: !common.keep_page_cache,
+        ..RunOptions::new(common.reports)?
     };
     let summary = match resume {
         Some(dir) => resume_cells(input, cells, &options, dir)?,
@@ -295,15 +371,13 @@ fn main_result() -> Result<ExitCode> {
             common,
         } => {
             interrupt::install();
-            let input = OpInput::from_path(&workload)?;
+            let input = op_input(&workload, &common)?;
             let mode: CheckpointMode = checkpoint.parse().context("--checkpoint")?;
-            let mut cell = plan(&common)?.single_cell(
-                input.spec(),
-                backend.map(BackendType::from),
-                &profile,
-                mode,
-            )?;
-            cell.options = common.cell_options()?;
+            let plan = plan(&common)?;
+            let options = common.cell_options(&plan)?;
+            let mut cell =
+                plan.single_cell(input.spec(), backend.map(BackendType::from), &profile, mode)?;
+            cell.options = options;
             run_and_report(&input, &[cell], common, None)
         }
         Command::Matrix {
@@ -312,10 +386,12 @@ fn main_result() -> Result<ExitCode> {
             common,
         } => {
             interrupt::install();
-            let input = OpInput::from_path(&workload)?;
-            let mut cells = plan(&common)?.matrix(input.spec())?;
+            let input = op_input(&workload, &common)?;
+            let plan = plan(&common)?;
+            let options = common.cell_options(&plan)?;
+            let mut cells = plan.matrix(input.spec())?;
             for cell in &mut cells {
-                cell.options = common.cell_options()?;
+                cell.options = options;
             }
             run_and_report(&input, &cells, common, resume.as_deref())
         }
@@ -332,6 +408,25 @@ fn main_result() -> Result<ExitCode> {
                 file.display()
             );
             print!("{}", statebench::describe::describe(&load(&file)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Compare { runs, out, reports } => {
+            let runs = compare::load_runs(&runs)?;
+            let out = match out {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("cannot create {}", dir.display()))?;
+                    dir
+                }
+                None => run_directory(&reports, "compare")?,
+            };
+            for file in compare::write_comparison(&runs, &out)? {
+                println!("{}", file.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Repeat => {
+            run_repeat_child(std::io::stdin().lock())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => {

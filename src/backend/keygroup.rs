@@ -33,6 +33,29 @@ pub fn key_group(key: u64, max_parallelism: u32) -> u16 {
     (murmur_hash(java_long_hash_code(key)) as u32 % max_parallelism) as u16
 }
 
+/// The operator (slot) index owning `key_group` among `parallelism` subtasks
+/// (`KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup`).
+pub fn operator_index_for_key_group(max_parallelism: u32, parallelism: u32, key_group: u16) -> u32 {
+    (u64::from(key_group) * u64::from(parallelism) / u64::from(max_parallelism)) as u32
+}
+
+/// The key groups (first, last, inclusive) subtask `index` of `parallelism` owns
+/// (`KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex`).
+pub fn key_group_range_for_operator(
+    max_parallelism: u32,
+    parallelism: u32,
+    index: u32,
+) -> (u16, u16) {
+    let (m, p, i) = (
+        u64::from(max_parallelism),
+        u64::from(parallelism),
+        u64::from(index),
+    );
+    let start = (i * m).div_ceil(p);
+    let end = ((i + 1) * m - 1) / p;
+    (start as u16, end as u16)
+}
+
 /// Bytes of the key-group prefix in RocksDB keys: 1 when max parallelism ≤ 128, else 2
 /// (`CompositeKeySerializationUtils.computeRequiredBytesInKeyGroupPrefix`).
 pub fn key_group_prefix_bytes(max_parallelism: u32) -> usize {

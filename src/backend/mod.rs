@@ -20,8 +20,9 @@ use crate::checkpoint::{CheckpointHandle, CheckpointMode};
 pub use api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot};
 pub use digest::{Digest, EntryAddress};
 
-/// Which backend to build, with its settings.
-#[derive(Clone, Debug)]
+/// Which backend to build, with its settings (serialized into a repeat's job file, see
+/// `run::repeat`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum BackendConfig {
     /// Flink's HashMapStateBackend.
     HashMap,

@@ -745,10 +745,15 @@ pub(super) fn resolve(
         Some(_) => Some(BackendType::HashMap),
         None => None,
     };
+    let process_bytes = match values.get(TM_PROCESS_SIZE) {
+        Some((Value::Size(bytes), _)) => Some(*bytes),
+        _ => None,
+    };
     Ok(Resolved {
         backend,
         rocksdb_config: config,
         checkpoint,
+        process_bytes,
     })
 }
 

@@ -158,6 +158,9 @@ pub struct Resolved {
     pub rocksdb_config: RocksDbConfig,
     /// The checkpointing keys.
     pub checkpoint: CheckpointKeys,
+    /// `taskmanager.memory.process.size`, when set: the container a TaskManager runs in, and
+    /// so `--container-memory`'s default.
+    pub process_bytes: Option<u64>,
 }
 
 impl FlinkConfig {

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use base64::Engine;
-use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 
 use super::clock::{Clock, Ticks};
@@ -286,6 +286,21 @@ impl Recorder {
             }),
         }
     }
+}
+
+/// The latency of several parts (a cell's slots) together: their histograms added, summarized
+/// again. Parts without a histogram (older results) are an error, not skipped.
+pub fn merge_latencies(name: &str, parts: &[&OpLatency]) -> anyhow::Result<OpLatency> {
+    let mut total: Histogram<u64> = Histogram::new(3)?;
+    for part in parts {
+        if part.count == 0 {
+            continue;
+        }
+        let bytes = base64::engine::general_purpose::STANDARD.decode(&part.histogram)?;
+        let h: Histogram<u64> = Deserializer::new().deserialize(&mut bytes.as_slice())?;
+        total.add(&h)?;
+    }
+    Ok(summarize(name, &total))
 }
 
 /// Summarizes a histogram: percentiles, a distribution ladder for plots, and the histogram itself.

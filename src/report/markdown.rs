@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use anyhow::Result;
 
+use super::binding::{binding_paragraph, resources_line};
 use super::format::{bytes, latency, millis, rate};
 use super::recommend::{flink_config, recommend, Recommendation, TIE_FRACTION};
 use super::summary::checkpoint_stats;
@@ -24,7 +25,9 @@ impl Exporter for MarkdownExporter {
     fn render(&self, results: &Results) -> Result<Vec<u8>> {
         let mut md = String::new();
         header(&mut md, results)?;
-        answer(&mut md, results, &recommend(results))?;
+        let recommendation = recommend(results);
+        answer(&mut md, results, &recommendation)?;
+        binding_paragraph(&mut md, results, recommendation.best)?;
         headline(&mut md, results)?;
         max_rates(&mut md, results)?;
         writeln!(md, "## Plots\n")?;
@@ -612,6 +615,7 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             if levels.is_empty() { "none".to_string() } else { levels.join(", ") }
         )?;
     }
+    resources_line(md, c)?;
     if let Some(log) = &c.histogram_log {
         writeln!(
             md,

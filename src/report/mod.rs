@@ -1,8 +1,12 @@
-//! Reports, computed from [`Results`] alone (a run's results.json): report.md, summary.csv and
-//! plots. Each text format is an [`Exporter`]; charts live in [`plots`].
+//! Reports, computed from [`Results`] alone (a run's results.json): report.md, summary.csv,
+//! plots, and report.html (report.md as one self-contained page, plots inline). Each text format
+//! is an [`Exporter`]; charts live in [`plots`].
 
+pub mod binding;
+pub mod compare;
 mod csv;
 mod format;
+pub mod html;
 mod markdown;
 mod plots;
 pub mod recommend;
@@ -36,13 +40,32 @@ pub trait Exporter {
 pub fn write_report(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
     let exporters: [&dyn Exporter; 2] = [&markdown::MarkdownExporter, &csv::CsvExporter];
     let mut files = Vec::new();
+    let mut markdown = Vec::new();
     for exporter in exporters {
         let path = dir.join(exporter.file_name());
-        write_atomically(&path, &exporter.render(results)?)?;
+        let content = exporter.render(results)?;
+        write_atomically(&path, &content)?;
+        if files.is_empty() {
+            markdown = content;
+        }
         files.push(path);
     }
     files.extend(plots::write_plots(results, &dir.join("plots"))?);
+    let html = html::page(
+        &format!("statebench: {}", results.workload.name),
+        &String::from_utf8_lossy(&markdown),
+        &|target| plot_svg(dir, target),
+    );
+    let path = dir.join("report.html");
+    write_atomically(&path, html.as_bytes())?;
+    files.push(path);
     Ok(files)
+}
+
+/// The SVG drawn beside a report's `plots/<name>.png`, to inline in report.html.
+fn plot_svg(dir: &Path, target: &str) -> Option<(Vec<u8>, &'static str)> {
+    let svg = dir.join(target.strip_suffix(".png")?.to_string() + ".svg");
+    Some((std::fs::read(svg).ok()?, "image/svg+xml"))
 }
 
 #[cfg(test)]
@@ -108,6 +131,12 @@ pub(crate) mod tests {
             rocksdb: None,
             open_loop: None,
             max_rate: None,
+            resources: None,
+            memory_bound: None,
+            slots: vec![],
+            peak_rss_bytes: None,
+            representative_repeat: None,
+            repeats: vec![],
         }
     }
 
@@ -186,7 +215,13 @@ pub(crate) mod tests {
     /// Asserts that `write_report` wrote every file, non-empty, with the right signatures.
     fn assert_full_report(results: &Results, dir: &Path) -> String {
         let files = write_report(results, dir).unwrap();
-        assert_eq!(files.len(), 2 + 2 * PLOTS.len(), "{files:?}");
+        assert_eq!(files.len(), 3 + 2 * PLOTS.len(), "{files:?}");
+        let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+        assert_eq!(
+            html.matches("src=\"data:image/svg+xml;base64,").count(),
+            PLOTS.len(),
+            "every plot inline"
+        );
         for (name, _) in PLOTS {
             for ext in ["png", "svg"] {
                 assert!(files.contains(&dir.join("plots").join(format!("{name}.{ext}"))));

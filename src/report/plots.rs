@@ -297,6 +297,24 @@ fn write_chart(dir: &Path, name: &str, chart: &Chart) -> Result<Vec<PathBuf>> {
     Ok(vec![png, svg_path])
 }
 
+/// A horizontal bar chart as an SVG document, one bar per label: for pages that inline their
+/// charts (compare.html).
+pub fn bars_svg(title: &str, axis: &str, labels: Vec<String>, values: Vec<f64>) -> Result<String> {
+    register_font()?;
+    let chart = Chart::Bars {
+        title: title.to_string(),
+        axis: axis.to_string(),
+        labels,
+        values,
+    };
+    let mut svg = String::new();
+    draw(
+        SVGBackend::with_string(&mut svg, (WIDTH, chart.height())).into_drawing_area(),
+        &chart,
+    )?;
+    Ok(svg)
+}
+
 /// Draws every chart of a run into `dir` (created); returns the files written.
 pub fn write_plots(results: &Results, dir: &Path) -> Result<Vec<PathBuf>> {
     register_font()?;

@@ -6,6 +6,7 @@
 //! checkpoint mode) and every Flink key with its source; version 1 files are converted on reading
 //! ([`read_results`], see `v1.rs` for what that conversion cannot know).
 
+mod repeats;
 mod setup;
 mod v1;
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomically;
 use crate::workload::WorkloadSpec;
+pub use repeats::RepeatRecord;
 pub use setup::{CellProfile, CellSetup};
 
 /// Version of the results.json layout; bump on any incompatible change.
@@ -77,8 +79,29 @@ pub struct Results {
     /// written (never written to a file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub converted_from: Option<u32>,
-    /// One entry per cell, in the order they ran.
+    /// How the cells were repeated and ordered (the default for results written before repeats:
+    /// one repeat each, in the plan's order, in the measuring process).
+    #[serde(default)]
+    pub protocol: RunProtocol,
+    /// One entry per cell, in the plan's order.
     pub cells: Vec<CellResult>,
+}
+
+/// How a run repeated its cells.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunProtocol {
+    /// Repeats per cell (`--repeats`).
+    pub repeats: u32,
+    /// The seed of the run order (the workload's).
+    pub order_seed: u64,
+    /// The run order: `<cell>#<repeat>`.
+    pub order: Vec<String>,
+    /// Whether each repeat ran in a fresh child process.
+    pub child_processes: bool,
+    /// Whether the page cache was dropped before every repeat.
+    pub page_cache_dropped: bool,
+    /// How the page cache was handled, in words (why it was not dropped).
+    pub page_cache: String,
 }
 
 /// What the numbers depend on: CPU, memory, disk.
@@ -224,6 +247,28 @@ pub struct CellResult {
     /// The highest rate the cell sustained within a p99 target (`--find-max-rate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rate: Option<MaxRate>,
+    /// What the cell's process used of the machine over the measured part: device bytes, CPU,
+    /// iowait (None in files written before it was measured, and where `/proc` is unreadable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceUse>,
+    /// The container memory the cell ran under (`--container-memory`), and what bounded it;
+    /// None when memory was not bounded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bound: Option<MemoryBound>,
+    /// With `--slots N` (N > 1): what each slot of the TaskManager did; the cell's own figures
+    /// are then the slots together. Empty for one slot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<SlotResult>,
+    /// Peak resident memory of the process that ran the cell (its repeat's own process), bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// Which repeat the measurements above are (the median-throughput one); None for a cell run
+    /// once in-process (`run_cell`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representative_repeat: Option<u32>,
+    /// The raw numbers of every repeat, by repeat.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<RepeatRecord>,
 }
 
 /// An open-loop replay: events arrived at a fixed rate, and each event's latency was measured
@@ -271,6 +316,98 @@ pub struct RateProbe {
     pub uncorrected_p99_ms: f64,
     /// Whether the corrected p99 was within the target.
     pub passed: bool,
+}
+
+/// One slot of a multi-slot cell: an operator thread with its own backend over its share of the
+/// key groups, in the same process as the others.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SlotResult {
+    /// Operator (subtask) index, from 0.
+    pub slot: u32,
+    /// The key groups it owns, first and last (inclusive), as Flink splits them.
+    pub key_groups: (u16, u16),
+    /// Ops it applied after warm-up.
+    pub measured_ops: u64,
+    /// Its measured part's wall time, seconds.
+    pub elapsed_s: f64,
+    /// Its ops per second.
+    pub ops_per_s: f64,
+    /// Its all-ops p99, ns.
+    pub p99_ns: u64,
+    /// Its interval log, relative to the run directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram_log: Option<String>,
+}
+
+/// What a cell's process used of the machine over its measured part: the evidence for which
+/// resource binds (CPU, memory, disk).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceUse {
+    /// Bytes the process (every thread: RocksDB's flushes and compactions too) caused to be read
+    /// from the block device (`/proc/self/io` `read_bytes`): page-cache hits not included.
+    pub device_read_bytes: u64,
+    /// Bytes it caused to be written to the device (`write_bytes`, counted when dirtied).
+    pub device_write_bytes: u64,
+    /// CPU time of the process, user + system, seconds.
+    pub cpu_s: f64,
+    /// `cpu_s` over the measured part's wall time: how many cores the cell kept busy.
+    pub cores_busy: f64,
+    /// Logical CPUs of the machine.
+    pub cores: usize,
+    /// Share of the machine's CPU time spent waiting for I/O over the measured part (all
+    /// processes: the kernel does not attribute iowait to one).
+    pub iowait_fraction: f64,
+    /// Share of the measured part the operator thread spent runnable but waiting for a core
+    /// (`/proc/thread-self/schedstat`): other threads or processes held the CPUs.
+    #[serde(default)]
+    pub cpu_wait_fraction: f64,
+}
+
+/// The memory a cell's process was bounded to, and how: the report says which mechanism.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MemoryBound {
+    /// `--container-memory`, bytes.
+    pub limit_bytes: u64,
+    /// What enforced it.
+    pub mechanism: BoundMechanism,
+    /// Why the mechanism is not a cgroup, when it is not.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// Peak memory charged to the cell's cgroup (page cache included), bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_bytes: Option<u64>,
+    /// Whether the kernel killed the cell's process for want of memory.
+    #[serde(default)]
+    pub oom_killed: bool,
+}
+
+/// What enforced a cell's memory bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BoundMechanism {
+    /// A cgroup v2 with `memory.max` (page cache included) and `memory.swap.max` 0.
+    CgroupV2,
+    /// A cgroup v1 memory controller with `memory.limit_in_bytes` (page cache included).
+    CgroupV1,
+    /// No cgroup: RocksDB read, flushed and compacted with direct I/O (the page cache bypassed;
+    /// the process's own memory not bounded).
+    DirectIo,
+}
+
+impl BoundMechanism {
+    /// How the report names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            BoundMechanism::CgroupV2 => "cgroup v2 (memory.max, page cache included, no swap)",
+            BoundMechanism::CgroupV1 => {
+                "cgroup v1 memory controller (memory.limit_in_bytes, page cache included)"
+            }
+            BoundMechanism::DirectIo => {
+                "RocksDB direct I/O for reads, flushes and compactions (no cgroup: the page cache \
+                 is bypassed, the process's own memory is not bounded)"
+            }
+        }
+    }
 }
 
 /// RocksDB's statistics over a cell's measured part: why a profile is fast or slow.
@@ -435,6 +572,7 @@ pub(crate) mod tests {
             machine: Machine::default(),
             rocksdb_version: "11.8.1".into(),
             converted_from: None,
+            protocol: RunProtocol::default(),
             cells,
         }
     }

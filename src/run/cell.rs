@@ -6,22 +6,24 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use super::coordinator::{Coordinator, Verifier};
 use super::max_rate::{find_max_rate, RateSearch};
 use super::replay::{Pacing, Progress, Replay, Replayed};
+use super::slots::SlotShare;
 use super::workdir::{claim_cell_dir, remove_cell_dir};
 use crate::backend::{Backend, BackendConfig, Digest, StateLayout};
 use crate::checkpoint::{CheckpointHandle, CheckpointSetting};
 use crate::measure::{summarize_stats, write_interval_log, Clock, Recorded};
 use crate::results::{
-    CellResult, CellSetup, CheckpointRecord, OpenLoop, RestoreRecord, RocksDbStats,
+    CellResult, CellSetup, CheckpointRecord, OpenLoop, ResourceUse, RestoreRecord, RocksDbStats,
 };
 use crate::workload::trace::{self, TraceReader};
 use crate::workload::{OpGenerator, OpSource, WorkloadSpec};
 
 /// Where a run's ops come from: generated from a workload, or replayed from a trace.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum OpInput {
     /// Generated afresh for every cell from the workload.
     Generated(WorkloadSpec),
@@ -65,7 +67,7 @@ impl OpInput {
 }
 
 /// One point of the matrix.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Cell {
     /// The backend and its settings.
     pub backend: BackendConfig,
@@ -79,7 +81,7 @@ pub struct Cell {
 }
 
 /// What a cell does besides replaying and checkpointing.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellOptions {
     /// Take a canonical savepoint at the end of input, restore it and verify it (default on).
     pub savepoint: bool,
@@ -93,6 +95,13 @@ pub struct CellOptions {
     /// After the run, search the highest rate whose corrected event p99 stays within a target
     /// (`--find-max-rate --p99`), by short probes on fresh backends.
     pub find_max_rate: Option<RateSearch>,
+    /// The container memory the cell's process runs under, bytes (`--container-memory`), page
+    /// cache included; None: not bounded. How it is enforced is decided per run
+    /// (`container::MemoryLimit`).
+    pub container_memory: Option<u64>,
+    /// Operator threads in the TaskManager process (`--slots`), each with its own backend over
+    /// its share of the key groups; 1 by default.
+    pub slots: u32,
 }
 
 impl Default for CellOptions {
@@ -102,6 +111,8 @@ impl Default for CellOptions {
             verify_every_checkpoint: false,
             pacing: Pacing::Closed,
             find_max_rate: None,
+            container_memory: None,
+            slots: 1,
         }
     }
 }
@@ -117,12 +128,16 @@ impl Cell {
 }
 
 /// Where a cell works and writes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CellPaths {
     /// Scratch directory for the backend and its checkpoints; deleted after the cell.
     pub work: PathBuf,
     /// Run directory; the cell's OPTIONS file is copied under `options/`.
     pub run: PathBuf,
+    /// Which repeat of the cell this is (from 1), when a run repeats it: its interval log is
+    /// then `histograms/<cell>.r<repeat>.hlog`, else `histograms/<cell>.hlog`.
+    #[serde(default)]
+    pub repeat: Option<u32>,
 }
 
 /// Runs one cell and returns what it measured. A restore that does not verify is reported in
@@ -131,13 +146,34 @@ pub struct CellPaths {
 /// The last checkpoint is the final one, taken when the input ended, so it and the savepoint
 /// must restore to exactly the live state then: that is what they are verified against, and
 /// nothing is held during the run for verification's sake (unless every checkpoint is verified).
+///
+/// With more than one slot (`CellOptions::slots`) the slots run side by side in this process,
+/// each over its share of the key groups (see `run::slots`).
 pub fn run_cell(
     input: &OpInput,
     cell: &Cell,
     paths: &CellPaths,
     progress: Progress<'_>,
 ) -> Result<CellResult> {
-    let id = cell.id();
+    match cell.options.slots {
+        0 | 1 => run_share(input, cell, paths, None, progress),
+        slots => super::slots::run_slots(input, cell, paths, slots, progress),
+    }
+}
+
+/// Runs one cell, or with a `share` one slot of it: only the ops of the slot's key groups, its
+/// files named `<cell>-slot<i>`. The rate search (`--find-max-rate`) runs for a whole cell only.
+pub(super) fn run_share(
+    input: &OpInput,
+    cell: &Cell,
+    paths: &CellPaths,
+    share: Option<SlotShare>,
+    progress: Progress<'_>,
+) -> Result<CellResult> {
+    let id = match share {
+        Some(share) => format!("{}-slot{}", cell.id(), share.index),
+        None => cell.id(),
+    };
     let work = paths.work.join(&id);
     claim_cell_dir(&work)?;
     let spec = input.spec();
@@ -150,6 +186,7 @@ pub fn run_cell(
     let mut coordinator = Coordinator::new(cell.checkpoint, &work.join("checkpoints"), verifier)?;
     let replayed = Replay::new(&id, backend.as_mut(), &mut coordinator)
         .paced(cell.options.pacing)
+        .shared(share)
         .run(input, progress)?;
     coordinator
         .finish(backend.as_mut())
@@ -158,7 +195,7 @@ pub fn run_cell(
         digest: backend.digest()?,
         time: replayed.event_time,
     };
-    let measured = finish_measurement(replayed, &paths.run, &id)?;
+    let measured = finish_measurement(replayed, paths, &id)?;
     let options_file = save_options_file(backend.as_ref(), &paths.run, &id)?;
     let savepoint = match cell.options.savepoint {
         true => Some(
@@ -200,8 +237,8 @@ pub fn run_cell(
     };
     // Ends the checkpoint thread before the work directory is deleted.
     drop(coordinator);
-    let max_rate = match cell.options.find_max_rate {
-        Some(search) => {
+    let max_rate = match (cell.options.find_max_rate, share) {
+        (Some(search), None) => {
             let start = measured.events as f64 / measured.elapsed.as_secs_f64().max(1e-9);
             Some(find_max_rate(
                 input,
@@ -211,7 +248,7 @@ pub fn run_cell(
                 search,
             )?)
         }
-        None => None,
+        _ => None,
     };
     remove_cell_dir(&work)?;
     let checkpointed = Checkpointed {
@@ -226,15 +263,18 @@ pub fn run_cell(
 }
 
 /// Ends the measured part of `replayed`: summarizes the latencies, writes the interval log into
-/// the run directory `run`, and turns the backend's statistics into what the measured part did.
-fn finish_measurement(replayed: Replayed, run: &Path, id: &str) -> Result<Measured> {
+/// the run directory, and turns the backend's statistics into what the measured part did.
+fn finish_measurement(replayed: Replayed, paths: &CellPaths, id: &str) -> Result<Measured> {
     let measurement = replayed
         .measurement
         .context("the workload has no events after warm-up")?;
     let recorded = measurement.recorder.finish(replayed.end);
-    let histogram_log = format!("histograms/{id}.hlog");
+    let histogram_log = match paths.repeat {
+        Some(repeat) => format!("histograms/{id}.r{repeat}.hlog"),
+        None => format!("histograms/{id}.hlog"),
+    };
     write_interval_log(
-        &run.join(&histogram_log),
+        &paths.run.join(&histogram_log),
         measurement.started_at,
         id,
         &recorded.intervals,
@@ -243,8 +283,14 @@ fn finish_measurement(replayed: Replayed, run: &Path, id: &str) -> Result<Measur
         (Some(start), Some(end)) => Some(summarize_stats(&start, &end, measurement.stats_samples)),
         _ => None,
     };
+    let elapsed = Clock::get().instant(replayed.end) - measurement.start;
+    let resources = match (measurement.process_start, replayed.process_end) {
+        (Some(start), Some(end)) => Some(start.used_until(&end, elapsed.as_secs_f64())),
+        _ => None,
+    };
     Ok(Measured {
-        elapsed: Clock::get().instant(replayed.end) - measurement.start,
+        elapsed,
+        resources,
         ops: measurement.ops,
         events: measurement.events,
         recorded,
@@ -262,6 +308,8 @@ struct Measured {
     /// The interval log, relative to the run directory.
     histogram_log: String,
     rocksdb: Option<RocksDbStats>,
+    /// What the process used of the machine.
+    resources: Option<ResourceUse>,
 }
 
 /// What a cell's checkpoints and savepoint did, and their restores.
@@ -309,6 +357,12 @@ fn cell_result(
             _ => None,
         },
         max_rate: None,
+        resources: measured.resources,
+        memory_bound: None,
+        slots: Vec::new(),
+        peak_rss_bytes: None,
+        representative_repeat: None,
+        repeats: Vec::new(),
     }
 }
 

@@ -15,6 +15,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use super::cell::{Cell, OpInput};
 use super::coordinator::Coordinator;
@@ -32,7 +33,7 @@ const PRECISION: f64 = 1.05;
 const MAX_PROBES: usize = 12;
 
 /// What `--find-max-rate` searches for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateSearch {
     /// The corrected event p99 a rate must stay within (`--p99`).
     pub p99: Duration,

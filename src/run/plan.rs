@@ -191,6 +191,12 @@ impl Plan {
         Ok(cells)
     }
 
+    /// The configuration's `taskmanager.memory.process.size`, when it sets one: the container
+    /// memory a TaskManager of that configuration runs in.
+    pub fn process_bytes(&self) -> Result<Option<u64>> {
+        Ok(self.config.resolve(None)?.process_bytes)
+    }
+
     /// The one cell of `statebench run`: `backend` (else the configuration's
     /// `state.backend.type`, else RocksDB) with `profile` (a predefined or user profile's name,
     /// any case; ignored by the heap backend) and checkpoints of `mode`.

@@ -19,18 +19,20 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use super::cell::OpInput;
 use super::coordinator::Coordinator;
 use super::interrupt::{self, Interrupted};
+use super::slots::SlotShare;
 use crate::backend::{Backend, StatsSnapshot};
 use crate::checkpoint::{CheckpointMode, CheckpointSetting};
-use crate::measure::{sample, Clock, Recorded, Recorder, Ticks};
+use crate::measure::{sample, Clock, ProcessCounters, Recorded, Recorder, Ticks};
 use crate::results::StatsSample;
 use crate::workload::{append_value, OpSource, StateOp};
 
 /// How events arrive at the operator.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum Pacing {
     /// Closed loop: each event as soon as the previous one is done; measures the most the cell
     /// can do, and each op's service time.
@@ -77,8 +79,14 @@ struct Batch {
 }
 
 impl Batch {
-    /// Fills the batch with up to `limit` events of `source`; false when it had none left.
-    fn fill(&mut self, source: &mut dyn OpSource, limit: u64) -> Result<bool> {
+    /// Fills the batch with up to `limit` events of `source`, keeping of each event only the ops
+    /// of `share`'s key groups when there is one; false when it had no event left.
+    fn fill(
+        &mut self,
+        source: &mut dyn OpSource,
+        limit: u64,
+        share: Option<SlotShare>,
+    ) -> Result<bool> {
         self.ops.clear();
         self.ends.clear();
         self.times.clear();
@@ -89,6 +97,16 @@ impl Batch {
             let first = self.ops.len();
             if !source.append_event(&mut self.ops)? {
                 break;
+            }
+            if let Some(share) = share {
+                let mut kept = first;
+                for i in first..self.ops.len() {
+                    if share.owns(self.ops[i].key) {
+                        self.ops.swap(kept, i);
+                        kept += 1;
+                    }
+                }
+                self.ops.truncate(kept);
             }
             for op in &self.ops[first..] {
                 let start = self.values.len();
@@ -161,6 +179,8 @@ pub(super) struct Replay<'a> {
     backend: &'a mut dyn Backend,
     coordinator: &'a mut Coordinator,
     pacing: Pacing,
+    /// A slot's share of the key groups: only their ops are applied (every event is seen).
+    share: Option<SlotShare>,
     /// Events to replay at most (a rate probe replays a prefix).
     limit: u64,
     measurement: Option<Measurement>,
@@ -185,6 +205,7 @@ impl<'a> Replay<'a> {
             backend,
             coordinator,
             pacing: Pacing::Closed,
+            share: None,
             limit: u64::MAX,
             measurement: None,
             next_poll: Ticks::default(),
@@ -196,6 +217,12 @@ impl<'a> Replay<'a> {
     /// Paces the measured part as `pacing` says.
     pub(super) fn paced(mut self, pacing: Pacing) -> Self {
         self.pacing = pacing;
+        self
+    }
+
+    /// Applies only the ops of `share`'s key groups, when given (one slot of `--slots`).
+    pub(super) fn shared(mut self, share: Option<SlotShare>) -> Self {
+        self.share = share;
         self
     }
 
@@ -223,7 +250,7 @@ impl<'a> Replay<'a> {
             };
             if limit == 0
                 || !batch
-                    .fill(source.as_mut(), limit)
+                    .fill(source.as_mut(), limit, self.share)
                     .with_context(|| format!("cell {}", self.id))?
             {
                 break;
@@ -246,12 +273,14 @@ impl<'a> Replay<'a> {
             }
         }
         let end = self.clock.now();
+        let process_end = ProcessCounters::now();
         let stats_end = self.backend.stats()?;
         progress(source.position(), total);
         Ok(Replayed {
             measurement: self.measurement,
             end,
             stats_end,
+            process_end,
             event_time,
         })
     }
@@ -336,6 +365,8 @@ pub(super) struct Measurement {
     /// One sample of them per [`STATS_EVERY`].
     pub(super) stats_samples: Vec<StatsSample>,
     next_stats_sample: Instant,
+    /// The process's device bytes and CPU time at the start.
+    pub(super) process_start: Option<ProcessCounters>,
 }
 
 impl Measurement {
@@ -366,6 +397,7 @@ impl Measurement {
             stats_start,
             stats_samples: Vec::new(),
             next_stats_sample: start + STATS_EVERY,
+            process_start: ProcessCounters::now(),
         })
     }
 
@@ -409,6 +441,8 @@ pub(super) struct Replayed {
     pub(super) end: Ticks,
     /// The backend's statistics then.
     pub(super) stats_end: Option<StatsSnapshot>,
+    /// The process's counters then.
+    pub(super) process_end: Option<ProcessCounters>,
     /// The last event's time: the time TTL was measured against at the end.
     pub(super) event_time: i64,
 }

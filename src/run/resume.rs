@@ -1,7 +1,8 @@
 //! What a run was started with, kept in `run.json` of its run directory so an interrupted run can
 //! be resumed (`statebench matrix --resume DIR`) only with the same input and settings: the
 //! statebench version, the workload (name, seed, a hash of the workload or trace), the checkpoint
-//! interval, and the cells with every resolved setting (profiles, Flink configuration keys).
+//! interval, the cells with every resolved setting (profiles, Flink configuration keys) and the
+//! repeats per cell.
 
 use std::io::Read;
 use std::path::Path;
@@ -14,6 +15,10 @@ use crate::atomic::write_atomically;
 
 /// The file in the run directory.
 const MANIFEST_FILE: &str = "run.json";
+
+fn one() -> u32 {
+    1
+}
 
 /// What a run was started with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,14 +35,17 @@ pub struct RunManifest {
     pub interval_ms: u64,
     /// The cells in order.
     pub cells: Vec<String>,
+    /// Repeats per cell (1 in run.json files written before repeats).
+    #[serde(default = "one")]
+    pub repeats: u32,
     /// CRC-32 of every cell's resolved settings (RocksDB options from profiles, the Flink
     /// configuration and --set keys; checkpoint settings), hex.
     pub settings_hash: String,
 }
 
 impl RunManifest {
-    /// The manifest of running `cells` on `input`.
-    pub fn new(input: &OpInput, cells: &[Cell]) -> Result<RunManifest> {
+    /// The manifest of running `cells` on `input`, `repeats` times each.
+    pub fn new(input: &OpInput, cells: &[Cell], repeats: u32) -> Result<RunManifest> {
         let spec = input.spec();
         let mut hasher = crc32fast::Hasher::new();
         match input {
@@ -66,6 +74,7 @@ impl RunManifest {
                 .first()
                 .map_or(0, |c| c.checkpoint.interval.as_millis() as u64),
             cells: cells.iter().map(Cell::id).collect(),
+            repeats,
             settings_hash: format!("{:08x}", crc32fast::hash(format!("{cells:?}").as_bytes())),
         })
     }
@@ -105,6 +114,11 @@ impl RunManifest {
             ),
             ("workload hash", &self.workload_hash, &now.workload_hash),
             ("cells", &self.cells.join(","), &now.cells.join(",")),
+            (
+                "repeats per cell",
+                &self.repeats.to_string(),
+                &now.repeats.to_string(),
+            ),
             (
                 "settings (profiles, --config, --set)",
                 &self.settings_hash,

@@ -16,6 +16,7 @@ fn every_built_in_workload_runs_and_verifies() {
     let paths = CellPaths {
         work: work.path().join("work"),
         run: work.path().to_path_buf(),
+        repeat: None,
     };
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {

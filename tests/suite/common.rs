@@ -102,6 +102,7 @@ pub fn cell_paths(dir: &Path) -> CellPaths {
     CellPaths {
         work: dir.join("work"),
         run: dir.to_path_buf(),
+        repeat: None,
     }
 }
 
@@ -132,6 +133,52 @@ pub fn run_input(
 ) -> CellResult {
     let cell = Cell::new(backend, CheckpointSetting::new(mode, interval));
     run_cell(input, &cell, paths, &mut |_, _| {}).unwrap()
+}
+
+/// Runs the `statebench` binary with `args` and `--reports reports` (two repeats, page cache
+/// kept, unless `args` name `--repeats`), asserts it succeeded, and returns the run directory it
+/// reported.
+pub fn statebench_run(args: &[&str], reports: &Path) -> std::path::PathBuf {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_statebench"));
+    command.args(args);
+    if !args.contains(&"--repeats") {
+        command.args(["--repeats", "2"]);
+    }
+    let out = command
+        .arg("--keep-page-cache")
+        .arg("--reports")
+        .arg(reports)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("report: "))
+        .expect("prints the report's path");
+    Path::new(report).parent().unwrap().to_path_buf()
+}
+
+/// Runs one heap cell of `workload` with full checkpoints every 50 ms and no savepoint, with
+/// `extra` options, into `reports`; returns its run directory.
+pub fn run_heap_cell(workload: &Path, reports: &Path, extra: &[&str]) -> std::path::PathBuf {
+    let mut args = vec![
+        "run",
+        workload.to_str().unwrap(),
+        "--backend",
+        "hashmap",
+        "--checkpoint",
+        "full",
+        "--interval",
+        "50ms",
+        "--no-savepoint",
+    ];
+    args.extend_from_slice(extra);
+    statebench_run(&args, reports)
 }
 
 /// Flink's default configuration with `key` set to `value` when one is given (as `--set

@@ -340,6 +340,9 @@ fn user_profiles_load_and_run_beside_the_predefined_ones() {
             path.to_str().unwrap(),
             "--set",
             "state.backend.rocksdb.thread.num=3",
+            "--repeats",
+            "1",
+            "--keep-page-cache",
             "--reports",
         ])
         .arg(dir.path().join("reports"))

@@ -132,6 +132,9 @@ fn run_hashmap(w: &Path, work: &Path, reports: &Path) -> Output {
         p(work),
         "--reports",
         p(reports),
+        "--repeats",
+        "2",
+        "--keep-page-cache",
     ])
 }
 
@@ -184,6 +187,7 @@ fn a_work_dir_in_use_is_refused_and_a_stale_lock_taken_over() {
 fn spawn_matrix(w: &Path, reports: &Path, extra: &[&str]) -> (Child, mpsc::Receiver<String>) {
     let mut child = Command::new(BIN)
         .args(["matrix", p(w), "--reports", p(reports)])
+        .args(["--repeats", "2", "--keep-page-cache"])
         .args(extra)
         .stderr(Stdio::piped())
         .stdout(Stdio::piped())
@@ -226,7 +230,7 @@ fn interrupt_after_first_cell(
         let line = lines
             .recv_timeout(Duration::from_secs(120))
             .unwrap_or_else(|_| panic!("no first cell: {seen:?}"));
-        let done = line.starts_with("[1/14]");
+        let done = line.starts_with("[1/28]");
         seen.push(line);
         if done {
             break;
@@ -267,6 +271,27 @@ fn cell_ids(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The repeats results.json holds, as `<cell>#<repeat>`, sorted.
+fn repeats_kept(dir: &Path) -> Vec<String> {
+    let results: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("results.json")).unwrap()).unwrap();
+    let mut kept: Vec<String> = results["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| {
+            let id = c["id"].as_str().unwrap().to_string();
+            c["repeats"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |r| format!("{id}#{}", r["repeat"]))
+        })
+        .collect();
+    kept.sort();
+    kept
+}
+
 #[test]
 fn ctrl_c_keeps_the_cells_done_and_resume_finishes_the_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -276,11 +301,11 @@ fn ctrl_c_keeps_the_cells_done_and_resume_finishes_the_run() {
     let (code, err) = interrupt_after_first_cell(&mut child, &lines, &["-INT"]);
     assert_eq!(code, Some(130), "{err}");
     let run = run_dir(&reports);
-    let kept = cell_ids(&run);
-    assert!(!kept.is_empty() && kept.len() < 14, "{kept:?}");
+    let kept = repeats_kept(&run);
+    assert!(!kept.is_empty() && kept.len() < 28, "{kept:?}");
     assert!(
         err.contains(&format!(
-            "error: interrupted by SIGINT: kept {} of 14 cells",
+            "error: interrupted by SIGINT: kept {} of 28 repeats",
             kept.len()
         )),
         "{err}"
@@ -290,11 +315,17 @@ fn ctrl_c_keeps_the_cells_done_and_resume_finishes_the_run() {
     assert!(!run.join("work").exists(), "work dir cleaned");
 
     // Resuming with other settings is refused, naming what differs.
+    assert_error(
+        &statebench(&["matrix", p(&w), "--repeats", "3", "--resume", p(&run)]),
+        "the repeats per cell differs: the run used 2, this command 3",
+    );
     let refused = statebench(&[
         "matrix",
         p(&w),
         "--reports",
         p(&reports),
+        "--repeats",
+        "2",
         "--interval",
         "1s",
         "--resume",
@@ -304,13 +335,15 @@ fn ctrl_c_keeps_the_cells_done_and_resume_finishes_the_run() {
     let other = tempfile::tempdir().unwrap();
     let w2 = workload(other.path(), 30_000, 2);
     assert_error(
-        &statebench(&["matrix", p(&w2), "--resume", p(&run)]),
+        &statebench(&["matrix", p(&w2), "--repeats", "2", "--resume", p(&run)]),
         "the seed differs: the run used 1, this command 2",
     );
     assert_error(
         &statebench(&[
             "matrix",
             p(&w),
+            "--repeats",
+            "2",
             "--set",
             "state.backend.rocksdb.writebuffer.size=128mb",
             "--resume",
@@ -326,7 +359,7 @@ fn ctrl_c_keeps_the_cells_done_and_resume_finishes_the_run() {
     )
     .unwrap();
     assert_error(
-        &statebench(&["matrix", p(&w), "--resume", p(&run)]),
+        &statebench(&["matrix", p(&w), "--repeats", "2", "--resume", p(&run)]),
         "the statebench version differs: the run used 0.0.0-old",
     );
     fs::write(&manifest, original).unwrap();
@@ -336,7 +369,7 @@ fn ctrl_c_keeps_the_cells_done_and_resume_finishes_the_run() {
     let before = kept.len();
     loop {
         let line = lines.recv_timeout(Duration::from_secs(120)).unwrap();
-        if line.starts_with(&format!("[{}/14]", before + 1)) {
+        if line.starts_with(&format!("[{}/28]", before + 1)) {
             break;
         }
     }
@@ -347,20 +380,71 @@ fn ctrl_c_keeps_the_cells_done_and_resume_finishes_the_run() {
         p(&w),
         "--reports",
         p(&reports),
+        "--repeats",
+        "2",
+        "--keep-page-cache",
         "--resume",
         p(&run),
     ]);
     let err = stderr(&output);
     assert!(output.status.success(), "{err}");
     assert!(err.contains("taking over the stale lock"), "{err}");
-    let ids = cell_ids(&run);
-    assert_eq!(ids.len(), 14, "{ids:?}");
-    assert_eq!(&ids[..before], &kept[..]);
-    let mut unique = ids.clone();
+    assert_eq!(cell_ids(&run).len(), 14);
+    let all = repeats_kept(&run);
+    assert_eq!(all.len(), 28, "{all:?}");
+    assert!(kept.iter().all(|k| all.contains(k)), "{kept:?} kept");
+    let mut unique = all.clone();
     unique.dedup();
-    assert_eq!(unique.len(), 14);
+    assert_eq!(unique.len(), 28);
     assert!(run.join("report.md").exists());
     assert!(!run.join("work").exists());
+}
+
+/// The pid of `parent`'s child process (the repeat it runs), once it has one.
+fn child_of(parent: &Child) -> i32 {
+    let path = format!("/proc/{0}/task/{0}/children", parent.id());
+    loop {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        if let Some(pid) = text.split_whitespace().next() {
+            return pid.parse().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_crashed_repeat_is_a_clear_error_and_the_repeats_done_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = workload(dir.path(), 30_000, 1);
+    let reports = dir.path().join("reports");
+    let (mut child, lines) = spawn_matrix(&w, &reports, &[]);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.starts_with("[2/28]")) {
+        seen.push(lines.recv_timeout(Duration::from_secs(120)).unwrap());
+    }
+    // The third repeat's process, killed as a crash would end it.
+    let repeat = child_of(&child);
+    // SAFETY: kill(2) with SIGKILL on the repeat's process, a child of our child.
+    unsafe { kill(repeat, 9) };
+    let status = child.wait().unwrap();
+    seen.extend(lines.iter());
+    let err = seen.join("\n");
+    assert_eq!(status.code(), Some(1), "{err}");
+    let line = err.lines().find(|l| l.starts_with("error: ")).unwrap();
+    assert!(
+        line.contains(", repeat ")
+            && line.contains("the repeat's process was killed by signal 9 (SIGKILL)"),
+        "{line}"
+    );
+    let run = run_dir(&reports);
+    let kept = repeats_kept(&run);
+    assert!(kept.len() >= 2 && kept.len() < 28, "{kept:?}");
+    assert!(
+        line.contains(&format!("kept {} of 28 repeats", kept.len())),
+        "{line}"
+    );
+    assert!(line.contains("resume with: statebench matrix"), "{line}");
+    assert!(!run.join("work").exists(), "work dir cleaned");
 }
 
 #[test]
@@ -490,7 +574,7 @@ fn with_reports_on_tmpfs(size: &str, args: &[&str]) -> Option<(Output, tempfile:
 
 #[test]
 fn a_full_reports_disk_keeps_the_last_complete_results() {
-    let Some((output, dir)) = with_reports_on_tmpfs("600k", &["matrix"]) else {
+    let Some((output, dir)) = with_reports_on_tmpfs("600k", &["matrix", "--repeats", "2"]) else {
         return;
     };
     assert_error(&output, "No space left on device");
@@ -498,10 +582,10 @@ fn a_full_reports_disk_keeps_the_last_complete_results() {
     let run = run_dir(&dir.path().join("copy"));
     let left = names(&run);
     assert!(!left.iter().any(|n| n.contains("partial")), "{left:?}");
-    let kept = cell_ids(&run);
-    assert!(!kept.is_empty() && kept.len() < 14, "{kept:?}");
+    let kept = repeats_kept(&run);
+    assert!(!kept.is_empty() && kept.len() < 28, "{kept:?}");
     assert!(
-        err.contains(&format!("kept {} of 14 cells", kept.len())),
+        err.contains(&format!("kept {} of 28 repeats", kept.len())),
         "{err}"
     );
     assert_eq!(names(&dir.path().join("work")), Vec::<String>::new());
@@ -512,8 +596,8 @@ fn a_full_disk_at_the_first_results_write_removes_the_run_directory() {
     let Some((output, dir)) = with_reports_on_tmpfs("16k", &["run", "--backend", "hashmap"]) else {
         return;
     };
-    assert_error(&output, "results.json: No space left on device");
-    assert!(stderr(&output).contains("the run directory was removed"));
+    assert_error(&output, "No space left on device");
+    assert!(stderr(&output).contains("no repeat was saved, so the run directory was removed"));
     assert_eq!(names(&dir.path().join("copy")), Vec::<String>::new());
 }
 
@@ -571,7 +655,7 @@ fn ctrl_c_before_any_cell_finished_removes_the_run_directory() {
     assert_eq!(output.status.code(), Some(130), "{err}");
     assert!(
         err.contains(
-            "error: interrupted by SIGINT: no cell was saved, so the run directory was removed"
+            "error: interrupted by SIGINT: no repeat was saved, so the run directory was removed"
         ),
         "{err}"
     );
@@ -587,7 +671,7 @@ fn a_second_run_on_a_busy_work_dir_names_the_running_pid() {
     let (mut child, lines) = spawn_matrix(&w, &reports, &["--work-dir", p(&work)]);
     lines
         .iter()
-        .find(|l| l.starts_with("[1/14]"))
+        .find(|l| l.starts_with("[1/28]"))
         .expect("the first run finishes a cell");
     let other = dir.path().join("other-reports");
     let output = run_hashmap(&w, &work, &other);

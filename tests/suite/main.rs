@@ -9,6 +9,7 @@ mod determinism;
 mod distributions;
 mod faults;
 mod fuzz_corpus;
+mod hardware;
 mod hostile_inputs;
 mod layout;
 mod models;

@@ -3,13 +3,15 @@
 //! `--set state.backend.rocksdb.timer-service.factory=HEAP` and a user profile `BIG`), redraws a
 //! version-2 run, and refuses a version it does not know with the version it found.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use statebench::backend::rocksdb::{PredefinedProfile, TimerFactory};
 use statebench::checkpoint::CheckpointMode;
 use statebench::config::{BackendType, KeySource};
 use statebench::results::{read_results, CellProfile, RESULTS_FILE, SCHEMA_VERSION};
+
+use crate::common;
 
 const V1: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -138,7 +140,7 @@ fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
         "BIG:\n  state.backend.rocksdb.predefined-options: FLASH_SSD_OPTIMIZED\n  state.backend.rocksdb.writebuffer.size: 128mb\n",
     )
     .unwrap();
-    let run = run_cell(
+    let run = common::statebench_run(
         &[
             "run",
             workload.to_str().unwrap(),
@@ -213,20 +215,10 @@ fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
     assert!(!md.contains("Every checkpoint was restored"));
 
     // --no-savepoint takes none; --verify-every-checkpoint checks each and says it perturbs.
-    let run = run_cell(
-        &[
-            "run",
-            workload.to_str().unwrap(),
-            "--backend",
-            "hashmap",
-            "--checkpoint",
-            "full",
-            "--interval",
-            "50ms",
-            "--no-savepoint",
-            "--verify-every-checkpoint",
-        ],
+    let run = common::run_heap_cell(
+        &workload,
         &dir.path().join("reports2"),
+        &["--verify-every-checkpoint"],
     );
     let results = read_results(&run).unwrap();
     let cell = &results.cells[0];
@@ -236,26 +228,4 @@ fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(md.contains("Every checkpoint was restored and verified"));
     assert!(!md.contains("Savepoint (Flink's canonical format"));
-}
-
-/// Runs statebench with `args` and `--reports reports`, checks it succeeded, and returns the one
-/// run directory it made there.
-fn run_cell(args: &[&str], reports: &Path) -> PathBuf {
-    let out = Command::new(env!("CARGO_BIN_EXE_statebench"))
-        .args(args)
-        .arg("--reports")
-        .arg(reports)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_dir(reports)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
 }

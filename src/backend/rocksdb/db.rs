@@ -47,6 +47,10 @@ impl OpenDb {
             db_opts.enable_statistics();
             db_opts.set_statistics_level(rocksdb::statistics::StatsLevel::ExceptHistogramOrTimers);
         }
+        if config.direct_io {
+            db_opts.set_use_direct_reads(true);
+            db_opts.set_use_direct_io_for_flush_and_compaction(true);
+        }
         let codec = ValueCodec { ttl: layout.ttl };
         let cf = |name: &str, kind: Option<StateKind>| {
             let mut options = options::cf_options(settings, shared.as_ref());

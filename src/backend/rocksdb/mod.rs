@@ -45,7 +45,7 @@ pub use profile::{MemoryMode, PredefinedProfile, RocksSettings, TimerFactory};
 
 /// RocksDB backend settings: a predefined profile (with Flink's defaults under it and the
 /// user's keys over it), memory, and where timers live.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RocksDbConfig {
     /// The name cells are labelled with: the predefined profile's, or a user profile's.
     pub label: String,
@@ -66,6 +66,11 @@ pub struct RocksDbConfig {
     /// hit rate and stall figures come from. On by default; `cargo bench --bench overhead`
     /// measures what it costs.
     pub statistics: bool,
+    /// Direct I/O for reads and for flushes and compactions (`use_direct_reads`,
+    /// `use_direct_io_for_flush_and_compaction`): how `--container-memory` keeps SSTs out of the
+    /// page cache where no cgroup can bound it. Not a Flink key (Flink sets it only through an
+    /// options factory); off by default.
+    pub direct_io: bool,
 }
 
 impl RocksDbConfig {
@@ -80,6 +85,7 @@ impl RocksDbConfig {
             timer_cache_size: DEFAULT_TIMER_CACHE_SIZE,
             transfer_threads: DEFAULT_TRANSFER_THREADS,
             statistics: true,
+            direct_io: false,
         }
     }
 }

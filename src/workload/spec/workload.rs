@@ -113,6 +113,27 @@ impl WorkloadSpec {
         }
     }
 
+    /// The workload `factor` times as large, for bigger machines (`--scale`): `factor` times the
+    /// keys, events and warm-up events (rounded), everything else as it is, validated again (a
+    /// scale that breaks a limit is an error naming it). The description says it was scaled, so
+    /// reports and resume checks tell the two apart.
+    pub fn scaled(&self, factor: f64) -> Result<WorkloadSpec> {
+        if !(factor.is_finite() && factor > 0.0) {
+            return Err(anyhow!("--scale {factor}: expected a positive number"));
+        }
+        let times = |n: u64| ((n as f64 * factor).round() as u64).max(1);
+        let mut scaled = self.clone();
+        scaled.keys.count = times(self.keys.count);
+        scaled.events = times(self.events);
+        scaled.warmup_events = match self.warmup_events {
+            0 => 0,
+            w => times(w).min(scaled.events - 1),
+        };
+        scaled.description = format!("{} (scaled ×{factor} by --scale)", self.description);
+        scaled.validate(&format!("{} scaled ×{factor}", self.name))?;
+        Ok(scaled)
+    }
+
     /// Checks every value the types cannot.
     fn validate(&self, origin: &str) -> Result<()> {
         let root = FieldPath::root(origin);
