@@ -262,7 +262,7 @@ impl Coordinator {
         let target = self.store.target(id, reusable)?;
         let start = Instant::now();
         let async_phase = backend
-            .snapshot(self.setting.mode)
+            .snapshot(self.setting.mode, &target)
             .with_context(|| format!("checkpoint {id}: synchronous phase failed"))?;
         let sync_time = start.elapsed();
         // Outside the timed sync phase, but on the operator thread: ops wait for it too.
