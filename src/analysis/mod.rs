@@ -155,7 +155,14 @@ fn ranking(results: &Results, stats: &[CellStatistics]) -> Vec<Ranked> {
         .iter()
         .enumerate()
         .map(|(k, &i)| {
-            let to_fastest = throughput_ratio(results, i, fastest);
+            let to_fastest = match i == fastest {
+                true => Estimate {
+                    median: 1.0,
+                    low: 1.0,
+                    high: 1.0,
+                },
+                false => throughput_ratio(results, i, fastest),
+            };
             Ranked {
                 cell: results.cells[i].id.clone(),
                 ratio_to_fastest: to_fastest,

@@ -184,9 +184,9 @@ pub fn lead_sentence(r: &Results, a: &Analysis, rec: &Recommendation) -> String 
             others.join(", ")
         ),
         (Some(criterion), _) => format!(
-            "**Use {}**: it is statistically tied on throughput with {} (their 95% intervals \
-             overlap over {n} repeats), and is chosen among them for {criterion}, which is \
-             beyond the noise.",
+            "**Use {}**: it is statistically tied on throughput with {} (the 95% interval of \
+             each one's throughput ratio to the fastest holds 1, over {n} repeats), and is chosen \
+             among them for {criterion}, which is beyond the noise.",
             id(best),
             others.join(", ")
         ),
