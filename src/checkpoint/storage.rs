@@ -17,11 +17,11 @@ use crate::atomic::write_atomically;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SnapshotFormat {
-    /// One key-group-ordered stream of logical entries: savepoints of every backend, and every
-    /// checkpoint of the heap backend.
+    /// One key-group-ordered stream of logical entries: savepoints of every backend.
     Canonical,
-    /// The backend's own files (RocksDB's SSTs, MANIFEST, CURRENT, OPTIONS), restored by opening
-    /// them: RocksDB's full and incremental checkpoints.
+    /// The backend's own checkpoint format: RocksDB's files (SSTs, MANIFEST, CURRENT, OPTIONS),
+    /// restored by opening them, for its full and incremental checkpoints; the heap backend's
+    /// snapshot stream (Flink's `HeapSnapshotStrategy` layout) for its checkpoints.
     Native,
 }
 

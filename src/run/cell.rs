@@ -86,7 +86,7 @@ pub struct CellOptions {
     /// Take a canonical savepoint at the end of input, restore it and verify it (default on).
     pub savepoint: bool,
     /// Verify every checkpoint, not only the last: each sync phase is followed by a view of the
-    /// state (a RocksDB snapshot, heap roots) held until the checkpoint thread has restored the
+    /// state (a RocksDB snapshot, heap map snapshots) held until the checkpoint thread has restored the
     /// checkpoint and compared it. This perturbs the numbers (pinned rows, copy-on-write
     /// copies, restores competing with the run), so it is off by default.
     pub verify_every_checkpoint: bool,
