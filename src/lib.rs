@@ -7,7 +7,8 @@
 //! checkpoint through [`checkpoint`], against a [`backend`]) → [`measure`] (histograms) →
 //! [`results`] (what was measured: results.json) → [`analysis`] (medians, intervals, ranking)
 //! → [`report`] (md, csv, plots).
-//! [`describe`] analyses a workload's op stream without measuring anything.
+//! [`describe`] analyses a workload's op stream without measuring anything; [`stability`] tallies
+//! the answers of repeated runs.
 
 pub mod analysis;
 pub mod atomic;
@@ -21,4 +22,5 @@ pub mod measure;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod stability;
 pub mod workload;

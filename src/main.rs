@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use statebench::analysis::analyze;
 use statebench::atomic::refuse_same_file;
 use statebench::checkpoint::{parse_duration, CheckpointMode};
 use statebench::config::BackendType;
+use statebench::report::recommend::recommend;
 use statebench::report::{compare, write_report};
-use statebench::results::read_results;
+use statebench::results::{read_results, Constraints};
 use statebench::run::container::parse_container_memory;
 use statebench::run::interrupt::{self, Interrupted};
 use statebench::run::repeat::run_repeat_child;
@@ -19,6 +21,7 @@ use statebench::run::{
     resume_cells, run_cells, run_directory, Cell, CellOptions, OpInput, Pacing, Plan, RateSearch,
     RunOptions, DEFAULT_REPEATS,
 };
+use statebench::stability::{tally, Answer};
 use statebench::workload::{trace, WorkloadSpec};
 
 /// Which state backend, RocksDB profile and checkpoint setting should a Flink job use here?
@@ -87,6 +90,20 @@ enum Command {
     Report {
         /// Run directory (holding results.json).
         dir: PathBuf,
+        /// Limits for the recommendation; given, they replace the run's.
+        #[command(flatten)]
+        constraints: ConstraintArgs,
+    },
+    /// Run the matrix several times and print how often the recommendation (and the set of
+    /// cells tied with the fastest) came out the same.
+    Stability {
+        /// Workload file (JSON) or trace.
+        workload: PathBuf,
+        /// Matrix runs.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+        runs: u32,
+        #[command(flatten)]
+        common: Common,
     },
     /// One repeat of one cell, in the child process a run starts for it (job as JSON on standard
     /// input).
@@ -177,9 +194,6 @@ struct Common {
     /// intended start) within --p99, by short open-loop probes on fresh backends.
     #[arg(long, requires = "p99")]
     find_max_rate: bool,
-    /// The p99 event latency --find-max-rate holds each cell to (e.g. 100ms, 1s).
-    #[arg(long, value_name = "DURATION", requires = "find_max_rate")]
-    p99: Option<String>,
     /// Run each cell's process under this memory limit, page cache included, as a TaskManager's
     /// container (e.g. 1g, 1536m): a cgroup where one can be made, else RocksDB direct I/O (the
     /// report says which). Default: the configuration's `taskmanager.memory.process.size`, when
@@ -202,6 +216,39 @@ struct Common {
     /// each).
     #[arg(long)]
     keep_page_cache: bool,
+    #[command(flatten)]
+    constraints: ConstraintArgs,
+}
+
+/// The limits a recommended cell must keep.
+#[derive(clap::Args)]
+struct ConstraintArgs {
+    /// The JVM heap the state may take (e.g. 2gb): the heap backend is ruled out when its
+    /// measured memory footprint exceeds it.
+    #[arg(long, value_name = "SIZE")]
+    heap_budget: Option<String>,
+    /// Largest acceptable p99 (e.g. 100ms): cells whose all-ops p99 exceeds it are ruled out;
+    /// with --find-max-rate, also the event p99 (from the intended start) each rate must keep.
+    #[arg(long, value_name = "DURATION")]
+    p99: Option<String>,
+    /// Longest acceptable checkpoint, sync + async phase (e.g. 10s).
+    #[arg(long, value_name = "DURATION")]
+    max_checkpoint_duration: Option<String>,
+    /// Longest acceptable recovery, the restore of the final checkpoint (e.g. 30s).
+    #[arg(long, value_name = "DURATION")]
+    max_recovery_time: Option<String>,
+}
+
+impl ConstraintArgs {
+    /// The limits, parsed.
+    fn constraints(&self) -> Result<Constraints> {
+        Constraints::parse(
+            self.heap_budget.as_deref(),
+            self.p99.as_deref(),
+            self.max_checkpoint_duration.as_deref(),
+            self.max_recovery_time.as_deref(),
+        )
+    }
 }
 
 /// Highest `--rate` accepted, events per second.
@@ -219,7 +266,7 @@ impl Common {
                 "--rate {rate}: expected events per second, above 0 and at most {MAX_RATE:e}"
             ),
         };
-        let find_max_rate = match &self.p99 {
+        let find_max_rate = match self.constraints.p99.as_ref().filter(|_| self.find_max_rate) {
             Some(text) => {
                 let p99 = parse_duration(text).context("--p99")?;
                 anyhow::ensure!(!p99.is_zero(), "--p99 {text}: expected a duration above 0");
@@ -301,17 +348,15 @@ fn run_and_report(
     common: Common,
     resume: Option<&Path>,
 ) -> Result<ExitCode> {
-    let options = RunOptions {
-        work: common.work_dir,
-        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        repeats: common.repeats,
-        drop_page_cache: !common.keep_page_cache,
-        ..RunOptions::new(common.reports)?
-    };
-    let summary = match resume {
+    let options = run_options(&common)?;
+    let constraints = options.constraints.clone();
+    let mut summary = match resume {
         Some(dir) => resume_cells(input, cells, &options, dir)?,
         None => run_cells(input, cells, &options)?,
     };
+    if !constraints.is_empty() {
+        summary.results.constraints = constraints;
+    }
     write_report(&summary.results, &summary.dir)?;
     if let Some(interrupted) = summary.interrupted {
         return Err(interrupted.into());
@@ -326,6 +371,65 @@ fn run_and_report(
         );
         Ok(ExitCode::from(2))
     }
+}
+
+/// The input and the matrix's cells of `workload` under the command line's options, with the
+/// interruption handler installed (the run that follows stops cleanly on Ctrl-C).
+fn matrix(workload: &Path, common: &Common) -> Result<(OpInput, Vec<Cell>)> {
+    interrupt::install();
+    let input = op_input(workload, common)?;
+    let plan = plan(common)?;
+    let options = common.cell_options(&plan)?;
+    let mut cells = plan.matrix(input.spec())?;
+    for cell in &mut cells {
+        cell.options = options;
+    }
+    Ok((input, cells))
+}
+
+/// How the command line asks cells to be run.
+fn run_options(common: &Common) -> Result<RunOptions> {
+    Ok(RunOptions {
+        work: common.work_dir.clone(),
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        repeats: common.repeats,
+        drop_page_cache: !common.keep_page_cache,
+        constraints: common.constraints.constraints()?,
+        ..RunOptions::new(common.reports.clone())?
+    })
+}
+
+/// Runs the matrix `runs` times, each into its own run directory with its report, and prints how
+/// often the answers agreed.
+fn stability(input: &OpInput, cells: &[Cell], common: &Common, runs: u32) -> Result<()> {
+    let options = run_options(common)?;
+    let mut answers = Vec::new();
+    for run in 1..=runs {
+        eprintln!("stability: run {run} of {runs}");
+        let summary = run_cells(input, cells, &options)?;
+        write_report(&summary.results, &summary.dir)?;
+        if let Some(interrupted) = summary.interrupted {
+            return Err(interrupted.into());
+        }
+        let analysis = analyze(&summary.results);
+        let rec = recommend(&summary.results, &analysis);
+        let id = |i: usize| summary.results.cells[i].id.clone();
+        let mut tied: Vec<String> = rec.choice.tied.iter().map(|&i| id(i)).collect();
+        tied.sort();
+        let answer = Answer {
+            recommended: rec.best().map(id),
+            tied,
+        };
+        println!(
+            "run {run}: {} · recommended {} · tied {}",
+            summary.dir.display(),
+            answer.recommended.as_deref().unwrap_or("nothing"),
+            answer.tied.join(", ")
+        );
+        answers.push(answer);
+    }
+    println!("{}", tally(&answers));
+    Ok(())
 }
 
 fn load(path: &Path) -> Result<WorkloadSpec> {
@@ -385,14 +489,7 @@ fn main_result() -> Result<ExitCode> {
             resume,
             common,
         } => {
-            interrupt::install();
-            let input = op_input(&workload, &common)?;
-            let plan = plan(&common)?;
-            let options = common.cell_options(&plan)?;
-            let mut cells = plan.matrix(input.spec())?;
-            for cell in &mut cells {
-                cell.options = options;
-            }
+            let (input, cells) = matrix(&workload, &common)?;
             run_and_report(&input, &cells, common, resume.as_deref())
         }
         Command::Trace { command } => {
@@ -429,8 +526,21 @@ fn main_result() -> Result<ExitCode> {
             run_repeat_child(std::io::stdin().lock())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report { dir } => {
-            let results = read_results(&dir)?;
+        Command::Stability {
+            workload,
+            runs,
+            common,
+        } => {
+            let (input, cells) = matrix(&workload, &common)?;
+            stability(&input, &cells, &common, runs)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { dir, constraints } => {
+            let mut results = read_results(&dir)?;
+            let constraints = constraints.constraints()?;
+            if !constraints.is_empty() {
+                results.constraints = constraints;
+            }
             write_report(&results, &dir)?;
             println!("report: {}", dir.join("report.md").display());
             Ok(ExitCode::SUCCESS)

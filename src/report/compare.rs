@@ -19,6 +19,7 @@ use anyhow::{ensure, Result};
 
 use super::format::{bytes, latency, rate};
 use super::{html, plots};
+use crate::analysis::analyze;
 use crate::atomic::write_atomically;
 use crate::results::{read_results, BoundMechanism, CellResult, Results};
 use crate::workload::splitmix64;
@@ -377,22 +378,26 @@ fn cells_table(md: &mut String, runs: &[Run]) -> Result<()> {
     Ok(())
 }
 
-/// The throughput chart: a bar per cell and run.
+/// The throughput chart: a bar per cell and run, the median with its 95% interval as each run's
+/// own analysis gives it.
 fn chart(runs: &[Run]) -> Result<String> {
-    let (mut labels, mut values) = (Vec::new(), Vec::new());
+    let analyses: Vec<_> = runs.iter().map(|run| analyze(&run.results)).collect();
+    let (mut labels, mut values, mut intervals) = (Vec::new(), Vec::new(), Vec::new());
     for id in cell_ids(runs) {
-        for run in runs {
-            if let Some(c) = find(run, &id) {
+        for (run, analysis) in runs.iter().zip(&analyses) {
+            if let Some(i) = run.results.cells.iter().position(|c| c.id == id) {
+                let estimate = analysis.cells[i].ops_per_s;
                 labels.push(format!("{id} · {}", run.label));
-                values.push(c.ops_per_s);
+                values.push(estimate.median);
+                intervals.push((estimate.low, estimate.high));
             }
         }
     }
     plots::bars_svg(
-        "Throughput per cell and run",
+        "Throughput per cell and run (median, 95% interval)",
         "state ops per second",
         labels,
-        values,
+        (values, intervals),
     )
 }
 

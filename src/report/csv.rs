@@ -1,5 +1,6 @@
 //! summary.csv: one row per (cell, op class), plus an `all` row per cell, for spreadsheets and
-//! scripts.
+//! scripts; latencies are the median repeat's, and the last columns the throughput's median over
+//! the repeats with its 95% interval.
 
 use std::fmt::Write;
 
@@ -7,9 +8,10 @@ use anyhow::Result;
 
 use super::summary::checkpoint_stats;
 use super::Exporter;
+use crate::analysis::analyze;
 use crate::results::{Results, RocksDbStats};
 
-const COLUMNS: [&str; 22] = [
+const COLUMNS: [&str; 26] = [
     "cell",
     "backend",
     "profile",
@@ -32,6 +34,10 @@ const COLUMNS: [&str; 22] = [
     "write_amplification",
     "block_cache_hit_rate",
     "stall_ms",
+    "repeats",
+    "ops_per_s_median",
+    "ops_per_s_ci_low",
+    "ops_per_s_ci_high",
 ];
 
 /// Writes summary.csv.
@@ -54,7 +60,8 @@ impl Exporter for CsvExporter {
     fn render(&self, results: &Results) -> Result<Vec<u8>> {
         let mut out = COLUMNS.join(",");
         out.push_str("\r\n");
-        for c in &results.cells {
+        let analysis = analyze(results);
+        for (c, stats) in results.cells.iter().zip(&analysis.cells) {
             let s = checkpoint_stats(c).unwrap_or_default();
             let stat = |f: fn(&RocksDbStats) -> String| c.rocksdb.as_ref().map_or(String::new(), f);
             for o in c.ops.iter().chain(std::iter::once(&c.all_ops)) {
@@ -85,6 +92,10 @@ impl Exporter for CsvExporter {
                     stat(|r| format!("{:.4}", r.write_amplification)),
                     stat(|r| format!("{:.4}", r.block_cache_hit_rate)),
                     stat(|r| format!("{:.3}", r.stall_ms)),
+                    stats.repeats.to_string(),
+                    format!("{:.1}", stats.ops_per_s.median),
+                    format!("{:.1}", stats.ops_per_s.low),
+                    format!("{:.1}", stats.ops_per_s.high),
                 ];
                 let row: Vec<String> = fields.iter().map(|f| escape(f)).collect();
                 write!(out, "{}\r\n", row.join(","))?;

@@ -1,5 +1,5 @@
-//! report.md: the answer first (recommendation and Flink config), then the headline table, the
-//! plots, and one section per cell.
+//! report.md: the answer first (one sentence with its confidence, then the Flink config), then the
+//! ranking with intervals, how it was measured, the plots, and one section per cell.
 
 use std::fmt::Write;
 
@@ -7,12 +7,14 @@ use anyhow::Result;
 
 use super::binding::{binding_paragraph, resources_line};
 use super::format::{bytes, latency, millis, rate};
-use super::recommend::{flink_config, recommend, Recommendation, TIE_FRACTION};
+use super::recommend::{flink_config, recommend, Criterion, Recommendation};
 use super::summary::checkpoint_stats;
 use super::{Exporter, PLOTS};
+use crate::analysis::trend::{TREND_CHANGE, TREND_P};
+use crate::analysis::{analyze, throughput_ratio, MIN_CHECKPOINT_INTERVALS};
 use crate::checkpoint::CheckpointMode;
 use crate::config::BackendType;
-use crate::results::{CellResult, DiskProbe, Results};
+use crate::results::{Analysis, CellResult, CellStatistics, DiskProbe, Estimate, Results};
 
 /// Writes report.md.
 pub struct MarkdownExporter;
@@ -24,12 +26,14 @@ impl Exporter for MarkdownExporter {
 
     fn render(&self, results: &Results) -> Result<Vec<u8>> {
         let mut md = String::new();
+        let analysis = analyze(results);
         header(&mut md, results)?;
-        let recommendation = recommend(results);
-        answer(&mut md, results, &recommendation)?;
-        binding_paragraph(&mut md, results, recommendation.best)?;
-        headline(&mut md, results)?;
+        let recommendation = recommend(results, &analysis);
+        answer(&mut md, results, &analysis, &recommendation)?;
+        binding_paragraph(&mut md, results, recommendation.best())?;
+        headline(&mut md, results, &analysis)?;
         max_rates(&mut md, results)?;
+        protocol(&mut md, results, &analysis)?;
         writeln!(md, "## Plots\n")?;
         for (name, title) in PLOTS {
             writeln!(md, "![{title}](plots/{name}.png)\n")?;
@@ -107,7 +111,13 @@ fn header(md: &mut String, r: &Results) -> Result<()> {
     if let Some(disk) = &m.disk {
         disk_line(md, disk)?;
     }
-    if let Some(version) = r.converted_from {
+    if r.converted_from == Some(2) {
+        writeln!(
+            md,
+            "> Converted from results.json version 2, which ran each cell once in one process.\n"
+        )?;
+    }
+    if let Some(version @ 1) = r.converted_from {
         writeln!(
             md,
             "> Converted from results.json version {version}, which recorded each cell's backend, \
@@ -119,7 +129,76 @@ fn header(md: &mut String, r: &Results) -> Result<()> {
     Ok(())
 }
 
-fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
+/// A median with its interval, in `unit`'s words: `61.2 k (95% CI 58.0 k–63.9 k)`.
+fn with_ci(e: &Estimate, unit: &dyn Fn(f64) -> String) -> String {
+    format!(
+        "{} (95% CI {}–{})",
+        unit(e.median),
+        unit(e.low),
+        unit(e.high)
+    )
+}
+
+/// A ratio above 1 as a percentage ahead: `12% (95% CI 5–20%)`.
+fn ahead(e: &Estimate) -> String {
+    let pct = |v: f64| format!("{:.0}", (v - 1.0) * 100.0);
+    format!(
+        "{}% (95% CI {}–{}%)",
+        pct(e.median),
+        pct(e.low),
+        pct(e.high)
+    )
+}
+
+/// The one sentence the report leads with: the answer and how sure the run is of it.
+pub fn lead_sentence(r: &Results, a: &Analysis, rec: &Recommendation) -> String {
+    let choice = &rec.choice;
+    let Some(best) = choice.best else {
+        return "**No recommendation**: no cell both checkpointed, restored verified checkpoints \
+                in every repeat and kept the constraints."
+            .to_string();
+    };
+    let id = |i: usize| format!("`{}`", r.cells[i].id);
+    let n = a.cells[best].repeats;
+    let others: Vec<String> = choice
+        .tied
+        .iter()
+        .filter(|&&i| i != best)
+        .map(|&i| id(i))
+        .collect();
+    match (choice.decided_by, choice.runner_up) {
+        (Some(Criterion::Throughput), Some((runner, lead))) => format!(
+            "**Use {}**, with confidence: it is faster than every other eligible cell beyond the \
+             noise, {} ahead of the runner-up {} over {n} repeats each.",
+            id(best),
+            ahead(&lead),
+            id(runner)
+        ),
+        (Some(Criterion::Throughput), None) => format!(
+            "**Use {}**: the only cell that checkpoints, restored verified checkpoints in all {n} \
+             repeats and keeps the constraints.",
+            id(best)
+        ),
+        (Some(Criterion::Defaults), _) => format!(
+            "**Use {}**, but it is a statistical tie: {} cells are tied on throughput (with {}), \
+             and none is better than the others beyond the noise on checkpoint duration, memory \
+             or recovery either, so the pick is the one closest to Flink's defaults.",
+            id(best),
+            choice.tied.len(),
+            others.join(", ")
+        ),
+        (Some(criterion), _) => format!(
+            "**Use {}**: it is statistically tied on throughput with {} (the 95% interval of \
+             each one's throughput ratio to the fastest holds 1, over {n} repeats), and is chosen \
+             among them for {criterion}, which is beyond the noise.",
+            id(best),
+            others.join(", ")
+        ),
+        (None, _) => String::new(),
+    }
+}
+
+fn answer(md: &mut String, r: &Results, a: &Analysis, rec: &Recommendation) -> Result<()> {
     for &i in &rec.unverified {
         writeln!(
             md,
@@ -129,61 +208,93 @@ fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
         )?;
     }
     writeln!(md, "## Recommendation\n")?;
-    let Some(best) = rec.best.map(|i| &r.cells[i]) else {
+    writeln!(md, "{}\n", lead_sentence(r, a, rec))?;
+    ruled_out(md, r, rec)?;
+    let Some(b) = rec.best() else {
         writeln!(
             md,
-            "No cell both checkpointed and restored a verified checkpoint, so there is nothing to \
-             recommend for a job that needs fault tolerance. Run the matrix (`statebench matrix`).\n"
+            "Run the matrix (`statebench matrix`) for cells that checkpoint, or relax the \
+             constraints.\n"
         )?;
         return Ok(());
     };
-    let stats = checkpoint_stats(best).unwrap_or_default();
-    write!(
+    let (best, stats) = (&r.cells[b], &a.cells[b]);
+    let none = || "—".to_string();
+    writeln!(
         md,
-        "**Use `{}`**: {} ops/s ({} events/s) with checkpoints every {}, all-ops p99 {}, \
-         p99.9 {}; each checkpoint stalled the operator for {} on average.",
+        "`{}`: {} ops/s, {} events/s, with checkpoints every {}; all-ops p99 {}, p99.9 {}; \
+         mean checkpoint {}; recovery {}.\n",
         best.id,
-        rate(best.ops_per_s),
-        rate(best.events_per_s),
+        with_ci(&stats.ops_per_s, &rate),
+        rate(stats.events_per_s.median),
         millis(best.setup.checkpoint_interval_ms as f64),
-        latency(best.all_ops.p99_ns as f64),
-        latency(best.all_ops.p999_ns as f64),
-        millis(stats.avg_sync_ms),
+        with_ci(&stats.p99_ns, &latency),
+        latency(stats.p999_ns.median),
+        stats
+            .checkpoint_ms
+            .as_ref()
+            .map_or_else(none, |e| with_ci(e, &millis)),
+        stats
+            .recovery_ms
+            .as_ref()
+            .map_or_else(none, |e| with_ci(e, &millis)),
     )?;
-    if let Some(runner) = rec.runner_up.map(|i| &r.cells[i]) {
-        let ahead = (best.ops_per_s / runner.ops_per_s - 1.0) * 100.0;
-        if rec.is_near_tie(r) {
-            write!(
+    if rec.choice.tied.len() > 1 {
+        writeln!(
+            md,
+            "Tied on throughput (each one's ratio to the fastest, `{}`, has a 95% interval \
+             holding 1):\n",
+            r.cells[rec.choice.fastest.unwrap_or(b)].id
+        )?;
+        writeln!(
+            md,
+            "| cell | ops/s | mean checkpoint | peak memory | recovery |"
+        )?;
+        writeln!(md, "|---|--:|--:|--:|--:|")?;
+        for &i in &rec.choice.tied {
+            let s = &a.cells[i];
+            writeln!(
                 md,
-                " The runner-up `{}` is within {:.0}% ({ahead:.1}% slower): a tie at this run \
-                 length; repeat or lengthen the run before choosing between them.",
-                runner.id,
-                TIE_FRACTION * 100.0
-            )?;
-        } else {
-            write!(
-                md,
-                " It runs {} the runner-up `{}`.",
-                speedup(best.ops_per_s, runner.ops_per_s),
-                runner.id
+                "| `{}`{} | {} | {} | {} | {} |",
+                r.cells[i].id,
+                if i == b { " (picked)" } else { "" },
+                with_ci(&s.ops_per_s, &rate),
+                s.checkpoint_ms
+                    .as_ref()
+                    .map_or_else(none, |e| with_ci(e, &millis)),
+                s.peak_rss_bytes
+                    .as_ref()
+                    .map_or_else(none, |e| bytes(e.median as u64)),
+                s.recovery_ms
+                    .as_ref()
+                    .map_or_else(none, |e| with_ci(e, &millis)),
             )?;
         }
+        writeln!(md)?;
     }
-    if let Some(free) = rec.best_without_checkpoints.map(|i| &r.cells[i]) {
-        let cost = (1.0 - best.ops_per_s / free.ops_per_s) * 100.0;
-        let verdict = if cost.abs() < TIE_FRACTION * 100.0 {
-            format!("checkpointing has no cost measurable at this run length ({cost:+.1}%)")
+    if let Some(free) = rec.best_without_checkpoints {
+        let cost = throughput_ratio(r, b, free);
+        let verdict = if cost.contains(1.0) {
+            "checkpointing has no cost beyond the noise here".to_string()
         } else {
-            format!("checkpointing costs {cost:.0}% of the throughput here")
+            let pct = |v: f64| format!("{:.0}", (1.0 - v) * 100.0);
+            format!(
+                "checkpointing costs {}% of the throughput here (95% CI {}–{}%)",
+                pct(cost.median),
+                pct(cost.high),
+                pct(cost.low)
+            )
         };
-        write!(
+        writeln!(
             md,
-            " Without checkpoints the fastest cell, `{}`, ran at {} ops/s: {verdict}.",
-            free.id,
-            rate(free.ops_per_s)
+            "Without checkpoints the fastest cell, `{}`, ran at {} ops/s: {verdict}.\n",
+            r.cells[free].id,
+            rate(a.cells[free].ops_per_s.median),
         )?;
     }
-    writeln!(md, "\n")?;
+    if stats.drifting() || stats.short() {
+        writeln!(md, "> Note on `{}`: {}\n", best.id, steadiness(stats))?;
+    }
     writeln!(
         md,
         "```yaml\n# config.yaml (Flink 2.x)\n{}\n```\n",
@@ -193,48 +304,83 @@ fn answer(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
         write!(
             md,
             "The heap backend keeps all state as objects on the TaskManager's JVM heap: choose it only if \
-             the state fits there with room to spare (the last checkpoint held {}; objects on a heap take \
-             several times their serialized size).",
-            bytes(stats.last_size_bytes)
+             the state fits there with room to spare (the last checkpoint held {}, the process peaked at \
+             {}; objects on a heap take several times their serialized size; `--heap-budget` rules the \
+             heap out when the measured footprint exceeds it).",
+            bytes(best.checkpoints.last().map_or(0, |c| c.size_bytes)),
+            stats.peak_rss_bytes.as_ref().map_or_else(none, |e| bytes(e.median as u64)),
         )?;
-        if let Some(rocks) = rec.best_rocksdb.map(|i| &r.cells[i]) {
+        if let Some(rocks) = rec.rocksdb.best {
             write!(
                 md,
-                " If it does not, use `{}` ({} ops/s, p99 {}):\n\n```yaml\n{}\n```",
-                rocks.id,
-                rate(rocks.ops_per_s),
-                latency(rocks.all_ops.p99_ns as f64),
-                flink_config(&rocks.setup)
+                " If it does not, use `{}` ({} ops/s, p99 {}{}):\n\n```yaml\n{}\n```",
+                r.cells[rocks].id,
+                rate(a.cells[rocks].ops_per_s.median),
+                latency(a.cells[rocks].p99_ns.median),
+                match rec.rocksdb.decided_by {
+                    Some(Criterion::Throughput) | None => String::new(),
+                    Some(c) =>
+                        format!("; tied on throughput with other RocksDB cells, chosen for {c}"),
+                },
+                flink_config(&r.cells[rocks].setup)
             )?;
         }
         writeln!(md, "\n")?;
     }
     explain_rocksdb(md, r, rec)?;
-    if let Some(tail) = rec.lowest_tail.map(|i| &r.cells[i]) {
+    if let Some(tail) = rec.lowest_tail {
         writeln!(
             md,
             "If tail latency matters more than throughput: `{}` has the lowest p99.9 ({}) at {} ops/s.\n",
-            tail.id,
-            latency(tail.all_ops.p999_ns as f64),
-            rate(tail.ops_per_s)
+            r.cells[tail].id,
+            with_ci(&a.cells[tail].p999_ns, &latency),
+            rate(a.cells[tail].ops_per_s.median)
         )?;
     }
     Ok(())
 }
 
-/// `2.4×` for large ratios, `35% faster than` for small ones.
-fn speedup(fast: f64, slow: f64) -> String {
-    let ratio = fast / slow;
-    if ratio >= 2.0 {
-        format!("{ratio:.1}× as fast as")
-    } else {
-        format!("{:.0}% faster than", (ratio - 1.0) * 100.0)
+/// The cells the constraints ruled out, and why.
+fn ruled_out(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
+    if rec.ruled_out.is_empty() {
+        return Ok(());
     }
+    writeln!(md, "Ruled out by your constraints:\n")?;
+    for (i, why) in &rec.ruled_out {
+        writeln!(md, "- `{}`: {why}.", r.cells[*i].id)?;
+    }
+    writeln!(md)?;
+    Ok(())
+}
+
+/// What is wrong with a cell's steady state, in words.
+fn steadiness(s: &CellStatistics) -> String {
+    let mut notes = Vec::new();
+    for st in &s.steady {
+        if let Some(t) = st.trend.filter(|t| t.drifting) {
+            notes.push(format!(
+                "repeat {} drifted: throughput {} {:.0}% over its {:.1} s (Mann–Kendall p = {:.1e})",
+                st.repeat,
+                if t.change < 0.0 { "fell" } else { "rose" },
+                t.change.abs() * 100.0,
+                st.measured_s,
+                t.p_value
+            ));
+        }
+        if !st.enough_intervals {
+            notes.push(format!(
+                "repeat {} measured only {:.1} checkpoint intervals (fewer than {MIN_CHECKPOINT_INTERVALS:.0}: \
+                 lengthen the workload for a fair checkpoint cost)",
+                st.repeat, st.checkpoint_intervals
+            ));
+        }
+    }
+    notes.join("; ")
 }
 
 /// Why the best RocksDB cell beats the next one, in RocksDB's own numbers.
 fn explain_rocksdb(md: &mut String, r: &Results, rec: &Recommendation) -> Result<()> {
-    let Some(best) = rec.best_rocksdb else {
+    let Some(best) = rec.rocksdb.best else {
         return Ok(());
     };
     let next = (0..r.cells.len())
@@ -250,9 +396,10 @@ fn explain_rocksdb(md: &mut String, r: &Results, rec: &Recommendation) -> Result
     if let (Some(sa), Some(sb)) = (&a.rocksdb, &b.rocksdb) {
         writeln!(
             md,
-            "RocksDB's view of the two best RocksDB cells, `{}` vs `{}`: write amplification \
-             {:.2}× vs {:.2}×, block cache hit rate {:.1}% vs {:.1}%, {} vs {} of blocks read per \
-             get, write stalls {} vs {}, average checkpoint stall {} vs {}.\n",
+            "RocksDB's view (median repeat of each) of the recommended RocksDB cell `{}` and the \
+             next fastest `{}`: write amplification {:.2}× vs {:.2}×, block cache hit rate {:.1}% \
+             vs {:.1}%, {} vs {} of blocks read per get, write stalls {} vs {}, average \
+             checkpoint stall {} vs {}.\n",
             a.id,
             b.id,
             sa.write_amplification,
@@ -266,6 +413,59 @@ fn explain_rocksdb(md: &mut String, r: &Results, rec: &Recommendation) -> Result
             millis(checkpoint_stats(a).map_or(0.0, |s| s.avg_sync_ms)),
             millis(checkpoint_stats(b).map_or(0.0, |s| s.avg_sync_ms)),
         )?;
+    }
+    Ok(())
+}
+
+/// How the numbers were taken: repeats, order, processes, page cache, warm-up, steady state.
+fn protocol(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
+    let p = &r.protocol;
+    writeln!(md, "## How this was measured\n")?;
+    if p.repeats <= 1 {
+        writeln!(
+            md,
+            "Each cell ran once (results written before repeats, or `--repeats 1`): the intervals \
+             rest on the variation within that one run only, and ties cannot be told from \
+             run-to-run noise. Run with `--repeats 3` or more for an answer that survives a second \
+             run.\n"
+        )?;
+    } else {
+        writeln!(
+            md,
+            "Every cell ran {} times{}, in an interleaved order shuffled with seed {} (every cell's \
+             first repeat before any cell's second, never one cell twice in a row). Page cache: {}.\n",
+            p.repeats,
+            if p.child_processes { ", each repeat in a fresh process with a fresh directory" } else { "" },
+            p.order_seed,
+            p.page_cache
+        )?;
+    }
+    writeln!(
+        md,
+        "Warm-up: the first {} events (the workload's `warmup_events`) are applied but not measured; \
+         the rule is by events so every cell measures exactly the same ops. Intervals are 95% \
+         percentile-bootstrap intervals ({} resamples, seed {}) of the median over repeats; for \
+         throughput each resampled repeat is also resampled over its seconds (blocks of \
+         consecutive seconds). A ratio's interval comes from resampling both cells; a difference \
+         counts when that interval excludes 1. A repeat drifts when its per-second throughput has \
+         a Mann–Kendall trend with p < {} whose Theil–Sen slope moves it by at least {:.0}% over \
+         the measured part; a checkpointing repeat should measure at least \
+         {MIN_CHECKPOINT_INTERVALS:.0} checkpoint intervals.\n",
+        r.workload.warmup_events,
+        a.resamples,
+        a.seed,
+        TREND_P,
+        TREND_CHANGE * 100.0
+    )?;
+    let flagged: Vec<String> = r
+        .cells
+        .iter()
+        .zip(&a.cells)
+        .filter(|(_, s)| s.drifting() || s.short())
+        .map(|(c, s)| format!("- `{}`: {}", c.id, steadiness(s)))
+        .collect();
+    if !flagged.is_empty() {
+        writeln!(md, "Not in a steady state:\n\n{}\n", flagged.join("\n"))?;
     }
     Ok(())
 }
@@ -333,36 +533,49 @@ fn not_measured(md: &mut String, r: &Results) -> Result<()> {
     Ok(())
 }
 
-fn headline(md: &mut String, r: &Results) -> Result<()> {
-    writeln!(md, "## Headline\n")?;
+fn headline(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
+    writeln!(md, "## Ranking\n")?;
     writeln!(
         md,
-        "| cell | ops/s | events/s | p50 | p99 | p99.9 | max | checkpoints | avg sync | avg async | last size | restore | verified | write amp | cache hits |"
+        "By median throughput over the repeats, with 95% intervals. \"vs fastest\" is the ratio to \
+         the fastest cell; = marks a cell tied with it (the interval holds 1); > marks a cell \
+         faster than the next one beyond the noise. ⚠ marks a cell not in a steady state (see \
+         \"How this was measured\").\n"
     )?;
     writeln!(
         md,
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|"
+        "| # | cell | ops/s | vs fastest | | p99 | p99.9 | checkpoints | mean checkpoint | last size | recovery | peak memory | verified | write amp | cache hits |"
     )?;
-    for c in &r.cells {
-        let s = checkpoint_stats(c);
+    writeln!(
+        md,
+        "|--:|---|--:|--:|:-:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|"
+    )?;
+    for (rank, ranked) in a.ranking.iter().enumerate() {
+        let Some(i) = r.cells.iter().position(|c| c.id == ranked.cell) else {
+            continue;
+        };
+        let (c, s) = (&r.cells[i], &a.cells[i]);
         let dash = || "—".to_string();
+        let e = &ranked.ratio_to_fastest;
         writeln!(
             md,
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | `{}`{} | {} | {:.2} ({:.2}–{:.2}) | {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            rank + 1,
             c.id,
-            rate(c.ops_per_s),
-            rate(c.events_per_s),
-            latency(c.all_ops.p50_ns as f64),
-            latency(c.all_ops.p99_ns as f64),
-            latency(c.all_ops.p999_ns as f64),
-            latency(c.all_ops.max_ns as f64),
-            s.as_ref().map_or(0, |s| s.count),
-            s.as_ref().map_or_else(dash, |s| millis(s.avg_sync_ms)),
-            s.as_ref().map_or_else(dash, |s| millis(s.avg_async_ms)),
-            s.as_ref().map_or_else(dash, |s| bytes(s.last_size_bytes)),
-            c.restore
-                .as_ref()
-                .map_or_else(dash, |x| millis(x.restore_ms)),
+            if s.drifting() || s.short() { " ⚠" } else { "" },
+            with_ci(&s.ops_per_s, &rate),
+            e.median,
+            e.low,
+            e.high,
+            if ranked.tied_with_fastest { "=" } else { "" },
+            if ranked.ahead_of_next == Some(true) { ">" } else { "" },
+            with_ci(&s.p99_ns, &latency),
+            latency(s.p999_ns.median),
+            c.checkpoints.len(),
+            s.checkpoint_ms.as_ref().map_or_else(dash, |e| millis(e.median)),
+            s.checkpoint_bytes.as_ref().map_or_else(dash, |e| bytes(e.median as u64)),
+            s.recovery_ms.as_ref().map_or_else(dash, |e| millis(e.median)),
+            s.peak_rss_bytes.as_ref().map_or_else(dash, |e| bytes(e.median as u64)),
             verified_mark(c),
             c.rocksdb
                 .as_ref()

@@ -25,7 +25,7 @@ pub const PLOTS: [(&str, &str); 4] = [
     ("p99_per_cell", "p99 per cell"),
     ("throughput_per_cell", "throughput per cell"),
     ("latency_distribution", "latency distribution per cell"),
-    ("timeline", "p99 per second per cell"),
+    ("timeline", "p99 per second per cell (heat map)"),
 ];
 
 /// A text output format of the report.
@@ -78,8 +78,18 @@ pub(crate) mod tests {
     use crate::checkpoint::{CheckpointMode, CheckpointSetting};
     pub(crate) use crate::results::tests::results_with;
     use crate::results::{
-        CellResult, CheckpointRecord, OpLatency, RestoreRecord, RocksDbStats, TimelinePoint,
+        CellResult, CheckpointRecord, OpLatency, RepeatRecord, RestoreRecord, RocksDbStats,
+        TimelinePoint,
     };
+
+    impl CellResult {
+        /// This cell as its own single repeat.
+        fn once(mut self) -> CellResult {
+            self.repeats = vec![RepeatRecord::of(&self, 1, 1)];
+            self.representative_repeat = Some(1);
+            self
+        }
+    }
     use crate::run::Cell;
 
     /// A cell of `backend` with checkpoints of `mode` every second, as planned.
@@ -138,6 +148,7 @@ pub(crate) mod tests {
             representative_repeat: None,
             repeats: vec![],
         }
+        .once()
     }
 
     /// A latency summary whose percentiles grow from `base_ns`, with a distribution that ends in
@@ -209,7 +220,7 @@ pub(crate) mod tests {
                 ..RocksDbStats::default()
             });
         }
-        c
+        c.once()
     }
 
     /// Asserts that `write_report` wrote every file, non-empty, with the right signatures.
@@ -286,7 +297,8 @@ pub(crate) mod tests {
         assert!(md.contains("execution.checkpointing.interval: 1000ms"));
         assert!(md.contains("![p99 per cell](plots/p99_per_cell.png)"));
         assert!(md.contains("[options/rocksdb-FLASH_SSD_OPTIMIZED-full.ini]"));
-        assert!(md.find("## Headline").unwrap() > recommendation);
+        assert!(md.find("## Ranking").unwrap() > recommendation);
+        assert!(md.contains("Each cell ran once"), "{md}");
 
         let csv = std::fs::read_to_string(dir.path().join("summary.csv")).unwrap();
         let rows: Vec<&str> = csv.split_terminator("\r\n").collect();
@@ -310,6 +322,9 @@ pub(crate) mod tests {
         )]);
         let dir = tempfile::tempdir().unwrap();
         let md = assert_full_report(&results, dir.path());
-        assert!(md.contains("No cell both checkpointed"), "{md}");
+        assert!(
+            md.contains("**No recommendation**: no cell both checkpointed"),
+            "{md}"
+        );
     }
 }

@@ -2,12 +2,17 @@
 //! workload, and per cell what it ran with and what it measured. Reports are computed from this
 //! alone, so any old run can be redrawn and runs from different machines compared.
 //!
-//! Version 2 records what each cell ran with as types (backend, profile, timer service,
-//! checkpoint mode) and every Flink key with its source; version 1 files are converted on reading
-//! ([`read_results`], see `v1.rs` for what that conversion cannot know).
+//! Version 3 repeats every cell: per cell the raw numbers of each repeat ([`RepeatRecord`]), the
+//! median repeat's full measurements, and the run's [`Analysis`] (medians, intervals, steady
+//! state, ranking); [`RunProtocol`] says how the repeats were run. Version 2 (one run per cell)
+//! is read as one repeat per cell; version 2 recorded what each cell ran with as types and every
+//! Flink key with its source; version 1 files are converted on reading ([`read_results`], see
+//! `v1.rs` for what that conversion cannot know).
 
+mod constraints;
 mod repeats;
 mod setup;
+mod statistics;
 mod v1;
 
 use std::path::Path;
@@ -17,11 +22,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomically;
 use crate::workload::WorkloadSpec;
+pub use constraints::Constraints;
 pub use repeats::RepeatRecord;
 pub use setup::{CellProfile, CellSetup};
+pub use statistics::{Analysis, CellStatistics, Estimate, Ranked, SteadyState, Trend};
 
 /// Version of the results.json layout; bump on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The name of the results file in a run directory.
 pub const RESULTS_FILE: &str = "results.json";
@@ -34,8 +41,8 @@ pub fn write_results(dir: &Path, results: &Results) -> Result<()> {
     )
 }
 
-/// Reads `dir/results.json`: the current version as it is, version 1 converted (best effort,
-/// marked in [`Results::converted_from`]); other versions are refused.
+/// Reads `dir/results.json`: the current version as it is, versions 1 and 2 converted (best
+/// effort, marked in [`Results::converted_from`]); other versions are refused.
 pub fn read_results(dir: &Path) -> Result<Results> {
     let path = dir.join(RESULTS_FILE);
     let text = std::fs::read_to_string(&path)
@@ -45,19 +52,50 @@ pub fn read_results(dir: &Path) -> Result<Results> {
     match json.get("schema_version").and_then(|v| v.as_u64()) {
         Some(v) if v == u64::from(SCHEMA_VERSION) => serde_json::from_value(json)
             .with_context(|| format!("{}: invalid results", path.display())),
-        Some(1) => v1::convert(json).with_context(|| {
-            format!(
-                "{}: cannot convert these version-1 results to version {SCHEMA_VERSION}",
-                path.display()
-            )
-        }),
+        Some(2) => serde_json::from_value(json)
+            .map(|results| once_each(results, 2))
+            .with_context(|| format!("{}: invalid version-2 results", path.display())),
+        Some(1) => v1::convert(json)
+            .map(|results| once_each(results, 1))
+            .with_context(|| {
+                format!(
+                    "{}: cannot convert these version-1 results to version {SCHEMA_VERSION}",
+                    path.display()
+                )
+            }),
         Some(v) => bail!(
-            "{}: field `schema_version`: expected 1 or {SCHEMA_VERSION}, got {v} \
+            "{}: field `schema_version`: expected 1 to {SCHEMA_VERSION}, got {v} \
              (written by a statebench this one does not know)",
             path.display()
         ),
         None => bail!("{}: field `schema_version`: missing", path.display()),
     }
+}
+
+/// Results of version `from` (1 or 2: every cell ran once, in the measuring process) as version
+/// 3: each cell's measurements become its one repeat.
+fn once_each(mut results: Results, from: u32) -> Results {
+    results.schema_version = SCHEMA_VERSION;
+    results.converted_from = Some(from);
+    results.protocol = RunProtocol {
+        repeats: 1,
+        order_seed: results.workload.seed,
+        order: results
+            .cells
+            .iter()
+            .map(|c| format!("{}#1", c.id))
+            .collect(),
+        child_processes: false,
+        page_cache_dropped: false,
+        page_cache: format!("not recorded (results version {from})"),
+    };
+    for (i, cell) in results.cells.iter_mut().enumerate() {
+        if cell.repeats.is_empty() {
+            cell.repeats = vec![RepeatRecord::of(cell, 1, i + 1)];
+            cell.representative_repeat = Some(1);
+        }
+    }
+    results
 }
 
 /// A whole run: one workload, one or more cells of the matrix.
@@ -83,8 +121,15 @@ pub struct Results {
     /// one repeat each, in the plan's order, in the measuring process).
     #[serde(default)]
     pub protocol: RunProtocol,
+    /// The user's limits the recommendation applies.
+    #[serde(default, skip_serializing_if = "Constraints::is_empty")]
+    pub constraints: Constraints,
     /// One entry per cell, in the plan's order.
     pub cells: Vec<CellResult>,
+    /// The statistics of the repeats (medians, intervals, steady state, ranking), as the report
+    /// shows them; None in results written before version 3 (the report computes them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
 }
 
 /// How a run repeated its cells.
@@ -573,7 +618,9 @@ pub(crate) mod tests {
             rocksdb_version: "11.8.1".into(),
             converted_from: None,
             protocol: RunProtocol::default(),
+            constraints: Constraints::default(),
             cells,
+            analysis: None,
         }
     }
 

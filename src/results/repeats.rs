@@ -160,3 +160,52 @@ impl CellResult {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::cell;
+    use std::cell::Cell as Counter;
+
+    /// A measured repeat at `events_per_s`.
+    fn measured(events_per_s: f64) -> CellResult {
+        let mut c = cell(
+            "c-full",
+            crate::checkpoint::CheckpointMode::Full,
+            1.0,
+            1,
+            Some(true),
+        );
+        c.events_per_s = events_per_s;
+        c
+    }
+
+    #[test]
+    fn the_cell_shows_its_median_repeat_loading_an_earlier_one_when_needed() {
+        let record = |c: &CellResult, k| RepeatRecord::of(c, k, k as usize);
+        let first = measured(200.0);
+        let mut cell = CellResult::first_repeat(record(&first, 1), first);
+        let loads = Counter::new(0);
+        let load = |r: &RepeatRecord| {
+            loads.set(loads.get() + 1);
+            assert_eq!(r.repeat, 1, "only repeat 1 is not in hand");
+            Ok(measured(200.0))
+        };
+        let second = measured(100.0);
+        cell.add_repeat(record(&second, 2), second, load).unwrap();
+        // Two repeats: the lower middle one, the one just measured.
+        assert_eq!(
+            (cell.representative_repeat, cell.events_per_s),
+            (Some(2), 100.0)
+        );
+        let third = measured(300.0);
+        cell.add_repeat(record(&third, 3), third, load).unwrap();
+        assert_eq!(
+            (cell.representative_repeat, cell.events_per_s),
+            (Some(1), 200.0)
+        );
+        assert_eq!(loads.get(), 1);
+        let repeats: Vec<u32> = cell.repeats.iter().map(|r| r.repeat).collect();
+        assert_eq!(repeats, [1, 2, 3]);
+    }
+}

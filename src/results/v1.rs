@@ -54,7 +54,6 @@ pub(super) fn convert(mut json: Value) -> Result<Results> {
         cell.insert("setup".to_string(), serde_json::to_value(setup(old))?);
     }
     json["schema_version"] = SCHEMA_VERSION.into();
-    json["converted_from"] = 1.into();
     Ok(serde_json::from_value(json)?)
 }
 
@@ -243,11 +242,11 @@ mod tests {
     fn unknown_versions_and_bad_version_1_cells_are_refused_clearly() {
         let mut json = serde_json::to_value(results_with(vec![])).unwrap();
         let message = |json: &serde_json::Value| format!("{:#}", read_json(json).unwrap_err());
-        json["schema_version"] = 3.into();
+        json["schema_version"] = 4.into();
         let err = message(&json);
         assert!(
             err.contains("results.json")
-                && err.contains("`schema_version`: expected 1 or 2, got 3"),
+                && err.contains("`schema_version`: expected 1 to 3, got 4"),
             "{err}"
         );
         json.as_object_mut().unwrap().remove("schema_version");

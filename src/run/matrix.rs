@@ -18,11 +18,13 @@ use super::page_cache::drop_page_cache;
 use super::repeat::{result_file, run_repeat};
 use super::resume::RunManifest;
 use super::workdir::WorkDir;
+use crate::analysis::analyze;
 use crate::backend::rocksdb::options_file;
 use crate::backend::BackendConfig;
 use crate::measure::describe_machine;
 use crate::results::{
-    read_results, write_results, CellResult, RepeatRecord, Results, RunProtocol, SCHEMA_VERSION,
+    read_results, write_results, CellResult, Constraints, RepeatRecord, Results, RunProtocol,
+    SCHEMA_VERSION,
 };
 
 /// Repeats per cell when `--repeats` is not given (README, "Repeats", says why three).
@@ -43,6 +45,8 @@ pub struct RunOptions {
     pub drop_page_cache: bool,
     /// The statebench binary each repeat's child process runs.
     pub executable: PathBuf,
+    /// The user's limits, recorded in results.json for the recommendation.
+    pub constraints: Constraints,
 }
 
 impl RunOptions {
@@ -57,6 +61,7 @@ impl RunOptions {
             drop_page_cache: true,
             executable: std::env::current_exe()
                 .context("cannot find the statebench executable to run repeats with")?,
+            constraints: Constraints::default(),
         })
     }
 }
@@ -187,7 +192,9 @@ fn execute(
             }
             .to_string(),
         },
+        constraints: options.constraints.clone(),
         cells: Vec::new(),
+        analysis: None,
     });
     let done = repeats_done(&results).len();
     let memory = cells
@@ -274,8 +281,11 @@ fn execute(
         };
         bar.suspend(|| eprintln!("{}", one_line(i + 1, total, slot, &measured)));
         let before = results.clone();
-        let saved = add_repeat(&mut results, cells, &dir, slot, i + 1, dropped, measured)
-            .and_then(|()| write_results(&dir, &results));
+        let saved =
+            add_repeat(&mut results, cells, &dir, slot, i + 1, dropped, measured).and_then(|()| {
+                results.analysis = Some(analyze(&results));
+                write_results(&dir, &results)
+            });
         if let Err(e) = saved {
             // results stays what results.json holds.
             results = before;

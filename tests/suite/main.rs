@@ -22,5 +22,6 @@ mod semantics;
 mod timers;
 mod trace;
 mod ttl;
+mod verdict;
 mod windows;
 mod workload_errors;

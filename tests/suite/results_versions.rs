@@ -1,7 +1,7 @@
 //! results.json across versions: `statebench report` redraws a run written by statebench's
 //! schema version 1 (a real file, `tests/fixtures/results-v1/`: a matrix run with
 //! `--set state.backend.rocksdb.timer-service.factory=HEAP` and a user profile `BIG`), redraws a
-//! version-2 run, and refuses a version it does not know with the version it found.
+//! version-2 run (the fixture `tests/fixtures/results-v2/`) and a version-3 run, and refuses a version it does not know with the version it found.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -18,12 +18,49 @@ const V1: &str = concat!(
     "/tests/fixtures/results-v1/results.json"
 );
 
+/// A version-2 run (`matrix` of a tiny workload with `state.backend.type: hashmap`, written by
+/// statebench before repeats).
+const V2: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/results-v2/results.json"
+);
+
+#[test]
+fn version_2_results_are_read_as_one_repeat_per_cell_and_redrawn() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(V2, dir.path().join(RESULTS_FILE)).unwrap();
+    let results = read_results(dir.path()).unwrap();
+    assert_eq!(
+        (results.schema_version, results.converted_from),
+        (SCHEMA_VERSION, Some(2))
+    );
+    assert_eq!(results.protocol.repeats, 1);
+    for cell in &results.cells {
+        assert_eq!(cell.repeats.len(), 1);
+        assert_eq!(cell.repeats[0].ops_per_s, cell.ops_per_s);
+    }
+    let md = redraw(dir.path());
+    assert!(md.contains("Each cell ran once"), "{md}");
+    assert!(md.contains("Converted from results.json version 2, which ran each cell once"));
+}
+
 fn statebench(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_statebench"))
         .args(args)
         .arg(dir)
         .output()
         .unwrap()
+}
+
+/// Runs `statebench report DIR`, checks it succeeded and returns the report.md it wrote.
+fn redraw(dir: &Path) -> String {
+    let out = statebench(&["report"], dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(dir.join("report.md")).unwrap()
 }
 
 /// A run directory holding a copy of the version-1 fixture.
@@ -84,13 +121,7 @@ fn version_1_results_are_converted_to_typed_setups() {
 #[test]
 fn report_redraws_a_version_1_run_and_says_what_it_lacks() {
     let dir = v1_run();
-    let out = statebench(&["report"], dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    let md = redraw(dir.path());
     assert!(md.contains("Converted from results.json version 1"), "{md}");
     assert!(md.contains(
         "state.backend.rocksdb.predefined-options: DEFAULT\n\
@@ -113,20 +144,20 @@ fn report_refuses_a_version_it_does_not_know() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
         &path,
-        text.replacen("\"schema_version\": 1", "\"schema_version\": 3", 1),
+        text.replacen("\"schema_version\": 1", "\"schema_version\": 4", 1),
     )
     .unwrap();
     let out = statebench(&["report"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("`schema_version`: expected 1 or 2, got 3"),
+        stderr.contains("`schema_version`: expected 1 to 3, got 4"),
         "{stderr}"
     );
 }
 
 #[test]
-fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
+fn a_run_writes_version_3_with_its_repeats_and_the_keys_it_ran_with_and_report_redraws_it() {
     let dir = tempfile::tempdir().unwrap();
     let workload = dir.path().join("w.json");
     std::fs::write(
@@ -184,7 +215,18 @@ fn a_run_writes_version_2_with_the_keys_it_ran_with_and_report_redraws_it() {
     );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join(RESULTS_FILE)).unwrap()).unwrap();
-    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["schema_version"], 3);
+    // Two repeats, each in its own process, their raw numbers and whole results kept.
+    assert_eq!(results.protocol.repeats, 2);
+    assert!(results.protocol.child_processes);
+    assert_eq!(cell.repeats.len(), 2);
+    for repeat in &cell.repeats {
+        assert!(run.join(repeat.file.as_ref().unwrap()).is_file());
+        assert!(repeat.peak_rss_bytes.unwrap() > 1 << 20);
+    }
+    assert_eq!(cell.representative_repeat, cell.median_repeat());
+    let analysis = results.analysis.as_ref().unwrap();
+    assert_eq!(analysis.cells[0].repeats, 2);
     assert_eq!(json["cells"][0]["setup"]["backend"], "rocksdb");
     assert_eq!(
         json["cells"][0]["setup"]["profile"]["user"]["keys"]
