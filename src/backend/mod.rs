@@ -9,6 +9,7 @@ pub mod heap;
 pub mod keygroup;
 pub mod rocksdb;
 
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::Result;
@@ -52,11 +53,45 @@ impl BackendConfig {
         )
     }
 
+    /// Threads a checkpoint's files are transferred on (`checkpoint.transfer.thread.num` for
+    /// RocksDB; the heap writes and reads one stream).
+    pub fn transfer_threads(&self) -> usize {
+        match self {
+            BackendConfig::HashMap => 1,
+            BackendConfig::RocksDb(c) => crate::checkpoint::transfer_threads(c.transfer_threads),
+        }
+    }
+
     /// Opens an empty backend working in `dir`.
     pub fn open(&self, layout: &StateLayout, dir: &Path) -> Result<Box<dyn Backend>> {
         Ok(match self {
             BackendConfig::HashMap => Box::new(heap::HeapBackend::new(layout)),
             BackendConfig::RocksDb(c) => Box::new(rocksdb::RocksDbBackend::open(c, layout, dir)?),
+        })
+    }
+
+    /// Restores the key groups `key_groups` of a completed checkpoint into a fresh backend
+    /// working in `dir`, as a subtask of a job rescaled to a higher parallelism restores its
+    /// part: RocksDB opens the checkpoint and clips it with delete-range, the heap keeps only
+    /// those key groups.
+    pub fn restore_key_groups(
+        &self,
+        layout: &StateLayout,
+        handle: &CheckpointHandle,
+        dir: &Path,
+        key_groups: Range<u32>,
+    ) -> Result<Box<dyn Backend>> {
+        Ok(match self {
+            BackendConfig::HashMap => {
+                let mut heap = heap::HeapBackend::restore(layout, handle)?;
+                heap.retain_key_groups(key_groups);
+                Box::new(heap)
+            }
+            BackendConfig::RocksDb(c) => {
+                let mut rocks = rocksdb::RocksDbBackend::restore(c, layout, handle, dir)?;
+                rocks.clip_key_groups(key_groups)?;
+                Box::new(rocks)
+            }
         })
     }
 

@@ -9,7 +9,7 @@ use super::summary::checkpoint_stats;
 use super::Exporter;
 use crate::results::{Results, RocksDbStats};
 
-const COLUMNS: [&str; 22] = [
+const COLUMNS: [&str; 25] = [
     "cell",
     "backend",
     "profile",
@@ -32,6 +32,9 @@ const COLUMNS: [&str; 22] = [
     "write_amplification",
     "block_cache_hit_rate",
     "stall_ms",
+    "recovery_ms",
+    "rescale_recovery_ms",
+    "failed_checkpoints",
 ];
 
 /// Writes summary.csv.
@@ -85,6 +88,14 @@ impl Exporter for CsvExporter {
                     stat(|r| format!("{:.4}", r.write_amplification)),
                     stat(|r| format!("{:.4}", r.block_cache_hit_rate)),
                     stat(|r| format!("{:.3}", r.stall_ms)),
+                    c.recovery
+                        .as_ref()
+                        .map_or(String::new(), |r| format!("{:.3}", r.recovery_ms)),
+                    c.recovery
+                        .as_ref()
+                        .and_then(|r| r.rescale.as_ref())
+                        .map_or(String::new(), |r| format!("{:.3}", r.recovery_ms)),
+                    c.failed_checkpoints.len().to_string(),
                 ];
                 let row: Vec<String> = fields.iter().map(|f| escape(f)).collect();
                 write!(out, "{}\r\n", row.join(","))?;

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use super::format::{bytes, latency, millis, rate};
 use super::recommend::{flink_config, recommend, Recommendation, TIE_FRACTION};
+use super::recovery::{recovery_cell, storage_and_recovery};
 use super::summary::checkpoint_stats;
 use super::{Exporter, PLOTS};
 use crate::checkpoint::CheckpointMode;
@@ -333,21 +334,22 @@ fn headline(md: &mut String, r: &Results) -> Result<()> {
     writeln!(md, "## Headline\n")?;
     writeln!(
         md,
-        "| cell | ops/s | events/s | p50 | p99 | p99.9 | max | checkpoints | avg sync | avg async | last size | restore | verified | write amp | cache hits |"
+        "| cell | ops/s | events/s | recovery | p50 | p99 | p99.9 | max | checkpoints | avg sync | avg async | last size | restore | verified | write amp | cache hits |"
     )?;
     writeln!(
         md,
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|"
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|"
     )?;
     for c in &r.cells {
         let s = checkpoint_stats(c);
         let dash = || "—".to_string();
         writeln!(
             md,
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             c.id,
             rate(c.ops_per_s),
             rate(c.events_per_s),
+            recovery_cell(c),
             latency(c.all_ops.p50_ns as f64),
             latency(c.all_ops.p99_ns as f64),
             latency(c.all_ops.p999_ns as f64),
@@ -444,6 +446,7 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             }
         )?;
     }
+    storage_and_recovery(md, c)?;
     if let Some(sp) = &c.savepoint {
         writeln!(
             md,

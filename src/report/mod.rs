@@ -6,6 +6,7 @@ mod format;
 mod markdown;
 mod plots;
 pub mod recommend;
+mod recovery;
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -104,6 +105,9 @@ pub(crate) mod tests {
             }),
             savepoint: None,
             savepoint_restore: None,
+            failed_checkpoints: vec![],
+            recovery: None,
+            storage: None,
             options_file: None,
             rocksdb: None,
         }
@@ -165,7 +169,7 @@ pub(crate) mod tests {
                     files_written: 4,
                     files_reused: id - 1,
                     is_final: id == 3,
-                    verified: None,
+                    ..CheckpointRecord::default()
                 })
                 .collect();
         }

@@ -85,6 +85,19 @@ impl HeapBackend {
         Ok(backend)
     }
 
+    /// Keeps only the key groups in `key_groups`, as a subtask of a rescaled job holds only its
+    /// range. (Flink's heap restore seeks to its key groups in the stream; this one reads the
+    /// whole stream and drops the rest, so a rescaled heap restore is timed a little long.)
+    pub fn retain_key_groups(&mut self, key_groups: std::ops::Range<u32>) {
+        for table in &mut self.tables {
+            for (kg, group) in table.iter_mut().enumerate() {
+                if !key_groups.contains(&(kg as u32)) {
+                    *group = Group::default();
+                }
+            }
+        }
+    }
+
     /// Unexpired logical entries (as a digest counts them) and their payload bytes, without
     /// hashing them: what `statebench workload describe` samples.
     pub fn live_size(&self) -> (u64, u64) {

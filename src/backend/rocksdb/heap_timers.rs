@@ -68,6 +68,17 @@ impl HeapTimers {
         true
     }
 
+    /// Keeps only the timers of the key groups in `key_groups` (a rescaled subtask's range).
+    pub(super) fn retain_key_groups(&mut self, key_groups: &std::ops::Range<u32>) {
+        for set in self.sets.iter_mut().flatten() {
+            *set = set
+                .iter()
+                .filter(|(kg, ..)| key_groups.contains(&u32::from(*kg)))
+                .cloned()
+                .collect();
+        }
+    }
+
     /// Adds every timer to a digest, as the RocksDB timer rows are added.
     pub(super) fn digest_into(&self, digest: &mut Digest) {
         for (state, set) in self.sets.iter().enumerate() {
