@@ -195,7 +195,10 @@ impl CheckpointStore {
             (StorageKind::FileSystem, None) => (
                 work.to_path_buf(),
                 Remote::Local,
-                work.display().to_string(),
+                format!(
+                    "{} (statebench's work directory: no execution.checkpointing.dir set)",
+                    work.display()
+                ),
             ),
             (StorageKind::FileSystem, Some(CheckpointDir::Local(dir))) => {
                 let root = dir.join(job);

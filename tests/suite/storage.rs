@@ -57,7 +57,7 @@ impl Weed {
             "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1",
             "-master.volumeSizeLimitMB=64",
-            "-volume.max=8",
+            "-volume.max=0",
             "-metricsPort=0",
         ]);
         command.arg(format!("-dir={}", dir.path().display()));
