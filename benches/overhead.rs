@@ -26,7 +26,7 @@ use statebench::backend::heap::HeapBackend;
 use statebench::backend::rocksdb::{KeyBuilder, PredefinedProfile, RocksDbBackend, RocksDbConfig};
 use statebench::backend::{AsyncPhase, StateView, StatsSnapshot};
 use statebench::backend::{Backend, BackendConfig, Digest, Outcome, StateLayout};
-use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
+use statebench::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointTarget};
 use statebench::measure::Clock;
 use statebench::run::{replay_only, run_cell, Cell, CellPaths, OpInput};
 use statebench::workload::{
@@ -166,7 +166,7 @@ impl Backend for Noop {
     fn set_time(&mut self, now_ms: i64) {
         black_box(now_ms);
     }
-    fn snapshot(&mut self, _: CheckpointMode) -> Result<AsyncPhase> {
+    fn snapshot(&mut self, _: CheckpointMode, _: &CheckpointTarget) -> Result<AsyncPhase> {
         anyhow::bail!("the no-op backend takes no checkpoints")
     }
     fn savepoint(&mut self) -> Result<AsyncPhase> {

@@ -68,8 +68,10 @@ pub trait Backend: Send {
     /// event's ops are applied.
     fn set_time(&mut self, now_ms: i64);
 
-    /// The synchronous phase of a checkpoint, run on the operator thread.
-    fn snapshot(&mut self, mode: CheckpointMode) -> Result<AsyncPhase>;
+    /// The synchronous phase of a checkpoint, run on the operator thread. `target` is where the
+    /// checkpoint goes: what Flink writes synchronously (the operator's raw keyed state, which
+    /// holds HEAP timers beside RocksDB) is written there now; the rest by the async phase.
+    fn snapshot(&mut self, mode: CheckpointMode, target: &CheckpointTarget) -> Result<AsyncPhase>;
 
     /// The synchronous phase of a savepoint in the canonical format (one key-group-ordered
     /// stream, Flink's `FullSnapshotAsyncWriter`), run on the operator thread.

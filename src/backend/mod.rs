@@ -7,7 +7,9 @@ mod byte_array;
 mod digest;
 pub mod heap;
 pub mod keygroup;
+pub mod priority_queue;
 pub mod rocksdb;
+pub mod timer_set;
 
 use std::ops::Range;
 use std::path::Path;

@@ -13,6 +13,7 @@ use super::{BackendType, CheckpointKeys, Origin, Resolved};
 use crate::backend::rocksdb::profile::{CompactionStyle, Compression};
 use crate::backend::rocksdb::{
     MemoryMode, PredefinedProfile, RocksDbConfig, RocksSettings, TimerFactory,
+    DEFAULT_TIMER_CACHE_SIZE,
 };
 use crate::backend::BackendConfig;
 use crate::checkpoint::{
@@ -86,6 +87,7 @@ const FIXED_PER_SLOT: &str = "state.backend.rocksdb.memory.fixed-per-slot";
 const WRITE_BUFFER_RATIO: &str = "state.backend.rocksdb.memory.write-buffer-ratio";
 const HIGH_PRIO_POOL_RATIO: &str = "state.backend.rocksdb.memory.high-prio-pool-ratio";
 const TIMER_FACTORY: &str = "state.backend.rocksdb.timer-service.factory";
+const TIMER_CACHE_SIZE: &str = "state.backend.rocksdb.timer-service.cache-size";
 const TRANSFER_THREADS: &str = "state.backend.rocksdb.checkpoint.transfer.thread.num";
 const TM_MANAGED_SIZE: &str = "taskmanager.memory.managed.size";
 const TM_SLOTS: &str = "taskmanager.numberOfTaskSlots";
@@ -161,6 +163,7 @@ pub const KEYS: &[&str] = &[
     "state.backend.rocksdb.memory.high-prio-pool-ratio",
     "state.backend.rocksdb.memory.partitioned-index-filters",
     "state.backend.rocksdb.timer-service.factory",
+    "state.backend.rocksdb.timer-service.cache-size",
     "state.backend.rocksdb.checkpoint.transfer.thread.num",
     "taskmanager.memory.process.size",
     "taskmanager.memory.flink.size",
@@ -250,6 +253,11 @@ fn kind_of(name: &str) -> Option<Kind> {
             max: 1.0 - f64::EPSILON,
         },
         (_, Some("timer-service.factory")) => Kind::Choice(&["ROCKSDB", "HEAP"]),
+        // `RocksDBPriorityQueueSetFactory`: checkArgument(cacheSize > 0).
+        (_, Some("timer-service.cache-size")) => Kind::Int {
+            min: 1,
+            max: MAX_INT,
+        },
         // Negative: the TaskManager's IO pool; 0 or 1: the async snapshot thread itself.
         (_, Some("checkpoint.transfer.thread.num")) => Kind::Int {
             min: -MAX_THREADS,
@@ -263,7 +271,6 @@ fn kind_of(name: &str) -> Option<Kind> {
                 | "log.max-file-size"
                 | "log.file-num"
                 | "localdir"
-                | "timer-service.cache-size"
                 | "options-factory"
                 | "restore-overlap-fraction-threshold"
                 | "use-ingest-db-restore-mode"
@@ -723,6 +730,7 @@ pub(super) fn default_value(name: &str, profile: PredefinedProfile) -> Option<Va
         WRITE_BUFFER_RATIO => Value::Ratio(0.5),
         HIGH_PRIO_POOL_RATIO => Value::Ratio(0.1),
         TIMER_FACTORY => Value::Choice(timer_factory_name(TimerFactory::Rocksdb).to_string()),
+        TIMER_CACHE_SIZE => Value::Int(DEFAULT_TIMER_CACHE_SIZE as i64),
         TRANSFER_THREADS => Value::Int(DEFAULT_TRANSFER_THREADS.into()),
         INCREMENTAL => Value::Bool(false),
         MIN_PAUSE => Value::Duration(Duration::ZERO),
@@ -774,6 +782,9 @@ pub(super) fn resolve(
         if t == timer_factory_name(TimerFactory::Heap) {
             config.timers = TimerFactory::Heap;
         }
+    }
+    if let Some(Value::Int(n)) = get(TIMER_CACHE_SIZE) {
+        config.timer_cache_size = *n as usize;
     }
     if let Some(Value::Int(n)) = get(TRANSFER_THREADS) {
         config.transfer_threads = (*n).clamp(i32::MIN.into(), i32::MAX.into()) as i32;
@@ -887,6 +898,26 @@ fn managed_bytes_per_slot(values: &Values) -> Result<u64> {
     Ok(memory.managed_bytes()? / slots)
 }
 
+/// `RocksDBMemoryConfiguration.validate`: the write buffer manager's share of the cache,
+/// 2·w/(3−w) (the cache is (3−w)·M/3, the manager 2·w·M/3), plus the high-priority pool must stay
+/// below the whole cache, or Flink refuses the configuration with this message.
+fn check_memory_ratios(values: &Values, write_buffer: f64, high_prio: f64) -> Result<()> {
+    if 2.0 * write_buffer / (3.0 - write_buffer) + high_prio < 1.0 {
+        return Ok(());
+    }
+    let source = |name| match values.get(name) {
+        Some((_, origin)) => format!("{name}: {origin}"),
+        None => format!("{name}: Flink's default"),
+    };
+    bail!(
+        "Invalid configuration: writeBufferRatio {write_buffer} with highPriPoolRatio {high_prio} \
+         ({}; {}): Flink requires 2*w/(3-w) + h < 1, i.e. the write buffer manager's share of the \
+         block cache plus the high-priority pool below the whole cache",
+        source(WRITE_BUFFER_RATIO),
+        source(HIGH_PRIO_POOL_RATIO)
+    )
+}
+
 /// `RocksDBSharedResourcesFactory`'s choice: fixed-per-slot, else managed, else per-CF caches.
 fn memory_mode(values: &Values) -> Result<MemoryMode> {
     let ratio = |name| match value_or_default(values, name) {
@@ -894,11 +925,7 @@ fn memory_mode(values: &Values) -> Result<MemoryMode> {
         _ => 0.0,
     };
     let (ratio, high_prio) = (ratio(WRITE_BUFFER_RATIO), ratio(HIGH_PRIO_POOL_RATIO));
-    if ratio + high_prio > 1.0 {
-        bail!(
-            "{WRITE_BUFFER_RATIO} ({ratio}) + high-prio-pool-ratio ({high_prio}) must not exceed 1"
-        );
-    }
+    check_memory_ratios(values, ratio, high_prio)?;
     if let Some((Value::Size(bytes), _)) = values.get(FIXED_PER_SLOT) {
         return Ok(MemoryMode::FixedPerSlot {
             total_bytes: *bytes,
@@ -979,6 +1006,7 @@ pub(super) fn cell_values(
             TIMER_FACTORY,
             Value::Choice(timer_factory_name(rocks.timers).to_string()),
         );
+        values.insert(TIMER_CACHE_SIZE, Value::Int(rocks.timer_cache_size as i64));
         values.insert(TRANSFER_THREADS, Value::Int(rocks.transfer_threads.into()));
     }
     if checkpoint.mode != CheckpointMode::None {

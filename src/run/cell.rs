@@ -680,9 +680,18 @@ impl Recovering<'_> {
             remove_dir_if_present(&dir)?;
             halves.push(phases);
         }
+        let verified = together == whole;
+        if !verified {
+            eprintln!(
+                "error: cell {}: the two key-group halves of checkpoint {} restored to \
+                 {together:?}, not the whole state's {whole:?}",
+                self.cell.id(),
+                handle.id
+            );
+        }
         Ok(Rescale {
             recovery_ms: halves.iter().map(|h| h.total_ms).fold(0.0, f64::max),
-            verified: together == whole,
+            verified,
             halves,
         })
     }

@@ -394,7 +394,7 @@ impl Coordinator {
         let start = Instant::now();
         // A failed synchronous phase fails the task in Flink, whatever the tolerable failures.
         let async_phase = backend
-            .snapshot(self.setting.mode)
+            .snapshot(self.setting.mode, &target)
             .with_context(|| format!("checkpoint {id}: synchronous phase failed"))?;
         let sync_time = start.elapsed();
         // Outside the timed sync phase, but on the operator thread: ops wait for it too.
@@ -478,7 +478,8 @@ impl Coordinator {
                     timeout.as_millis()
                 );
                 self.abandoned.insert(id, flight.target);
-                self.fail(id, flight.record.triggered_s, true, cause)?;
+                let triggered_s = signed_seconds(self.epoch, flight.triggered);
+                self.fail(id, triggered_s, true, cause)?;
             }
         }
         Ok(())
@@ -506,7 +507,7 @@ impl Coordinator {
                     "checkpoint {id}: asynchronous phase failed writing into {}",
                     self.store.location()
                 ));
-                let triggered_s = flight.record.triggered_s;
+                let triggered_s = signed_seconds(self.epoch, flight.triggered);
                 self.clean_up(&flight.target)?;
                 self.fail(id, triggered_s, false, cause)
             }
@@ -567,8 +568,10 @@ impl Coordinator {
             target,
             mut record,
             view,
-            ..
+            triggered,
         } = flight;
+        // Relative to the end of warm-up, which may have come after the trigger.
+        record.triggered_s = signed_seconds(self.epoch, triggered);
         let handle = self.store.complete(&target, &upload)?;
         record_upload(&mut record, &upload, requests, took);
         self.final_completed |= record.is_final;

@@ -159,9 +159,15 @@ fn execute(
             }
         }
         let restores = [&result.restore, &result.savepoint_restore];
-        if restores
-            .iter()
-            .any(|r| r.as_ref().is_some_and(|r| !r.verified))
+        let rescale_unverified = result
+            .recovery
+            .as_ref()
+            .and_then(|r| r.rescale.as_ref())
+            .is_some_and(|r| !r.verified);
+        if rescale_unverified
+            || restores
+                .iter()
+                .any(|r| r.as_ref().is_some_and(|r| !r.verified))
         {
             unverified.push(result.id.clone());
         }

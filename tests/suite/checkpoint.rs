@@ -53,10 +53,10 @@ fn restores_equal_checkpointed_state(spec: &statebench::workload::WorkloadSpec) 
 
             common::apply(backend.as_mut(), first);
             let at_first = backend.digest().unwrap();
-            let async_phase = backend.snapshot(mode).unwrap();
+            let target = store.target(1, Arc::new(BTreeMap::new())).unwrap();
+            let async_phase = backend.snapshot(mode, &target).unwrap();
             // Ops go on before the async phase runs: the checkpoint must not see them.
             common::apply(backend.as_mut(), second);
-            let target = store.target(1, Arc::new(BTreeMap::new())).unwrap();
             let upload = async_phase(&target).unwrap();
             let handle = store.complete(&target, &upload).unwrap();
             assert!(upload.bytes_written() > 0, "{what}");
@@ -73,9 +73,9 @@ fn restores_equal_checkpointed_state(spec: &statebench::workload::WorkloadSpec) 
             drop(restored);
 
             // A second checkpoint; incremental ones reuse the files they can.
-            let async_phase = backend.snapshot(mode).unwrap();
-            common::apply(backend.as_mut(), third);
             let target = store.target(2, Arc::new(handle.shared.clone())).unwrap();
+            let async_phase = backend.snapshot(mode, &target).unwrap();
+            common::apply(backend.as_mut(), third);
             let upload = async_phase(&target).unwrap();
             let handle2 = store.complete(&target, &upload).unwrap();
             if mode == CheckpointMode::Incremental {
@@ -160,10 +160,10 @@ fn a_full_rocksdb_checkpoint_is_a_real_copy_of_every_file_of_a_native_checkpoint
     backend.compact().unwrap();
     common::apply(&mut backend, &second[..second.len() / 4]);
     let at_checkpoint = backend.digest().unwrap();
-    let async_phase = backend.snapshot(CheckpointMode::Full).unwrap();
-    let live_ssts = files_of(&live, |n| n.ends_with(".sst"));
     let store = CheckpointStore::new(&dir.path().join("checkpoints")).unwrap();
     let target = store.target(1, Arc::new(BTreeMap::new())).unwrap();
+    let async_phase = backend.snapshot(CheckpointMode::Full, &target).unwrap();
+    let live_ssts = files_of(&live, |n| n.ends_with(".sst"));
     let upload = async_phase(&target).unwrap();
     let handle = store.complete(&target, &upload).unwrap();
     common::apply(&mut backend, &second[second.len() / 4..]);
@@ -375,8 +375,10 @@ fn transfer_threads_come_from_flinks_key_and_every_count_restores() {
         let store = CheckpointStore::new(&dir.path().join("checkpoints")).unwrap();
         let mut backend = RocksDbBackend::open(&config, &layout, &dir.path().join("db")).unwrap();
         common::apply(&mut backend, &ops);
-        let async_phase = backend.snapshot(CheckpointMode::Incremental).unwrap();
         let target = store.target(1, Arc::new(BTreeMap::new())).unwrap();
+        let async_phase = backend
+            .snapshot(CheckpointMode::Incremental, &target)
+            .unwrap();
         let handle = store
             .complete(&target, &async_phase(&target).unwrap())
             .unwrap();

@@ -33,6 +33,12 @@ pub fn mixed_spec(events: u64, keys: u64) -> WorkloadSpec {
 
 /// A sliding-window workload with disorder and allowed lateness: window namespaces and timers.
 pub fn window_spec(events: u64, keys: u64) -> WorkloadSpec {
+    sliding_window_spec(events, keys, 100, 25)
+}
+
+/// A sliding-window workload with windows of `size_ms` every `slide_ms`: long windows over few
+/// keys keep many timers pending per key group.
+pub fn sliding_window_spec(events: u64, keys: u64, size_ms: u64, slide_ms: u64) -> WorkloadSpec {
     let json = format!(
         r#"{{ "name": "windows", "description": "test", "seed": 5, "events": {events},
         "warmup_events": {warmup}, "max_parallelism": 256,
@@ -40,7 +46,7 @@ pub fn window_spec(events: u64, keys: u64) -> WorkloadSpec {
         "value_size": {{ "type": "uniform", "min": 1, "max": 64 }},
         "stream": {{ "gap": {{ "type": "exponential", "mean_ms": 1 }}, "out_of_order_fraction": 0.2,
                     "max_delay_ms": 30, "watermark_delay_ms": 10, "watermark_interval_ms": 20 }},
-        "operator": {{ "type": "sliding_window", "size_ms": 100, "slide_ms": 25,
+        "operator": {{ "type": "sliding_window", "size_ms": {size_ms}, "slide_ms": {slide_ms},
                        "aggregation": "holistic", "allowed_lateness_ms": 10 }} }}"#,
         warmup = events / 10
     );

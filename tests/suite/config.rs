@@ -210,12 +210,9 @@ fn memory_modes_and_their_capacities_read_back_from_rocksdb() {
         let ratio = if text.contains("0.25") { 0.25 } else { 0.5 };
         let (cache, wbm) = MemoryMode::shared_capacities(total, ratio);
         assert_eq!(cache, ((3.0 - ratio) * total as f64 / 3.0) as u64);
-        let shared = SharedMemory::new(&rocks.memory).unwrap();
-        assert_eq!(
-            shared.write_buffer_manager.get_buffer_size() as u64,
-            wbm,
-            "case {i}"
-        );
+        let shared = SharedMemory::new(&rocks.memory).unwrap().unwrap();
+        assert_eq!(shared.native_write_buffer_size(), wbm, "case {i}");
+        assert_eq!(shared.native_cache_capacity(), cache, "case {i}");
         let backend =
             RocksDbBackend::open(&rocks, &layout, &dir.path().join(format!("db{i}"))).unwrap();
         assert_eq!(
@@ -232,7 +229,7 @@ fn memory_modes_and_their_capacities_read_back_from_rocksdb() {
     .unwrap();
     let rocks = unmanaged.resolve(None).unwrap().rocksdb_config;
     assert_eq!(rocks.memory, MemoryMode::Unmanaged);
-    assert!(SharedMemory::new(&rocks.memory).is_none());
+    assert!(SharedMemory::new(&rocks.memory).unwrap().is_none());
     let backend = RocksDbBackend::open(&rocks, &layout, &dir.path().join("unmanaged")).unwrap();
     assert_eq!(
         backend.property("rocksdb.block-cache-capacity").unwrap(),
@@ -370,4 +367,78 @@ fn user_profiles_load_and_run_beside_the_predefined_ones() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("thread.num"));
+}
+
+/// The high-priority pool ratio reaches the block cache RocksDB runs with: read back from the
+/// cache object and from the DB's LOG, where RocksDB prints each column family's table options.
+#[test]
+fn high_priority_pool_ratio_is_applied_to_the_shared_cache() {
+    let spec = common::mixed_spec(10, 10);
+    let layout = common::layout(&spec);
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (set, printed)) in [(None, "0.100"), (Some("0.25"), "0.250")]
+        .into_iter()
+        .enumerate()
+    {
+        let mut config = FlinkConfig::default();
+        if let Some(ratio) = set {
+            config
+                .set(&format!(
+                    "state.backend.rocksdb.memory.high-prio-pool-ratio={ratio}"
+                ))
+                .unwrap();
+        }
+        let rocks = config.resolve(None).unwrap().rocksdb_config;
+        let shared = SharedMemory::new(&rocks.memory).unwrap().unwrap();
+        let expected = format!("high_pri_pool_ratio: {printed}");
+        assert!(
+            shared.cache_options().contains(&expected),
+            "{}",
+            shared.cache_options()
+        );
+        let db = dir.path().join(format!("db{i}"));
+        drop(RocksDbBackend::open(&rocks, &layout, &db).unwrap());
+        let log = std::fs::read_to_string(db.join("LOG")).unwrap();
+        // Every column family's table factory prints the cache it reads through.
+        let printed_ratios: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("high_pri_pool_ratio:"))
+            .collect();
+        assert!(!printed_ratios.is_empty());
+        assert!(
+            printed_ratios.iter().all(|l| l.contains(&expected)),
+            "{printed_ratios:?}"
+        );
+    }
+}
+
+/// Flink's `RocksDBMemoryConfiguration.validate`: 2·w/(3−w) + h must stay below 1.
+#[test]
+fn memory_ratios_follow_flinks_validation() {
+    let resolve = |w: &str, h: &str| {
+        let mut config = FlinkConfig::default();
+        config
+            .set(&format!(
+                "state.backend.rocksdb.memory.write-buffer-ratio={w}"
+            ))
+            .unwrap();
+        config
+            .set(&format!(
+                "state.backend.rocksdb.memory.high-prio-pool-ratio={h}"
+            ))
+            .unwrap();
+        config.resolve(None).map(|r| r.rocksdb_config.memory)
+    };
+    // 2·0.9/2.1 + 0.1 = 0.957: accepted although w + h = 1.
+    assert!(resolve("0.9", "0.1").is_ok());
+    // 2·0.9/2.1 + 0.2 = 1.057; and 2·0.6/2.4 + 0.5 = 1 exactly.
+    for (w, h) in [("0.9", "0.2"), ("0.6", "0.5")] {
+        let err = format!("{:#}", resolve(w, h).unwrap_err());
+        assert!(
+            err.contains(&format!(
+                "Invalid configuration: writeBufferRatio {w} with highPriPoolRatio {h}"
+            )) && err.contains("state.backend.rocksdb.memory.high-prio-pool-ratio: --set"),
+            "{err}"
+        );
+    }
 }

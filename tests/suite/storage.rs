@@ -448,3 +448,40 @@ fn checkpoint_keys_are_read_from_a_flink_config_yaml_unchanged() {
     let error = short.resolve(None).unwrap_err().to_string();
     assert!(error.contains("from 10 ms"), "{error}");
 }
+
+#[test]
+fn one_checkpoint_at_a_time_by_default_and_several_when_max_concurrent_allows() {
+    use statebench::checkpoint::CheckpointMode::Full;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = common::mixed_spec(20_000, 2_000);
+    // Default: the next checkpoint is triggered only after the previous one completed.
+    let (one, _) = run_with(
+        &spec,
+        &[],
+        BackendType::RocksDb,
+        Full,
+        &dir.path().join("a"),
+    )
+    .unwrap();
+    for pair in one.checkpoints.windows(2) {
+        let done = pair[0].triggered_s + (pair[0].sync_ms + pair[0].async_ms) / 1e3;
+        assert!(pair[1].triggered_s >= done - 1e-3, "{pair:?}");
+    }
+    // Several in flight: every one completes or is subsumed, and the last restores verified.
+    let set = ["execution.checkpointing.max-concurrent-checkpoints=3".to_string()];
+    let (many, _) = run_with(
+        &spec,
+        &set,
+        BackendType::RocksDb,
+        Full,
+        &dir.path().join("b"),
+    )
+    .unwrap();
+    assert!(
+        many.failed_checkpoints.is_empty(),
+        "{:?}",
+        many.failed_checkpoints
+    );
+    assert!(many.restore.unwrap().verified);
+    assert!(many.recovery.unwrap().rescale.unwrap().verified);
+}

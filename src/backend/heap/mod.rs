@@ -239,7 +239,7 @@ impl Backend for HeapBackend {
         self.now = now_ms;
     }
 
-    fn snapshot(&mut self, mode: CheckpointMode) -> Result<AsyncPhase> {
+    fn snapshot(&mut self, mode: CheckpointMode, _target: &CheckpointTarget) -> Result<AsyncPhase> {
         if mode != CheckpointMode::Full {
             bail!("the heap backend takes full checkpoints only, not {mode}");
         }

@@ -39,7 +39,7 @@ impl OpenDb {
         now: &Arc<AtomicI64>,
     ) -> Result<OpenDb> {
         let settings = &config.settings;
-        let shared = SharedMemory::new(&config.memory);
+        let shared = SharedMemory::new(&config.memory)?;
         let mut db_opts = options::db_options(settings, shared.as_ref());
         if config.statistics {
             // Tickers for the per-cell statistics only: histograms and timers cost a clock

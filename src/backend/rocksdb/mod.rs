@@ -14,8 +14,10 @@ pub mod options_file;
 pub mod profile;
 mod snapshot;
 mod stats;
+mod timer_queue;
 mod values;
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -27,12 +29,14 @@ use crate::backend::api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, 
 use crate::backend::digest::Digest;
 use crate::backend::keygroup;
 use crate::checkpoint::{
-    transfer_threads, CheckpointHandle, CheckpointMode, SnapshotFormat, DEFAULT_TRANSFER_THREADS,
+    transfer_threads, CheckpointHandle, CheckpointMode, CheckpointTarget, SnapshotFormat,
+    DEFAULT_TRANSFER_THREADS,
 };
-use crate::workload::{OpKind, StateOp, TtlUpdate};
+use crate::workload::{Namespace, OpKind, StateId, StateKind, StateOp, TtlUpdate};
 use db::OpenDb;
 use heap_timers::{HeapTimers, HEAP_TIMERS_FILE};
 use options::LIST_DELIMITER;
+use timer_queue::{RocksTimerQueue, TimerWriteBatch};
 use values::ValueCodec;
 
 pub use layout::KeyBuilder;
@@ -53,6 +57,8 @@ pub struct RocksDbConfig {
     pub memory: MemoryMode,
     /// `timer-service.factory`.
     pub timers: TimerFactory,
+    /// `timer-service.cache-size`: timers cached per key group of a ROCKSDB timer queue.
+    pub timer_cache_size: usize,
     /// `checkpoint.transfer.thread.num`: threads uploading and downloading a native checkpoint's
     /// files (see [`transfer_threads`] for 0, 1 and negative values).
     pub transfer_threads: i32,
@@ -71,11 +77,15 @@ impl RocksDbConfig {
             settings: profile.settings(),
             memory: MemoryMode::flink_default(),
             timers: TimerFactory::Rocksdb,
+            timer_cache_size: DEFAULT_TIMER_CACHE_SIZE,
             transfer_threads: DEFAULT_TRANSFER_THREADS,
             statistics: true,
         }
     }
 }
+
+/// `state.backend.rocksdb.timer-service.cache-size`'s default.
+pub const DEFAULT_TIMER_CACHE_SIZE: usize = 128;
 
 /// Flink's RocksDB keyed state backend.
 pub struct RocksDbBackend {
@@ -91,6 +101,13 @@ pub struct RocksDbBackend {
     local_checkpoints: u64,
     /// Timers of the HEAP timer factory (empty with ROCKSDB timers).
     heap_timers: HeapTimers,
+    /// Per state: the cached RocksDB timer queue of a timer state (ROCKSDB timer factory).
+    timer_queues: Vec<Option<RocksTimerQueue>>,
+    /// The write batch every timer queue writes through; a `RefCell` since the `&self` methods
+    /// that read the DB (digest, view) flush it first.
+    timer_batch: RefCell<TimerWriteBatch>,
+    /// `timer-service.cache-size`.
+    timer_cache_size: usize,
     /// Threads a checkpoint's upload runs on.
     transfer_threads: usize,
 }
@@ -108,7 +125,7 @@ impl RocksDbBackend {
         let db = OpenDb::open(config, layout, dir, &now)?;
         let mut write = WriteOptions::default();
         write.disable_wal(true);
-        Ok(RocksDbBackend {
+        let mut backend = RocksDbBackend {
             db,
             dir: dir.to_path_buf(),
             layout: layout.clone(),
@@ -119,8 +136,55 @@ impl RocksDbBackend {
             value_buf: Vec::new(),
             local_checkpoints: 0,
             heap_timers: HeapTimers::new(layout, config.timers),
+            timer_queues: Vec::new(),
+            timer_batch: RefCell::new(TimerWriteBatch::new(config.settings.write_batch_size)),
+            timer_cache_size: config.timer_cache_size,
             transfer_threads: transfer_threads(config.transfer_threads),
-        })
+        };
+        backend.open_timer_queues()?;
+        Ok(backend)
+    }
+
+    /// Builds the RocksDB timer queue of every timer state not held on the heap, over the rows
+    /// the DB has now (as Flink creates them when the operator registers its timer services).
+    fn open_timer_queues(&mut self) -> Result<()> {
+        let batch = self.timer_batch.get_mut();
+        self.timer_queues = Vec::with_capacity(self.layout.states.len());
+        for (state, (_, kind)) in self.layout.states.iter().enumerate() {
+            let queue = match *kind == StateKind::Timer && !self.heap_timers.holds(state as StateId)
+            {
+                true => Some(RocksTimerQueue::open(
+                    &self.db.db,
+                    self.db.cfs[state],
+                    self.layout.max_parallelism,
+                    self.timer_cache_size,
+                    batch,
+                )?),
+                false => None,
+            };
+            self.timer_queues.push(queue);
+        }
+        Ok(())
+    }
+
+    /// Writes the timer queues' pending batch into the DB, as Flink does before a snapshot.
+    fn flush_timer_batch(&self) -> Result<()> {
+        self.timer_batch.borrow_mut().flush(&self.db.db)
+    }
+
+    /// Writes the HEAP timers' raw keyed state into `path` as a checkpoint's sync phase does,
+    /// alone: the part of the sync phase HEAP timers add (`cargo bench --bench timers` times it).
+    /// Returns the bytes written.
+    pub fn write_heap_timers(&self, path: &Path) -> Result<u64> {
+        self.heap_timers.write_raw_keyed_state(path)
+    }
+
+    /// Per timer state with a RocksDB queue: the rows each key group's cache holds.
+    pub fn timer_cache_rows(&self) -> Vec<Option<Vec<usize>>> {
+        self.timer_queues
+            .iter()
+            .map(|q| q.as_ref().map(RocksTimerQueue::cached_rows))
+            .collect()
     }
 
     /// Restores a checkpoint or savepoint into a fresh instance in `dir`: a native one by
@@ -142,6 +206,8 @@ impl RocksDbBackend {
                     &backend.write,
                     &mut backend.heap_timers,
                 )?;
+                // The queues see the restored rows (Flink creates them after the restore).
+                backend.open_timer_queues()?;
                 Ok(backend)
             }
             SnapshotFormat::Native => {
@@ -150,7 +216,7 @@ impl RocksDbBackend {
                 if handle.private.contains_key(HEAP_TIMERS_FILE) {
                     backend
                         .heap_timers
-                        .read_file(&handle.dir.join(HEAP_TIMERS_FILE), layout)?;
+                        .read_raw_keyed_state(&handle.dir.join(HEAP_TIMERS_FILE))?;
                 }
                 Ok(backend)
             }
@@ -181,17 +247,20 @@ impl RocksDbBackend {
             }
         }
         self.heap_timers.retain_key_groups(&key_groups);
-        Ok(())
+        // The timer queues' head caches were read before the clip: read them again.
+        self.open_timer_queues()
     }
 
-    /// A RocksDB snapshot of the current state, with the heap timers as they are now.
-    fn retained_snapshot(&self) -> snapshot::RetainedSnapshot {
-        snapshot::RetainedSnapshot::take(
+    /// A RocksDB snapshot of the current state (pending timer writes flushed first), with a
+    /// copy of the heap timers as they are now.
+    fn retained_snapshot(&self) -> Result<snapshot::RetainedSnapshot> {
+        self.flush_timer_batch()?;
+        Ok(snapshot::RetainedSnapshot::take(
             &self.db,
             &self.layout,
             self.now(),
-            self.heap_timers.clone(),
-        )
+            self.heap_timers.copy(),
+        ))
     }
 
     fn cf(&self, op: &StateOp) -> &'static ColumnFamily {
@@ -241,6 +310,7 @@ impl RocksDbBackend {
     /// Flushes the memtables and compacts every state column family fully, running the TTL
     /// compaction filters over all data.
     pub fn compact(&self) -> Result<()> {
+        self.flush_timer_batch()?;
         for cf in &self.db.cfs {
             self.db.db.flush_cf(*cf)?;
             self.db
@@ -259,8 +329,35 @@ impl RocksDbBackend {
         }
     }
 
+    /// Every pending timer as (state, timestamp, key, namespace), sorted: from the timer column
+    /// families (pending writes flushed first) and the heap timer sets.
+    pub fn pending_timers(&self) -> Result<Vec<(StateId, i64, u64, Namespace)>> {
+        self.flush_timer_batch()?;
+        let mut timers = self.heap_timers.list();
+        let prefix = keygroup::key_group_prefix_bytes(self.layout.max_parallelism);
+        for (state, queue) in self.timer_queues.iter().enumerate() {
+            if queue.is_none() {
+                continue;
+            }
+            let mut it = self.db.db.raw_iterator_cf(self.db.cfs[state]);
+            it.seek_to_first();
+            while let Some(k) = it.key() {
+                let long = |at: usize| u64::from_be_bytes(k[at..at + 8].try_into().expect("8"));
+                let namespace =
+                    Namespace::read_from(&k[prefix + 16..]).context("corrupt timer row")?;
+                let timestamp = (long(prefix) ^ (1 << 63)) as i64;
+                timers.push((state as StateId, timestamp, long(prefix + 8), namespace));
+                it.next();
+            }
+            it.status()?;
+        }
+        timers.sort();
+        Ok(timers)
+    }
+
     /// Rows physically stored in the state column families, expired or not.
     pub fn stored_rows(&self) -> Result<u64> {
+        self.flush_timer_batch()?;
         let mut rows = 0;
         for cf in &self.db.cfs {
             let mut it = self.db.db.raw_iterator_cf(*cf);
@@ -401,11 +498,8 @@ impl Backend for RocksDbBackend {
         if self.heap_timers.apply(op) {
             return Ok(Outcome::default());
         }
-        match op.kind {
-            OpKind::TimerRegister(ts) | OpKind::TimerDelete(ts) => {
-                self.keys.set_timer(ts, op.key, op.namespace)
-            }
-            _ => self.keys.set_key(op.key, op.namespace),
+        if !matches!(op.kind, OpKind::TimerRegister(_) | OpKind::TimerDelete(_)) {
+            self.keys.set_key(op.key, op.namespace);
         }
         let cf = self.cf(op);
         let outcome = match op.kind {
@@ -452,17 +546,15 @@ impl Backend for RocksDbBackend {
                 self.delete_prefix(op)?;
                 Outcome::default()
             }
-            // RocksDBCachingPriorityQueueSet: a timer is a row with an empty value.
-            OpKind::TimerRegister(_) => {
-                self.db
-                    .db
-                    .put_cf_opt(cf, self.keys.bytes(), [], &self.write)?;
-                Outcome::default()
-            }
-            OpKind::TimerDelete(_) => {
-                self.db
-                    .db
-                    .delete_cf_opt(cf, self.keys.bytes(), &self.write)?;
+            // RocksDBCachingPriorityQueueSet: a timer is a row with an empty value, written
+            // through the key group's cache and the shared write batch.
+            OpKind::TimerRegister(ts) | OpKind::TimerDelete(ts) => {
+                let queue = self.timer_queues[op.state as usize]
+                    .as_mut()
+                    .context("timer op on a state without a timer queue")?;
+                let register = matches!(op.kind, OpKind::TimerRegister(_));
+                let timer = (ts, op.key, op.namespace);
+                queue.update(&self.db.db, self.timer_batch.get_mut(), register, timer)?;
                 Outcome::default()
             }
         };
@@ -473,33 +565,37 @@ impl Backend for RocksDbBackend {
         self.now.store(now_ms, Ordering::Relaxed);
     }
 
-    fn snapshot(&mut self, mode: CheckpointMode) -> Result<AsyncPhase> {
+    fn snapshot(&mut self, mode: CheckpointMode, target: &CheckpointTarget) -> Result<AsyncPhase> {
         ensure!(mode != CheckpointMode::None, "no checkpoint mode given");
+        // Flink's legacy synchronous timer snapshot: HEAP timers go into the operator's raw
+        // keyed state now, before the keyed state backend's snapshot.
+        let raw_timers = match self.heap_timers.any() {
+            true => Some(
+                self.heap_timers
+                    .write_raw_keyed_state(&target.dir.join(HEAP_TIMERS_FILE))?,
+            ),
+            false => None,
+        };
+        self.flush_timer_batch()?;
         self.local_checkpoints += 1;
         let local = self.dir.with_file_name(format!(
             "{}-local-chk-{}",
             file_name(&self.dir),
             self.local_checkpoints
         ));
-        snapshot::native(
-            &self.db,
-            local,
-            self.heap_timers.clone(),
-            &self.layout,
-            mode,
-            self.transfer_threads,
-        )
+        snapshot::native(&self.db, local, raw_timers, mode, self.transfer_threads)
     }
 
     fn savepoint(&mut self) -> Result<AsyncPhase> {
-        Ok(snapshot::savepoint(self.retained_snapshot(), &self.layout))
+        Ok(snapshot::savepoint(self.retained_snapshot()?, &self.layout))
     }
 
     fn view(&self) -> Result<Box<dyn StateView>> {
-        Ok(Box::new(self.retained_snapshot()))
+        Ok(Box::new(self.retained_snapshot()?))
     }
 
     fn digest(&self) -> Result<Digest> {
+        self.flush_timer_batch()?;
         let mut digest = snapshot::digest_db(&self.db, &self.layout, self.now())?;
         self.heap_timers.digest_into(&mut digest);
         Ok(digest)
@@ -521,4 +617,12 @@ fn file_name(dir: &Path) -> String {
     dir.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "db".to_string())
+}
+
+impl Drop for RocksDbBackend {
+    /// Writes the timers still in the batch, as Flink's backend does when it closes.
+    fn drop(&mut self) {
+        // Drop cannot report an error: a failed write leaves those timers out, as a crash would.
+        let _ = self.flush_timer_batch();
+    }
 }

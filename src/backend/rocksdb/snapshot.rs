@@ -23,7 +23,7 @@ use rocksdb::checkpoint::Checkpoint;
 use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions, Snapshot, WriteBatch, WriteOptions, DB};
 
 use super::db::OpenDb;
-use super::heap_timers::{HeapTimers, HEAP_TIMERS_FILE};
+use super::heap_timers::{self, HeapTimers, TimerCopy, HEAP_TIMERS_FILE};
 use super::values::ValueCodec;
 use crate::backend::api::{AsyncPhase, StateLayout, StateView};
 use crate::backend::digest::{Digest, EntryAddress};
@@ -46,7 +46,7 @@ pub(super) struct RetainedSnapshot {
     /// The time the snapshot was taken at, for TTL.
     now: i64,
     /// Heap timers (HEAP timer factory) as they were at the snapshot.
-    timers: HeapTimers,
+    timers: TimerCopy,
     db: Arc<DB>,
 }
 
@@ -56,7 +56,7 @@ impl RetainedSnapshot {
         db: &OpenDb,
         layout: &StateLayout,
         now: i64,
-        timers: HeapTimers,
+        timers: TimerCopy,
     ) -> RetainedSnapshot {
         let snapshot = db.db.snapshot();
         // SAFETY: the snapshot borrows the DB inside `db.db`'s Arc; this struct holds a clone of
@@ -206,6 +206,7 @@ pub(super) fn savepoint(captured: RetainedSnapshot, layout: &StateLayout) -> Asy
             File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut writer = StreamWriter::new(file, layout.max_parallelism, &layout.states)?;
         let prefix = key_group_prefix_bytes(layout.max_parallelism);
+        let heap_timers = captured.timers.partition();
         let mut iterators: Vec<_> = (0..layout.states.len())
             .map(|s| {
                 let mut it = captured.iterator(s);
@@ -216,10 +217,16 @@ pub(super) fn savepoint(captured: RetainedSnapshot, layout: &StateLayout) -> Asy
         // Merge the per-state iterators by (key group, state), as RocksStatesPerKeyGroupMergeIterator.
         for kg in 0..layout.max_parallelism {
             for (state, it) in iterators.iter_mut().enumerate() {
-                if captured.timers.holds(state as StateId) {
-                    captured
-                        .timers
-                        .write_key_group(state as StateId, kg, &mut writer)?;
+                if let Some(groups) = &heap_timers[state] {
+                    let timers = &groups[kg as usize];
+                    let max_parallelism = layout.max_parallelism;
+                    heap_timers::write_key_group(
+                        timers,
+                        state as StateId,
+                        kg,
+                        max_parallelism,
+                        &mut writer,
+                    )?;
                     continue;
                 }
                 while let (Some(k), Some(v)) = (it.key(), it.value()) {
@@ -251,12 +258,12 @@ fn key_group_of(key: &[u8], prefix: usize) -> u32 {
 
 /// Sync phase of a native checkpoint (full or incremental): RocksDB's checkpoint into `local`
 /// flushes the memtables (the WAL is off, so it must) and hard-links the live files. The async
-/// phase uploads them on `threads` threads and deletes `local`.
+/// phase uploads them on `threads` threads and deletes `local`. `raw_timers`: the size of the
+/// heap timers' raw keyed state the sync phase already wrote into the checkpoint.
 pub(super) fn native(
     db: &OpenDb,
     local: PathBuf,
-    timers: HeapTimers,
-    layout: &StateLayout,
+    raw_timers: Option<u64>,
     mode: CheckpointMode,
     threads: usize,
 ) -> Result<AsyncPhase> {
@@ -266,11 +273,9 @@ pub(super) fn native(
     Checkpoint::new(&db.db)?
         .create_checkpoint(&local)
         .with_context(|| format!("native checkpoint into {}", local.display()))?;
-    let layout = layout.clone();
     Ok(Box::new(move |target| {
         let mut upload = UploadResult::new(SnapshotFormat::Native);
-        if (0..layout.states.len()).any(|s| timers.holds(s as StateId)) {
-            let bytes = timers.write_file(&target.dir.join(HEAP_TIMERS_FILE), &layout)?;
+        if let Some(bytes) = raw_timers {
             upload.private.insert(HEAP_TIMERS_FILE.to_string(), bytes);
         }
         let mut copies = Vec::new();
