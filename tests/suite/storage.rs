@@ -299,18 +299,22 @@ fn checkpoints_on_s3_upload_in_parts_restore_verified_and_fail_by_flinks_rules()
         "{text}"
     );
 
-    // The server gone: the checkpoint fails with its cause, and with no failure tolerated the
-    // cell fails with Flink's message.
+    // The server killed while a checkpoint's upload waits on it (still stopped, so the upload
+    // cannot have finished): the checkpoint fails with its cause, and with no failure tolerated
+    // the cell fails with Flink's message.
+    let down = dir.path().join("down");
+    let staged = down.join("work/rocksdb-DEFAULT-full/checkpoints/chk-1");
+    let keys = weed.keys(bucket, "down");
+    let cell = std::thread::spawn(move || {
+        run_with(&spec, &keys, BackendType::RocksDb, Full, &down).map(|_| ())
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !staged.exists() && !cell.is_finished() {
+        assert!(Instant::now() < deadline, "checkpoint 1 never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     weed.kill();
-    let error = run_with(
-        &spec,
-        &weed.keys(bucket, "down"),
-        BackendType::RocksDb,
-        Full,
-        dir.path(),
-    )
-    .map(|_| ())
-    .unwrap_err();
+    let error = cell.join().unwrap().unwrap_err();
     let text = format!("{error:#}");
     assert!(
         text.contains("Exceeded checkpoint tolerable failure threshold."),
