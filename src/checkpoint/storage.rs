@@ -540,6 +540,9 @@ impl CheckpointStore {
         for handle in others {
             self.discard(handle, retained)?;
         }
+        if retained.is_empty() {
+            return Ok(None);
+        }
         match &self.remote {
             Remote::Local if !self.in_work_dir => Ok(Some(self.location.clone())),
             Remote::S3(_) => Ok(Some(self.location.clone())),
