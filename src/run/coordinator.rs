@@ -277,7 +277,15 @@ impl Coordinator {
         self.wait_for_in_flight()?;
         self.trigger(Instant::now(), backend, true)?;
         self.wait_for_in_flight()?;
-        while self.pending > 0 || !self.abandoned.is_empty() {
+        self.wait_for_pending()
+    }
+
+    /// Waits for the checkpoint thread's queued jobs and for abandoned checkpoints' async phases
+    /// that report within one checkpoint timeout; one that hangs longer (on unreachable storage)
+    /// is left behind, with whatever it wrote (never a `_metadata`).
+    fn wait_for_pending(&mut self) -> Result<()> {
+        let deadline = Instant::now() + self.setting.timeout;
+        while self.pending > 0 || (!self.abandoned.is_empty() && Instant::now() < deadline) {
             self.collect(Some(Duration::from_millis(100)))?;
         }
         Ok(())
@@ -329,9 +337,7 @@ impl Coordinator {
     /// as `execution.checkpointing.externalized-checkpoint-retention` says. Returns where they
     /// were kept.
     pub fn end_job(&mut self, keep: &Path) -> Result<Option<String>> {
-        while self.pending > 0 || !self.abandoned.is_empty() {
-            self.collect(Some(Duration::from_millis(100)))?;
-        }
+        self.wait_for_pending()?;
         self.store.end_job(
             self.setting.retention,
             &self.retained,
