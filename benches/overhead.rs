@@ -5,8 +5,10 @@
 //! - RocksDB: a plain rust-rocksdb loop (`get_pinned_cf`, `put_cf` on the same key bytes and
 //!   serialized values, pre-generated) on a DB the backend itself opened, so the options are the
 //!   cell's; against the cell runner (`run_cell`), with RocksDB statistics on and off;
-//! - heap: the heap backend's own `apply` in a plain loop over pre-generated ops and values;
-//!   against the cell runner;
+//! - heap: a plain loop over the heap backend's own map (`CowStateMap`, Flink's
+//!   `CopyOnWriteStateMap`, one per key group: key group, then `get` or `put`), over
+//!   pre-generated ops and values; against the cell runner; and the cell runner's p50 of
+//!   `value.get` and `value.put` on this workload (issue 9: Flink 2.3's heap gives 100 / 40 ns);
 //! - a no-op backend through the replay loop: the harness's own cost per op (generation, value,
 //!   two clock reads, recording) and the in-op part (the no-op's recorded latency);
 //! - key generation per distribution, keys per second on one core.
@@ -15,6 +17,7 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -22,7 +25,8 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 use rocksdb::WriteOptions;
 
-use statebench::backend::heap::HeapBackend;
+use statebench::backend::heap::cow_map::{CopyState, CowStateMap};
+use statebench::backend::keygroup::key_group;
 use statebench::backend::rocksdb::{KeyBuilder, PredefinedProfile, RocksDbBackend, RocksDbConfig};
 use statebench::backend::{AsyncPhase, StateView, StatsSnapshot};
 use statebench::backend::{Backend, BackendConfig, Digest, Outcome, StateLayout};
@@ -125,20 +129,52 @@ fn plain_rocksdb(spec: &WorkloadSpec, ops: &[Vec<PlainOp>]) -> f64 {
     ops.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Events per second of the heap backend's `apply` in a plain loop over pre-generated ops.
+/// A value as the plain heap loop holds it: the bytes, shared with snapshots until changed.
+#[derive(Clone)]
+struct PlainValue(Arc<[u8]>);
+
+impl CopyState for PlainValue {
+    fn copy_state(&self) -> PlainValue {
+        PlainValue(Arc::from(&self.0[..]))
+    }
+}
+
+/// Events per second of a plain loop over the heap backend's map, one per key group, as
+/// `HeapValueState` uses it: `value()` is `get`, `update()` is `put` (overwriting a value no
+/// snapshot holds in place, as the backend does).
 fn plain_heap(spec: &WorkloadSpec, events: &[Vec<StateOp>], values: &[Vec<Vec<u8>>]) -> f64 {
-    let mut backend = HeapBackend::new(&StateLayout::of(spec));
+    let groups = spec.max_parallelism;
+    let mut maps: Vec<CowStateMap<PlainValue>> = (0..groups).map(|_| CowStateMap::new()).collect();
     let start = Instant::now();
     for (ops, values) in events.iter().zip(values) {
         for (op, value) in ops.iter().zip(values) {
-            black_box(backend.apply(op, value).unwrap());
+            let map = &mut maps[key_group(op.key, groups) as usize];
+            match op.kind {
+                OpKind::ValueGet => {
+                    black_box(map.get(op.key, &op.namespace).map(|v| v.0.len()));
+                }
+                OpKind::ValuePut(_) => {
+                    let mut slot = map.put(op.key, op.namespace);
+                    let reused = match slot.reusable().and_then(|v| Arc::get_mut(&mut v.0)) {
+                        Some(bytes) if bytes.len() == value.len() => {
+                            bytes.copy_from_slice(value);
+                            true
+                        }
+                        _ => false,
+                    };
+                    if !reused {
+                        slot.set(PlainValue(Arc::from(&value[..])));
+                    }
+                }
+                other => panic!("the overhead workload has no {other:?}"),
+            }
         }
     }
     events.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Events per second of the cell runner on `backend`.
-fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> f64 {
+/// The cell runner on `backend`: events per second, and the p50 of `value.get` and `value.put`.
+fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> (f64, f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let mut cell = Cell::new(
         backend,
@@ -152,7 +188,14 @@ fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> f64 {
     };
     let input = OpInput::Generated(spec.clone());
     let result = run_cell(&input, &cell, &paths, &mut |_, _| {}).unwrap();
-    result.events_per_s
+    let p50 = |name: &str| {
+        result
+            .ops
+            .iter()
+            .find(|o| o.op == name)
+            .map_or(f64::NAN, |o| o.p50_ns as f64)
+    };
+    (result.events_per_s, p50("value.get"), p50("value.put"))
 }
 
 /// A backend that does nothing: what is left is the harness.
@@ -288,17 +331,17 @@ fn main() {
         })
         .collect();
 
-    let mut results: [Vec<f64>; 7] = Default::default();
+    let mut results: [Vec<f64>; 9] = Default::default();
     for round in 0..ROUNDS {
         eprintln!("round {}/{ROUNDS}", round + 1);
         results[0].push(plain_rocksdb(&spec, &rocks_ops));
-        results[1].push(harness(&spec, BackendConfig::RocksDb(rocksdb_config(true))));
-        results[2].push(harness(
-            &spec,
-            BackendConfig::RocksDb(rocksdb_config(false)),
-        ));
+        results[1].push(harness(&spec, BackendConfig::RocksDb(rocksdb_config(true))).0);
+        results[2].push(harness(&spec, BackendConfig::RocksDb(rocksdb_config(false))).0);
         results[3].push(plain_heap(&spec, &events, &heap_values));
-        results[4].push(harness(&spec, BackendConfig::HashMap));
+        let (heap, get_p50, put_p50) = harness(&spec, BackendConfig::HashMap);
+        results[4].push(heap);
+        results[7].push(get_p50);
+        results[8].push(put_p50);
         let (per_op, in_op) = noop(&spec);
         results[5].push(per_op);
         results[6].push(in_op);
@@ -317,6 +360,8 @@ fn main() {
     );
     let plain_heap = line("heap plain loop", &results[3], "events/s");
     let heap = line("heap cell runner", &results[4], "events/s");
+    line("heap value.get p50 (Flink 2.3: 100)", &results[7], "ns");
+    line("heap value.put p50 (Flink 2.3: 40)", &results[8], "ns");
     line("harness cost per op (no-op backend)", &results[5], "ns");
     line("in-op part (no-op recorded p50)", &results[6], "ns");
     println!(

@@ -44,7 +44,7 @@ pub struct Outcome {
 }
 
 /// The state at one moment, held to verify a restore against. Holding one costs what holding a
-/// snapshot costs (a RocksDB snapshot pins obsolete rows; heap roots make later writes copy), so
+/// snapshot costs (a RocksDB snapshot pins obsolete rows; unreleased heap map snapshots make later writes copy), so
 /// only verification of every checkpoint takes them.
 pub trait StateView: Send {
     /// Digest of the captured state (entries expired at the capture time left out).

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::checkpoint::{CheckpointHandle, CheckpointMode};
+use crate::checkpoint::{CheckpointHandle, CheckpointMode, SnapshotFormat};
 
 pub use api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot};
 pub use digest::{Digest, EntryAddress};
@@ -64,6 +64,13 @@ impl BackendConfig {
         }
     }
 
+    /// Whether a restore reads `handle`'s files where they are on a local file system (the
+    /// heap's checkpoint file and every canonical stream are read as streams), rather than
+    /// needing them in its own directory (RocksDB's native files, which it opens).
+    pub fn reads_in_place(&self, handle: &CheckpointHandle) -> bool {
+        matches!(self, BackendConfig::HashMap) || handle.format == SnapshotFormat::Canonical
+    }
+
     /// Opens an empty backend working in `dir`.
     pub fn open(&self, layout: &StateLayout, dir: &Path) -> Result<Box<dyn Backend>> {
         Ok(match self {
@@ -84,11 +91,9 @@ impl BackendConfig {
         key_groups: Range<u32>,
     ) -> Result<Box<dyn Backend>> {
         Ok(match self {
-            BackendConfig::HashMap => {
-                let mut heap = heap::HeapBackend::restore(layout, handle)?;
-                heap.retain_key_groups(key_groups);
-                Box::new(heap)
-            }
+            BackendConfig::HashMap => Box::new(heap::HeapBackend::restore_key_groups(
+                layout, handle, key_groups,
+            )?),
             BackendConfig::RocksDb(c) => {
                 let mut rocks = rocksdb::RocksDbBackend::restore(c, layout, handle, dir)?;
                 rocks.clip_key_groups(key_groups)?;

@@ -25,11 +25,11 @@ use crate::atomic::write_atomically;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SnapshotFormat {
-    /// One key-group-ordered stream of logical entries: savepoints of every backend, and every
-    /// checkpoint of the heap backend.
+    /// One key-group-ordered stream of logical entries: savepoints of every backend.
     Canonical,
-    /// The backend's own files (RocksDB's SSTs, MANIFEST, CURRENT, OPTIONS), restored by opening
-    /// them: RocksDB's full and incremental checkpoints.
+    /// The backend's own checkpoint format: RocksDB's files (SSTs, MANIFEST, CURRENT, OPTIONS),
+    /// restored by opening them, for its full and incremental checkpoints; the heap backend's
+    /// snapshot stream (Flink's `HeapSnapshotStrategy` layout) for its checkpoints.
     Native,
 }
 
@@ -461,15 +461,16 @@ impl CheckpointStore {
     /// Brings a completed checkpoint's files to this machine for a restore, as Flink's
     /// `RocksDBStateDownloader` does, into the new directory `dir` (all in one directory, as a
     /// RocksDB restore needs them), on the store's transfer threads: from S3 or the JobManager's
-    /// memory always; from a local file system for native (RocksDB) checkpoints, whose files are
-    /// copied into the DB's directory, while a canonical stream is read where it is. Returns the
-    /// handle to restore from and the requests made.
+    /// memory always; from a local file system only when the restore cannot read them where they
+    /// are (`in_place` false: RocksDB's native files, copied into the DB's directory). Returns
+    /// the handle to restore from and the requests made.
     pub fn fetch(
         &self,
         handle: &CheckpointHandle,
         dir: &Path,
+        in_place: bool,
     ) -> Result<(CheckpointHandle, Requests)> {
-        if matches!(self.remote, Remote::Local) && handle.format == SnapshotFormat::Canonical {
+        if matches!(self.remote, Remote::Local) && in_place {
             return Ok((handle.clone(), Requests::default()));
         }
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

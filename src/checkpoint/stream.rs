@@ -28,7 +28,8 @@ pub const FULL_SNAPSHOT_FILE: &str = "full-snapshot.bin";
 /// The states a stream holds, checked on restore against the backend being restored.
 pub type StreamLayout = Vec<(String, StateKind)>;
 
-fn kind_code(kind: StateKind) -> u8 {
+/// The byte a stream's header gives a state kind (the heap checkpoint's header uses it too).
+pub fn kind_code(kind: StateKind) -> u8 {
     match kind {
         StateKind::Value => 0,
         StateKind::List => 1,

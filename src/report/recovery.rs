@@ -103,7 +103,9 @@ pub fn storage_and_recovery(md: &mut String, c: &CellResult) -> Result<()> {
                                files: `sst_dump --file=<shared-dir> --command=scan` (copy both \
                                into one directory to open it with `ldb --db=`)"
                 .to_string(),
-            _ => "each `chk-<id>/full-snapshot.bin` is one key-group-ordered stream".to_string(),
+            _ => "each `chk-<id>/heap-keyed-state.bin` is the heap backend's snapshot \
+                  (`HeapSnapshotStrategy`'s key-group layout)"
+                .to_string(),
         };
         writeln!(
             md,

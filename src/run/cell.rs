@@ -94,7 +94,7 @@ pub struct CellOptions {
     /// Take a canonical savepoint at the end of input, restore it and verify it (default on).
     pub savepoint: bool,
     /// Verify every checkpoint, not only the last: each sync phase is followed by a view of the
-    /// state (a RocksDB snapshot, heap roots) held until the checkpoint thread has restored the
+    /// state (a RocksDB snapshot, heap map snapshots) held until the checkpoint thread has restored the
     /// checkpoint and compared it. This perturbs the numbers (pinned rows, copy-on-write
     /// copies, restores competing with the run), so it is off by default.
     pub verify_every_checkpoint: bool,
@@ -709,7 +709,8 @@ fn restore_phases(
     (key_groups, time): (Option<Range<u32>>, i64),
 ) -> Result<(Digest, RecoveryPhases)> {
     let start = Instant::now();
-    let (local, requests) = store.fetch(handle, &dir.join("download"))?;
+    let in_place = backend.reads_in_place(handle);
+    let (local, requests) = store.fetch(handle, &dir.join("download"), in_place)?;
     let downloaded = Instant::now();
     let mut restored = match key_groups {
         Some(range) => backend.restore_key_groups(layout, &local, &dir.join("db"), range)?,

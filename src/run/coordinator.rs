@@ -10,7 +10,7 @@
 //! the [`CheckpointStore`] below them, and takes savepoints.
 //!
 //! Nothing is held for verification unless every checkpoint is to be verified: then each
-//! checkpoint's sync phase is followed by a view of the state (a RocksDB snapshot, heap roots)
+//! checkpoint's sync phase is followed by a view of the state (a RocksDB snapshot, heap map snapshots)
 //! held until the checkpoint thread has restored the checkpoint and compared the two, which
 //! perturbs what is measured (pinned rows, copy-on-write, a restore competing with the run).
 

@@ -17,7 +17,6 @@ use statebench::backend::{Backend, BackendConfig};
 use statebench::checkpoint::{
     CheckpointHandle, CheckpointMode, CheckpointSetting, CheckpointStore, SnapshotFormat,
 };
-use statebench::config::FlinkConfig;
 use statebench::run::{run_cell, Cell, CellOptions, OpInput};
 use statebench::workload::StateOp;
 
@@ -353,11 +352,9 @@ fn every_checkpoint_is_verified_when_asked() {
 fn transfer_threads_come_from_flinks_key_and_every_count_restores() {
     let key = "state.backend.rocksdb.checkpoint.transfer.thread.num";
     let resolve = |value: Option<&str>| {
-        let mut config = FlinkConfig::default();
-        if let Some(v) = value {
-            config.set(&format!("{key}={v}"))?;
-        }
-        config.resolve(None).map(|r| r.rocksdb_config)
+        common::flink_config_with(key, value)?
+            .resolve(None)
+            .map(|r| r.rocksdb_config)
     };
     assert_eq!(
         resolve(None).unwrap().transfer_threads,
@@ -389,5 +386,87 @@ fn transfer_threads_come_from_flinks_key_and_every_count_restores() {
             backend.digest().unwrap(),
             "{threads}"
         );
+    }
+}
+
+/// Puts `keys` 10-byte values into state 0 of a heap backend for `layout` and takes a full
+/// checkpoint of them into `dir`.
+fn heap_checkpoint(
+    layout: &statebench::backend::StateLayout,
+    keys: u64,
+    dir: &Path,
+) -> (CheckpointHandle, statebench::backend::Digest) {
+    use statebench::workload::{Namespace, OpKind, ValueRef};
+    let mut backend = BackendConfig::HashMap.open(layout, dir).unwrap();
+    let ops: Vec<StateOp> = (0..keys)
+        .map(|key| StateOp {
+            state: 0,
+            key,
+            namespace: Namespace::Void,
+            kind: OpKind::ValuePut(ValueRef { tag: key, len: 10 }),
+        })
+        .collect();
+    common::apply(backend.as_mut(), &ops);
+    let store = CheckpointStore::new(&dir.join("checkpoints")).unwrap();
+    let target = store.target(1, Arc::new(BTreeMap::new())).unwrap();
+    let async_phase = backend.snapshot(CheckpointMode::Full, &target).unwrap();
+    let upload = async_phase(&target).unwrap();
+    assert_eq!(
+        upload.format,
+        SnapshotFormat::Native,
+        "the heap's own layout"
+    );
+    (
+        store.complete(&target, &upload).unwrap(),
+        backend.digest().unwrap(),
+    )
+}
+
+#[test]
+fn a_heap_checkpoint_frames_no_entry_and_stamps_values_only_under_ttl() {
+    use statebench::backend::StateLayout;
+    use statebench::workload::{StateKind, TtlSpec, TtlUpdate};
+    const KEYS: u64 = 1_000;
+    for ttl in [
+        None,
+        Some(TtlSpec {
+            ttl_ms: 1_000_000,
+            update_type: TtlUpdate::OnCreateAndWrite,
+        }),
+    ] {
+        let layout = StateLayout {
+            states: vec![("v".into(), StateKind::Value)],
+            max_parallelism: 128,
+            ttl,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (handle, digest) = heap_checkpoint(&layout, KEYS, dir.path());
+        let (name, size) = handle.private.iter().next().unwrap();
+        // Header: magic, version, compression flag, max parallelism, state count, then the state
+        // (name length, name, kind, namespace serializer, TTL flag); per key group its id and per
+        // state its id and entry count; per entry VoidNamespace (1 byte), key (8), the value's
+        // int length and 10 bytes, and under TTL its 8-byte timestamp first; a CRC-32 last.
+        let header = 4 + 4 + 1 + 4 + 2 + (2 + 1 + 3);
+        let entry = 1 + 8 + 4 + 10 + if ttl.is_some() { 8 } else { 0 };
+        assert_eq!(
+            *size,
+            header + 128 * (4 + 2 + 4) + KEYS * entry + 4,
+            "{name} with TTL {ttl:?}"
+        );
+        let restored = BackendConfig::HashMap
+            .restore(&layout, &handle, &dir.path().join("restore"))
+            .unwrap();
+        assert_eq!(restored.digest().unwrap(), digest);
+
+        let file = handle.dir.join(name);
+        let mut bytes = std::fs::read(&file).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x55;
+        std::fs::write(&file, &bytes).unwrap();
+        let error = BackendConfig::HashMap
+            .restore(&layout, &handle, &dir.path().join("restore-2"))
+            .err()
+            .expect("a corrupt heap checkpoint restored");
+        assert!(format!("{error:#}").contains("checksum"), "{error:#}");
     }
 }

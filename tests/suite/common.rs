@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use statebench::backend::{Backend, BackendConfig, Outcome, StateLayout};
 use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
+use statebench::config::FlinkConfig;
 use statebench::results::CellResult;
 use statebench::run::{run_cell, Cell, CellPaths, OpInput};
 use statebench::workload::{fill_value, OpGenerator, StateOp, WorkloadSpec};
@@ -131,4 +132,14 @@ pub fn run_input(
 ) -> CellResult {
     let cell = Cell::new(backend, CheckpointSetting::new(mode, interval));
     run_cell(input, &cell, paths, &mut |_, _| {}).unwrap()
+}
+
+/// Flink's default configuration with `key` set to `value` when one is given (as `--set
+/// key=value` would), or the error setting it gives.
+pub fn flink_config_with(key: &str, value: Option<&str>) -> anyhow::Result<FlinkConfig> {
+    let mut config = FlinkConfig::default();
+    if let Some(value) = value {
+        config.set(&format!("{key}={value}"))?;
+    }
+    Ok(config)
 }

@@ -380,15 +380,11 @@ fn high_priority_pool_ratio_is_applied_to_the_shared_cache() {
         .into_iter()
         .enumerate()
     {
-        let mut config = FlinkConfig::default();
-        if let Some(ratio) = set {
-            config
-                .set(&format!(
-                    "state.backend.rocksdb.memory.high-prio-pool-ratio={ratio}"
-                ))
-                .unwrap();
-        }
-        let rocks = config.resolve(None).unwrap().rocksdb_config;
+        let rocks =
+            common::flink_config_with("state.backend.rocksdb.memory.high-prio-pool-ratio", set)
+                .and_then(|c| c.resolve(None))
+                .unwrap()
+                .rocksdb_config;
         let shared = SharedMemory::new(&rocks.memory).unwrap().unwrap();
         let expected = format!("high_pri_pool_ratio: {printed}");
         assert!(

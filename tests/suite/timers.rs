@@ -4,15 +4,18 @@
 use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::Arc;
 
 use statebench::backend::rocksdb::{
     PredefinedProfile, RocksDbBackend, RocksDbConfig, TimerFactory,
 };
-use statebench::backend::{Backend, BackendConfig, StateLayout};
+use statebench::backend::{AsyncPhase, Backend, BackendConfig, StateLayout};
 use std::time::Duration;
 
-use statebench::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointStore, StorageSetting};
+use statebench::checkpoint::{
+    CheckpointMode, CheckpointSetting, CheckpointStore, CheckpointTarget, StorageSetting,
+};
 use statebench::config::{cell_keys, ChosenSources, FlinkConfig, KeySource};
 use statebench::workload::{Namespace, OpKind, StateId, StateOp};
 
@@ -85,6 +88,17 @@ fn timer_heavy_ops() -> (StateLayout, Vec<StateOp>) {
     (StateLayout::of(&spec), ops[..cut].to_vec())
 }
 
+/// Runs a checkpoint's (or savepoint's) async phase, completes it in its store and restores it
+/// into a fresh RocksDB backend at `into`.
+fn complete_and_restore(
+    (store, target, phase): (&CheckpointStore, &CheckpointTarget, AsyncPhase),
+    (config, layout): (&RocksDbConfig, &StateLayout),
+    into: &Path,
+) -> RocksDbBackend {
+    let handle = store.complete(target, &phase(target).unwrap()).unwrap();
+    RocksDbBackend::restore(config, layout, &handle, into).unwrap()
+}
+
 #[test]
 fn timer_cache_size_is_read_honoured_and_recorded() {
     let (layout, ops) = timer_heavy_ops();
@@ -92,14 +106,11 @@ fn timer_cache_size_is_read_honoured_and_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let mut largest = Vec::new();
     for (i, size) in [None, Some(4)].into_iter().enumerate() {
-        let mut flink = FlinkConfig::default();
-        if let Some(size) = size {
-            flink
-                .set(&format!(
-                    "state.backend.rocksdb.timer-service.cache-size={size}"
-                ))
-                .unwrap();
-        }
+        let flink = common::flink_config_with(
+            "state.backend.rocksdb.timer-service.cache-size",
+            size.map(|s| s.to_string()).as_deref(),
+        )
+        .unwrap();
         let config = flink.resolve(None).unwrap().rocksdb_config;
         assert_eq!(config.timer_cache_size, size.unwrap_or(128));
         let chosen = ChosenSources {
@@ -188,14 +199,11 @@ fn timers_restore_from_checkpoints_and_savepoints_as_registered() {
                     backend.savepoint().unwrap(),
                 ),
             };
-            let handle = store.complete(&target, &phase(&target).unwrap()).unwrap();
-            let restored = RocksDbBackend::restore(
-                &c,
-                &layout,
-                &handle,
+            let restored = complete_and_restore(
+                (&store, &target, phase),
+                (&c, &layout),
                 &dir.path().join(format!("restored-{factory:?}-{id}")),
-            )
-            .unwrap();
+            );
             assert_eq!(
                 restored.pending_timers().unwrap(),
                 expected,
@@ -233,14 +241,11 @@ fn heap_timers_are_written_in_the_checkpoint_sync_phase() {
         }
         common::apply(&mut backend, second);
         assert_ne!(backend.pending_timers().unwrap(), at_sync);
-        let handle = store.complete(&target, &phase(&target).unwrap()).unwrap();
-        let restored = RocksDbBackend::restore(
-            &c,
-            &layout,
-            &handle,
+        let restored = complete_and_restore(
+            (&store, &target, phase),
+            (&c, &layout),
             &dir.path().join(format!("r-{factory:?}")),
-        )
-        .unwrap();
+        );
         assert_eq!(restored.pending_timers().unwrap(), at_sync, "{factory:?}");
     }
 }

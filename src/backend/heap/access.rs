@@ -1,15 +1,21 @@
-//! One state access of the heap backend: a read or write of the object at one (key, namespace)
-//! of a key group, with state TTL as Flink's TTL state wrappers apply it (expired values are
-//! never returned and are removed when read; `OnReadAndWrite` reads refresh timestamps).
+//! One state access of the heap backend: what Flink's `HeapValueState`, `HeapListState` and
+//! `HeapMapState` do with the key group's [`CowStateMap`], with state TTL as Flink's TTL state
+//! wrappers apply it (expired values are never returned and are removed when read;
+//! `OnReadAndWrite` reads refresh timestamps).
 //!
-//! Objects a snapshot still shares are copied (`Arc::make_mut`) only when they change.
+//! Reads go through the map's `get`, which copies a state a snapshot still holds (lists and maps
+//! are then changed in place, as Flink's `ArrayList`/`HashMap` are); `ValueState.update` and
+//! `ListState.update` put a new state. A value whose state no snapshot holds is overwritten in
+//! place when the new one has its length, instead of allocating another (Flink would store the
+//! caller's new `byte[]`; the bytes the map then holds are the same).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::table::{Group, Slot, Stamped, StateObject};
+use super::cow_map::CowStateMap;
+use super::table::{Stamped, StateObject};
 use crate::backend::api::Outcome;
-use crate::workload::{OpKind, StateOp, TtlSpec, TtlUpdate};
+use crate::workload::{Namespace, OpKind, StateOp, TtlSpec, TtlUpdate};
 
 /// The time an access happens at and the state TTL it honours.
 #[derive(Clone, Copy, Debug)]
@@ -51,63 +57,46 @@ impl AccessTime {
     }
 }
 
-/// Applies `op` to its entry in `group`, the op's key group of its state; `value` holds the
-/// bytes the op writes.
-pub(super) fn access(group: &mut Group, op: &StateOp, value: &[u8], time: AccessTime) -> Outcome {
-    let slot = (op.key, op.namespace);
-    match op.kind {
-        OpKind::ValueGet => visit(group, slot, |object| read_value(object, time)),
-        OpKind::ValuePut(_) => replace(group, slot, StateObject::Value(time.stamp(value))),
-        OpKind::ListGet => visit(group, slot, |object| read_list(object, time)),
-        OpKind::ListAdd(_) => add_to_list(group, slot, time.stamp(value)),
-        OpKind::ListUpdate(_) => replace(
-            group,
-            slot,
-            StateObject::List(Arc::new(vec![time.stamp(value)])),
-        ),
-        OpKind::ValueClear | OpKind::ListClear | OpKind::MapClear => {
-            group.remove(&slot);
+type Map = CowStateMap<StateObject>;
+
+/// Applies a value, list or map op to its entry in `map`, the op's key group of its state;
+/// `value` holds the bytes the op writes. Timer ops are not for maps (None).
+pub(super) fn access(
+    map: &mut Map,
+    op: &StateOp,
+    value: &[u8],
+    time: AccessTime,
+) -> Option<Outcome> {
+    let (key, namespace) = (op.key, op.namespace);
+    Some(match op.kind {
+        OpKind::ValueGet => visit(map, key, namespace, |o| read_value(o, time)),
+        OpKind::ValuePut(_) => put_value(map, key, namespace, value, time),
+        OpKind::ListGet => visit(map, key, namespace, |o| read_list(o, time)),
+        OpKind::ListAdd(_) => add_to_list(map, key, namespace, time.stamp(value)),
+        OpKind::ListUpdate(_) => {
+            let list = StateObject::List(Arc::new(vec![time.stamp(value)]));
+            map.put(key, namespace).set(list);
             Outcome::default()
         }
-        OpKind::MapGet(user_key) => visit(group, slot, |object| {
-            read_map_entry(object, user_key, true, time)
+        OpKind::ValueClear | OpKind::ListClear | OpKind::MapClear => {
+            map.remove(key, &namespace);
+            Outcome::default()
+        }
+        OpKind::MapGet(user_key) => visit(map, key, namespace, |o| {
+            read_map_entry(o, user_key, true, time)
         }),
-        OpKind::MapContains(user_key) => visit(group, slot, |object| {
-            read_map_entry(object, user_key, false, time)
+        OpKind::MapContains(user_key) => visit(map, key, namespace, |o| {
+            read_map_entry(o, user_key, false, time)
         }),
-        OpKind::MapPut(user_key, _) => put_map_entry(group, slot, user_key, time.stamp(value)),
+        OpKind::MapPut(user_key, _) => {
+            put_map_entry(map, key, namespace, user_key, time.stamp(value))
+        }
         OpKind::MapRemove(user_key) => {
-            visit(group, slot, |object| remove_map_entry(object, user_key))
+            visit(map, key, namespace, |o| remove_map_entry(o, user_key))
         }
-        OpKind::MapIterate => visit(group, slot, |object| iterate_map(object, time)),
-        OpKind::TimerRegister(timestamp) => register_timer(group, slot, timestamp),
-        OpKind::TimerDelete(timestamp) => {
-            visit(group, slot, |object| delete_timer(object, timestamp))
-        }
-    }
-}
-
-/// What an access to an existing object found, and whether it left the object empty.
-type Visit = (Outcome, bool);
-
-/// Runs `f` on the object at `slot`, if there is one, and removes the entry when `f` left it
-/// empty: Flink's heap state drops a (key, namespace) whose value expired or whose list, map or
-/// timer set has nothing left.
-fn visit(group: &mut Group, slot: Slot, f: impl FnOnce(&mut StateObject) -> Visit) -> Outcome {
-    let Some(object) = group.get_mut(&slot) else {
-        return Outcome::default();
-    };
-    let (outcome, emptied) = f(object);
-    if emptied {
-        group.remove(&slot);
-    }
-    outcome
-}
-
-/// Puts `object` at `slot`, replacing whatever was there (`ValueState.update`, `ListState.update`).
-fn replace(group: &mut Group, slot: Slot, object: StateObject) -> Outcome {
-    group.insert(slot, object);
-    Outcome::default()
+        OpKind::MapIterate => visit(map, key, namespace, |o| iterate_map(o, time)),
+        OpKind::TimerRegister(_) | OpKind::TimerDelete(_) => return None,
+    })
 }
 
 /// What a read found: `items` elements of `bytes` payload bytes.
@@ -127,6 +116,28 @@ fn found_all<'a>(elements: impl ExactSizeIterator<Item = &'a Stamped>) -> Outcom
     }
 }
 
+/// What an access to an existing state found, and whether it left the state empty.
+type Visit = (Outcome, bool);
+
+/// Runs `f` on the state of (key, namespace) (through the map's `get`, which copies a state a
+/// snapshot holds), if there is one, and removes the entry when `f` left it empty: Flink's heap
+/// state drops a (key, namespace) whose value expired or whose list or map has nothing left.
+fn visit(
+    map: &mut Map,
+    key: u64,
+    namespace: Namespace,
+    f: impl FnOnce(&mut StateObject) -> Visit,
+) -> Outcome {
+    let Some(object) = map.get(key, &namespace) else {
+        return Outcome::default();
+    };
+    let (outcome, emptied) = f(object);
+    if emptied {
+        map.remove(key, &namespace);
+    }
+    outcome
+}
+
 /// `ValueState.value`: an expired value is a miss and goes.
 fn read_value(object: &mut StateObject, time: AccessTime) -> Visit {
     match object {
@@ -139,7 +150,27 @@ fn read_value(object: &mut StateObject, time: AccessTime) -> Visit {
     }
 }
 
-/// `ListState.get`: expired elements are dropped (a copy is made only when something changes).
+/// `ValueState.update`.
+fn put_value(
+    map: &mut Map,
+    key: u64,
+    namespace: Namespace,
+    value: &[u8],
+    time: AccessTime,
+) -> Outcome {
+    let mut slot = map.put(key, namespace);
+    if let Some(StateObject::Value(old)) = slot.reusable() {
+        if let Some(bytes) = Arc::get_mut(&mut old.bytes).filter(|b| b.len() == value.len()) {
+            bytes.copy_from_slice(value);
+            old.at = time.now;
+            return Outcome::default();
+        }
+    }
+    slot.set(StateObject::Value(time.stamp(value)));
+    Outcome::default()
+}
+
+/// `ListState.get`: expired elements are dropped.
 fn read_list(object: &mut StateObject, time: AccessTime) -> Visit {
     let StateObject::List(l) = object else {
         return (Outcome::default(), false);
@@ -153,12 +184,12 @@ fn read_list(object: &mut StateObject, time: AccessTime) -> Visit {
 }
 
 /// `ListState.add`: appends, starting a list where there is none.
-fn add_to_list(group: &mut Group, slot: Slot, element: Stamped) -> Outcome {
-    match group.get_mut(&slot) {
+fn add_to_list(map: &mut Map, key: u64, namespace: Namespace, element: Stamped) -> Outcome {
+    match map.get(key, &namespace) {
         Some(StateObject::List(l)) => Arc::make_mut(l).push(element),
-        _ => {
-            group.insert(slot, StateObject::List(Arc::new(vec![element])));
-        }
+        _ => map
+            .put(key, namespace)
+            .set(StateObject::List(Arc::new(vec![element]))),
     }
     Outcome::default()
 }
@@ -176,9 +207,9 @@ fn read_map_entry(
     let bytes = match m.get(&user_key) {
         None => return (Outcome::default(), false),
         Some(v) if time.expired(v) => {
-            let map = Arc::make_mut(m);
-            map.remove(&user_key);
-            return (Outcome::default(), map.is_empty());
+            let user_map = Arc::make_mut(m);
+            user_map.remove(&user_key);
+            return (Outcome::default(), user_map.is_empty());
         }
         Some(v) if with_bytes => v.bytes.len(),
         Some(_) => 0,
@@ -192,15 +223,22 @@ fn read_map_entry(
 }
 
 /// `MapState.put`: starts a map where there is none.
-fn put_map_entry(group: &mut Group, slot: Slot, user_key: u64, value: Stamped) -> Outcome {
-    match group.get_mut(&slot) {
+fn put_map_entry(
+    map: &mut Map,
+    key: u64,
+    namespace: Namespace,
+    user_key: u64,
+    value: Stamped,
+) -> Outcome {
+    match map.get(key, &namespace) {
         Some(StateObject::Map(m)) => {
             Arc::make_mut(m).insert(user_key, value);
         }
-        _ => {
-            let map = HashMap::from([(user_key, value)]);
-            group.insert(slot, StateObject::Map(Arc::new(map)));
-        }
+        _ => map
+            .put(key, namespace)
+            .set(StateObject::Map(Arc::new(HashMap::from([(
+                user_key, value,
+            )])))),
     }
     Outcome::default()
 }
@@ -211,47 +249,20 @@ fn remove_map_entry(object: &mut StateObject, user_key: u64) -> Visit {
     let StateObject::Map(m) = object else {
         return (Outcome::default(), false);
     };
-    let map = Arc::make_mut(m);
-    map.remove(&user_key);
-    (Outcome::default(), map.is_empty())
+    let user_map = Arc::make_mut(m);
+    user_map.remove(&user_key);
+    (Outcome::default(), user_map.is_empty())
 }
 
-/// `MapState.entries()` iterated: expired entries are dropped (a copy is made only when
-/// something changes).
+/// `MapState.entries()` iterated: expired entries are dropped.
 fn iterate_map(object: &mut StateObject, time: AccessTime) -> Visit {
     let StateObject::Map(m) = object else {
         return (Outcome::default(), false);
     };
     if m.values().any(|v| time.expired(v)) || time.refreshes_on_read() {
-        let map = Arc::make_mut(m);
-        map.retain(|_, v| !time.expired(v));
-        map.values_mut().for_each(|v| time.refresh(v));
+        let user_map = Arc::make_mut(m);
+        user_map.retain(|_, v| !time.expired(v));
+        user_map.values_mut().for_each(|v| time.refresh(v));
     }
     (found_all(m.values()), m.is_empty())
-}
-
-/// Registers a timer in the (key, namespace)'s sorted set; registering it twice keeps one.
-fn register_timer(group: &mut Group, slot: Slot, timestamp: i64) -> Outcome {
-    match group.get_mut(&slot) {
-        Some(StateObject::Timers(t)) => {
-            if let Err(at) = t.binary_search(&timestamp) {
-                Arc::make_mut(t).insert(at, timestamp);
-            }
-        }
-        _ => {
-            group.insert(slot, StateObject::Timers(Arc::new(vec![timestamp])));
-        }
-    }
-    Outcome::default()
-}
-
-/// Deletes a timer, if registered.
-fn delete_timer(object: &mut StateObject, timestamp: i64) -> Visit {
-    let StateObject::Timers(t) = object else {
-        return (Outcome::default(), false);
-    };
-    if let Ok(at) = t.binary_search(&timestamp) {
-        Arc::make_mut(t).remove(at);
-    }
-    (Outcome::default(), t.is_empty())
 }

@@ -1,127 +1,244 @@
-//! How the heap backend writes its state objects into a full snapshot and reads them back.
-//!
-//! Key: `[key 8 B BE][namespace]`. Value: a stamped value is `[timestamp 8 B][int length][bytes]`;
-//! a list is `[count][stamped value]*`, a map `[count]([user key 8 B][stamped value])*`, timers
-//! `[count][timestamp]*`. The timestamps keep TTL working across a restore.
+//! Flink's serializers for what the heap backend holds, as its snapshots write them (integers
+//! big-endian, like Java's `DataOutputStream`): keys as `LongSerializer` (8 bytes), namespaces
+//! by their serializer, values as `BytePrimitiveArraySerializer` (int length, bytes) behind an
+//! 8-byte timestamp only under state TTL (`TtlSerializer`: `TtlValue(timestamp, value)`), lists
+//! as `ListSerializer` (int count, elements), maps as `MapSerializer` (int count, then per entry
+//! the user key, a null flag and the value), timers as `TimerSerializer` (timestamp with its sign
+//! bit flipped, key, namespace).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use anyhow::{anyhow, ensure, Result};
+use anyhow::{anyhow, bail, ensure, Result};
 
-use super::table::{Slot, Stamped, StateObject};
-use crate::backend::byte_array::{read_byte_array, write_byte_array};
+use super::table::{NamespaceSerializer, Stamped, StateObject};
+use crate::backend::byte_array::write_byte_array;
+use crate::backend::timer_set::Timer;
 use crate::workload::{Namespace, StateKind};
 
-/// Writes a slot's key bytes.
-pub(super) fn encode_slot(slot: &Slot, out: &mut Vec<u8>) {
-    out.extend_from_slice(&slot.0.to_be_bytes());
-    slot.1.write_to(out);
+/// Upper bound for one value, so a corrupt length cannot ask for a huge allocation.
+const MAX_VALUE_BYTES: usize = 1 << 30;
+
+/// Appends a key (`LongSerializer`).
+pub(super) fn write_key(key: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(&key.to_be_bytes());
 }
 
-/// Reads a slot's key bytes.
-pub(super) fn decode_slot(bytes: &[u8]) -> Result<Slot> {
-    let corrupt = || anyhow!("corrupt heap checkpoint key");
-    let key = u64::from_be_bytes(bytes.get(..8).ok_or_else(corrupt)?.try_into()?);
-    let namespace = Namespace::read_from(&bytes[8..]).ok_or_else(corrupt)?;
-    Ok((key, namespace))
-}
-
-fn encode_stamped(v: &Stamped, out: &mut Vec<u8>) {
-    out.extend_from_slice(&v.at.to_be_bytes());
-    write_byte_array(out, &v.bytes);
-}
-
-/// Serializes a state object.
-pub(super) fn encode_object(object: &StateObject, out: &mut Vec<u8>) {
+/// Appends a state object; `ttl` puts each value's timestamp before it.
+pub(super) fn write_state(object: &StateObject, ttl: bool, out: &mut Vec<u8>) {
+    let stamped = |v: &Stamped, out: &mut Vec<u8>| {
+        if ttl {
+            out.extend_from_slice(&v.at.to_be_bytes());
+        }
+        write_byte_array(out, &v.bytes);
+    };
     match object {
-        StateObject::Value(v) => encode_stamped(v, out),
+        StateObject::Value(v) => stamped(v, out),
         StateObject::List(list) => {
             out.extend_from_slice(&(list.len() as u32).to_be_bytes());
             for e in list.iter() {
-                encode_stamped(e, out);
+                stamped(e, out);
             }
         }
         StateObject::Map(map) => {
             out.extend_from_slice(&(map.len() as u32).to_be_bytes());
-            for (uk, v) in map.iter() {
-                out.extend_from_slice(&uk.to_be_bytes());
-                encode_stamped(v, out);
-            }
-        }
-        StateObject::Timers(timers) => {
-            out.extend_from_slice(&(timers.len() as u32).to_be_bytes());
-            for t in timers.iter() {
-                out.extend_from_slice(&t.to_be_bytes());
+            for (user_key, v) in map.iter() {
+                out.extend_from_slice(&user_key.to_be_bytes());
+                out.push(0); // not null
+                stamped(v, out);
             }
         }
     }
 }
 
-/// Reads a `u64`/`i64` field from the front of `input`.
-fn take8(input: &mut &[u8]) -> Result<[u8; 8]> {
-    let field = input
-        .get(..8)
-        .ok_or_else(|| anyhow!("corrupt heap checkpoint value"))?;
-    *input = &input[8..];
-    Ok(field.try_into()?)
+/// Appends a timer (`TimerSerializer`).
+pub(super) fn write_timer(timer: &Timer, out: &mut Vec<u8>) {
+    out.extend_from_slice(&((timer.timestamp as u64) ^ (1 << 63)).to_be_bytes());
+    write_key(timer.key, out);
+    timer.namespace.write_to(out);
 }
 
-fn decode_stamped(input: &mut &[u8]) -> Result<Stamped> {
-    let at = i64::from_be_bytes(take8(input)?);
-    let (bytes, rest) =
-        read_byte_array(input).ok_or_else(|| anyhow!("corrupt heap checkpoint value"))?;
-    *input = rest;
-    Ok(Stamped {
-        at,
-        bytes: bytes.into(),
-    })
+/// Reads serialized fields from the front of a byte slice; every error names the field.
+pub(super) struct Input<'a> {
+    bytes: &'a [u8],
 }
 
-/// Deserializes a state object of `kind`, refusing trailing or missing bytes.
-pub(super) fn decode_object(kind: StateKind, bytes: &[u8]) -> Result<StateObject> {
-    let mut rest = bytes;
-    let object = if kind == StateKind::Value {
-        StateObject::Value(decode_stamped(&mut rest)?)
-    } else {
-        let count_bytes: [u8; 4] = rest
-            .get(..4)
-            .ok_or_else(|| anyhow!("corrupt heap checkpoint value"))?
-            .try_into()?;
-        let count = u32::from_be_bytes(count_bytes) as usize;
-        rest = &rest[4..];
-        // Every element takes at least 8 bytes: a count larger than that is corrupt.
+impl<'a> Input<'a> {
+    /// Reads `bytes` from their start.
+    pub(super) fn new(bytes: &'a [u8]) -> Input<'a> {
+        Input { bytes }
+    }
+
+    /// Bytes not read yet.
+    pub(super) fn remaining(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The next `n` bytes.
+    pub(super) fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
         ensure!(
-            count <= rest.len() / 8,
-            "corrupt heap checkpoint element count {count}"
+            n <= self.bytes.len(),
+            "truncated: {what} needs {n} bytes, {} left",
+            self.bytes.len()
         );
-        match kind {
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
+        Ok(self.take(N, what)?.try_into().expect("N bytes"))
+    }
+
+    /// A byte.
+    pub(super) fn u8(&mut self, what: &str) -> Result<u8> {
+        Ok(self.take(1, what)?[0])
+    }
+
+    /// A big-endian `short`.
+    pub(super) fn u16(&mut self, what: &str) -> Result<u16> {
+        Ok(u16::from_be_bytes(self.array(what)?))
+    }
+
+    /// A big-endian `int`.
+    pub(super) fn u32(&mut self, what: &str) -> Result<u32> {
+        Ok(u32::from_be_bytes(self.array(what)?))
+    }
+
+    /// A big-endian `long`.
+    pub(super) fn u64(&mut self, what: &str) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.array(what)?))
+    }
+
+    /// A key.
+    pub(super) fn key(&mut self) -> Result<u64> {
+        self.u64("key")
+    }
+
+    /// A namespace written by `serializer`.
+    pub(super) fn namespace(&mut self, serializer: NamespaceSerializer) -> Result<Namespace> {
+        match serializer {
+            NamespaceSerializer::Void => match self.u8("namespace")? {
+                0 => Ok(Namespace::Void),
+                other => bail!("VoidNamespace byte {other}, expected 0"),
+            },
+            NamespaceSerializer::Window => {
+                let start = self.u64("window start")? as i64;
+                let end = self.u64("window end")? as i64;
+                Ok(Namespace::Window { start, end })
+            }
+            NamespaceSerializer::String => {
+                let len = self.u8("namespace length")? as usize;
+                ensure!(len > 0 && len < 0x80, "namespace string length {len}");
+                let mut bytes = vec![len as u8];
+                bytes.extend_from_slice(self.take(len - 1, "namespace")?);
+                Namespace::read_from(&bytes)
+                    .ok_or_else(|| anyhow!("unknown namespace string {:?}", &bytes[1..]))
+            }
+        }
+    }
+
+    fn stamped(&mut self, ttl: bool) -> Result<Stamped> {
+        let at = if ttl {
+            self.u64("TTL timestamp")? as i64
+        } else {
+            0
+        };
+        let len = self.u32("value length")? as usize;
+        ensure!(len <= MAX_VALUE_BYTES, "value length {len}");
+        Ok(Stamped {
+            at,
+            bytes: Arc::from(self.take(len, "value")?),
+        })
+    }
+
+    /// A state object of `kind`; `ttl` says whether values carry timestamps.
+    pub(super) fn state(&mut self, kind: StateKind, ttl: bool) -> Result<StateObject> {
+        Ok(match kind {
+            StateKind::Value => StateObject::Value(self.stamped(ttl)?),
             StateKind::List => {
+                let count = self.u32("list length")?;
                 let list = (0..count)
-                    .map(|_| decode_stamped(&mut rest))
+                    .map(|_| self.stamped(ttl))
                     .collect::<Result<Vec<_>>>()?;
                 StateObject::List(Arc::new(list))
             }
             StateKind::Map => {
-                let mut map = HashMap::with_capacity(count);
+                let count = self.u32("map size")?;
+                let mut map = HashMap::new();
                 for _ in 0..count {
-                    let uk = u64::from_be_bytes(take8(&mut rest)?);
-                    map.insert(uk, decode_stamped(&mut rest)?);
+                    let user_key = self.u64("user key")?;
+                    ensure!(self.u8("null flag")? == 0, "a null map value");
+                    map.insert(user_key, self.stamped(ttl)?);
                 }
                 StateObject::Map(Arc::new(map))
             }
-            _ => {
-                let timers = (0..count)
-                    .map(|_| take8(&mut rest).map(i64::from_be_bytes))
-                    .collect::<Result<Vec<_>>>()?;
-                StateObject::Timers(Arc::new(timers))
+            StateKind::Timer => bail!("a timer is not a state object"),
+        })
+    }
+
+    /// A timer whose namespace `serializer` wrote.
+    pub(super) fn timer(&mut self, serializer: NamespaceSerializer) -> Result<Timer> {
+        let timestamp = (self.u64("timer timestamp")? ^ (1 << 63)) as i64;
+        let key = self.key()?;
+        let namespace = self.namespace(serializer)?;
+        Ok(Timer {
+            timestamp,
+            key,
+            namespace,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_read_back_as_written_with_and_without_ttl() {
+        let v = |at, b: &[u8]| Stamped {
+            at,
+            bytes: Arc::from(b),
+        };
+        let objects = [
+            (StateKind::Value, StateObject::Value(v(5, b"abc"))),
+            (
+                StateKind::List,
+                StateObject::List(Arc::new(vec![v(1, b"x"), v(2, b"")])),
+            ),
+            (
+                StateKind::Map,
+                StateObject::Map(Arc::new(HashMap::from([(9, v(3, b"yz"))]))),
+            ),
+        ];
+        for ttl in [false, true] {
+            for (kind, object) in &objects {
+                let mut out = Vec::new();
+                write_state(object, ttl, &mut out);
+                let mut again = Vec::new();
+                write_state(
+                    &Input::new(&out).state(*kind, ttl).unwrap(),
+                    ttl,
+                    &mut again,
+                );
+                assert_eq!(out, again);
             }
         }
-    };
-    ensure!(
-        rest.is_empty(),
-        "corrupt heap checkpoint value: {} trailing bytes",
-        rest.len()
-    );
-    Ok(object)
+        let mut value = Vec::new();
+        write_state(&objects[0].1, false, &mut value);
+        assert_eq!(
+            value, b"\0\0\0\x03abc",
+            "no timestamp without TTL, int length"
+        );
+        let timer = Timer {
+            timestamp: -3,
+            key: 4,
+            namespace: Namespace::CleanupRight,
+        };
+        let mut out = Vec::new();
+        write_timer(&timer, &mut out);
+        assert_eq!(out[0], 0x7F, "sign bit flipped");
+        let read = Input::new(&out).timer(NamespaceSerializer::String).unwrap();
+        assert_eq!(read, timer);
+    }
 }

@@ -1,11 +1,11 @@
-//! The heap backend: Flink's `HashMapStateBackend`. Per state, one map per key group from
-//! (key, namespace) to the state object, as Flink's `StateTable` holds them.
+//! The heap backend: Flink's `HashMapStateBackend`. Per state, a [`CowStateMap`] per key group
+//! (Flink's `CopyOnWriteStateTable`), or for a timer service a [`TimerHeapSet`] (Flink's
+//! `HeapPriorityQueueSet`).
 //!
-//! Copy-on-write like Flink's `CopyOnWriteStateMap`: the maps are persistent B-trees (imbl), so a
-//! checkpoint's synchronous phase copies only the per-key-group roots (O(states × key groups),
-//! never the entries); a write after a snapshot copies the few nodes on its path, and a list or
-//! map object that a snapshot still shares is copied before it is mutated, as Flink copies a state
-//! object whose version is older than the snapshot's.
+//! A checkpoint or savepoint's synchronous phase snapshots every map (it copies their bucket
+//! arrays, O(capacity)) and copies every timer queue; ops go on while the asynchronous phase
+//! writes them, the maps copying entries and states the snapshot still holds before changing
+//! them, until the asynchronous phase has written a key group and released its map snapshots.
 //!
 //! With state TTL every value, list element and map entry carries its timestamp; expired ones are
 //! never returned and are removed when read, and every state access also inspects a few entries
@@ -13,31 +13,35 @@
 
 mod access;
 mod codec;
+pub mod cow_map;
+mod snapshot;
 mod table;
 mod ttl;
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{bail, ensure, Context, Result};
 
 use crate::backend::api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot};
 use crate::backend::digest::{Digest, EntryAddress};
 use crate::backend::keygroup::key_group;
-use crate::checkpoint::stream::{StreamReader, StreamWriter, FULL_SNAPSHOT_FILE};
-use crate::checkpoint::{
-    CheckpointHandle, CheckpointMode, CheckpointTarget, SnapshotFormat, UploadResult,
-};
-use crate::workload::{StateId, StateOp};
+use crate::backend::timer_set::Timer;
+use crate::checkpoint::stream::{StreamReader, FULL_SNAPSHOT_FILE};
+use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointTarget, SnapshotFormat};
+use crate::workload::{Namespace, OpKind, StateId, StateKind, StateOp};
 use access::{access, AccessTime};
-use table::{Group, Stamped, StateObject, StateTable};
+use codec::Input;
+use cow_map::CowStateMap;
+use snapshot::{HeapSnapshot, RestoredEntry, StateSnapshot, HEAP_SNAPSHOT_FILE};
+use table::{HeapState, StateNamespace, StateObject};
 use ttl::Cleanup;
 
 /// Flink's heap keyed state backend.
 pub struct HeapBackend {
     layout: StateLayout,
-    tables: Vec<StateTable>,
+    states: Vec<HeapState>,
+    namespaces: Vec<StateNamespace>,
     now: i64,
     cleanup: Vec<Cleanup>,
 }
@@ -45,132 +49,245 @@ pub struct HeapBackend {
 impl HeapBackend {
     /// An empty backend for `layout`.
     pub fn new(layout: &StateLayout) -> HeapBackend {
-        let groups = layout.max_parallelism as usize;
         HeapBackend {
             layout: layout.clone(),
-            tables: layout
+            states: layout
                 .states
                 .iter()
-                .map(|_| vec![Group::default(); groups])
+                .map(|(_, kind)| HeapState::new(*kind, layout.max_parallelism))
                 .collect(),
+            namespaces: vec![StateNamespace::default(); layout.states.len()],
             now: 0,
             cleanup: layout.states.iter().map(|_| Cleanup::default()).collect(),
         }
     }
 
-    /// Rebuilds the state of a full checkpoint or a savepoint (both canonical).
+    /// Rebuilds the state of a checkpoint (the heap snapshot layout) or a savepoint (the
+    /// canonical stream).
     pub fn restore(layout: &StateLayout, handle: &CheckpointHandle) -> Result<HeapBackend> {
-        ensure!(
-            handle.format == SnapshotFormat::Canonical,
-            "the heap backend restores canonical snapshots only, not {:?} ones",
-            handle.format
-        );
-        let path = handle.dir.join(FULL_SNAPSHOT_FILE);
-        let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
         let mut backend = HeapBackend::new(layout);
-        let mut reader = StreamReader::open(file, layout.max_parallelism, &layout.states)
-            .with_context(|| format!("reading {}", path.display()))?;
-        while let Some(e) = reader
-            .next_entry()
-            .with_context(|| format!("reading {}", path.display()))?
-        {
-            let slot = codec::decode_slot(e.key)?;
-            let kind = layout.states[e.state as usize].1;
-            let object = codec::decode_object(kind, e.value)?;
-            let group = backend.tables[e.state as usize]
-                .get_mut(e.key_group as usize)
-                .context("checkpoint entry in a key group out of range")?;
-            group.insert(slot, object);
+        match handle.format {
+            SnapshotFormat::Native => {
+                let path = handle.dir.join(HEAP_SNAPSHOT_FILE);
+                backend.namespaces =
+                    snapshot::read_checkpoint(&path, layout, |state, kg, entry| {
+                        insert_restored(&mut backend.states, state, kg, entry)
+                    })?;
+            }
+            SnapshotFormat::Canonical => backend.restore_savepoint(handle)?,
         }
         Ok(backend)
     }
 
-    /// Keeps only the key groups in `key_groups`, as a subtask of a rescaled job holds only its
-    /// range. (Flink's heap restore seeks to its key groups in the stream; this one reads the
-    /// whole stream and drops the rest, so a rescaled heap restore is timed a little long.)
-    pub fn retain_key_groups(&mut self, key_groups: std::ops::Range<u32>) {
-        for table in &mut self.tables {
-            for (kg, group) in table.iter_mut().enumerate() {
-                if !key_groups.contains(&(kg as u32)) {
-                    *group = Group::default();
+    /// Reads a canonical savepoint written by [`Backend::savepoint`].
+    fn restore_savepoint(&mut self, handle: &CheckpointHandle) -> Result<()> {
+        let path = handle.dir.join(FULL_SNAPSHOT_FILE);
+        let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let layout = self.layout.clone();
+        let mut reader = StreamReader::open(file, layout.max_parallelism, &layout.states)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let ttl = layout.ttl.is_some();
+        while let Some(e) = reader
+            .next_entry()
+            .with_context(|| format!("reading {}", path.display()))?
+        {
+            let state = e.state as usize;
+            let kind = layout.states[state].1;
+            let entry = (|| -> Result<RestoredEntry> {
+                let mut key = Input::new(e.key);
+                if kind == StateKind::Timer {
+                    ensure!(e.value.is_empty(), "a timer with a value");
+                    let timestamp = (key.u64("timer timestamp")? ^ (1 << 63)) as i64;
+                    let k = key.key()?;
+                    let namespace = savepoint_namespace(key.take(key.remaining(), "namespace")?)?;
+                    return Ok(RestoredEntry::Timer(Timer {
+                        timestamp,
+                        key: k,
+                        namespace,
+                    }));
                 }
-            }
+                let k = key.key()?;
+                let namespace = savepoint_namespace(key.take(key.remaining(), "namespace")?)?;
+                let mut value = Input::new(e.value);
+                let object = value.state(kind, ttl)?;
+                ensure!(
+                    value.remaining() == 0,
+                    "{} bytes after a state",
+                    value.remaining()
+                );
+                Ok(RestoredEntry::State(k, namespace, object))
+            })()
+            .with_context(|| format!("reading {}: corrupt entry", path.display()))?;
+            let namespace = match &entry {
+                RestoredEntry::State(_, ns, _) => *ns,
+                RestoredEntry::Timer(t) => t.namespace,
+            };
+            self.namespaces[state].admit(&namespace, &layout.states[state].0)?;
+            insert_restored(&mut self.states, e.state, e.key_group, entry)?;
         }
+        Ok(())
+    }
+
+    /// Rebuilds the key groups `key_groups` of a checkpoint, as a subtask of a rescaled job
+    /// restores its range: the entries of other key groups are read past, not kept. (Flink
+    /// seeks to its key groups' offsets; the whole file is read here.)
+    pub fn restore_key_groups(
+        layout: &StateLayout,
+        handle: &CheckpointHandle,
+        key_groups: std::ops::Range<u32>,
+    ) -> Result<HeapBackend> {
+        ensure!(
+            handle.format == SnapshotFormat::Native,
+            "a savepoint is restored whole, not by key-group range"
+        );
+        let mut backend = HeapBackend::new(layout);
+        let path = handle.dir.join(HEAP_SNAPSHOT_FILE);
+        backend.namespaces = snapshot::read_checkpoint(&path, layout, |state, kg, entry| {
+            match key_groups.contains(&kg) {
+                true => insert_restored(&mut backend.states, state, kg, entry),
+                false => Ok(()),
+            }
+        })?;
+        Ok(backend)
     }
 
     /// Unexpired logical entries (as a digest counts them) and their payload bytes, without
     /// hashing them: what `statebench workload describe` samples.
     pub fn live_size(&self) -> (u64, u64) {
         let (mut entries, mut bytes) = (0u64, 0u64);
-        visit_live(&self.tables, &self.layout, self.now, |_, parts| {
+        visit_live(self.live_sources(), &self.layout, self.now, |_, parts| {
             entries += 1;
             bytes += parts.iter().map(|p| p.len() as u64).sum::<u64>();
         });
         (entries, bytes)
     }
 
-    /// (key, namespace) entries held, expired or not.
+    /// (key, namespace) entries and timers held, expired or not.
     pub fn stored_entries(&self) -> usize {
-        self.tables.iter().flatten().map(|g| g.len()).sum()
+        self.states.iter().map(HeapState::len).sum()
+    }
+
+    /// What the live state holds, per state.
+    fn live_sources(&self) -> Vec<Source<'_>> {
+        self.states
+            .iter()
+            .map(|s| match s {
+                HeapState::Table(maps) => {
+                    Source::Maps(maps.iter().map(CowStateMap::iter).collect())
+                }
+                HeapState::Timers(queue) => Source::Timers(queue.to_vec()),
+            })
+            .collect()
+    }
+
+    /// The synchronous phase: a snapshot of every map and a copy of every timer queue.
+    fn take_snapshot(&self) -> HeapSnapshot {
+        let states = self
+            .states
+            .iter()
+            .map(|s| match s {
+                HeapState::Table(maps) => {
+                    StateSnapshot::Table(maps.iter().map(|m| Some(m.snapshot())).collect())
+                }
+                HeapState::Timers(queue) => StateSnapshot::Timers(queue.to_vec()),
+            })
+            .collect();
+        HeapSnapshot {
+            states,
+            namespaces: self.namespaces.clone(),
+            layout: self.layout.clone(),
+            now: self.now,
+        }
     }
 }
 
-/// Adds every unexpired entry of `tables` at time `now` to a digest.
-fn digest_tables(tables: &[StateTable], layout: &StateLayout, now: i64) -> Digest {
-    let mut digest = Digest::default();
-    visit_live(tables, layout, now, |at, parts| {
-        digest.add(at, parts.iter().copied())
-    });
-    digest
+/// The namespace of a savepoint key, whatever its serializer (the stream frames it).
+fn savepoint_namespace(bytes: &[u8]) -> Result<Namespace> {
+    Namespace::read_from(bytes).context("corrupt namespace")
 }
 
-/// Calls `visit` with every unexpired logical entry of `tables` at time `now` and its payload
-/// parts (one per list element, none for a timer).
+/// Puts a restored entry into its state's key group.
+fn insert_restored(
+    states: &mut [HeapState],
+    state: StateId,
+    kg: u32,
+    entry: RestoredEntry,
+) -> Result<()> {
+    match (&mut states[state as usize], entry) {
+        (HeapState::Table(maps), RestoredEntry::State(key, namespace, object)) => {
+            ensure!(
+                key_group(key, maps.len() as u32) as u32 == kg,
+                "key {key} stored in key group {kg}"
+            );
+            maps[kg as usize].put(key, namespace).set(object);
+        }
+        (HeapState::Timers(queue), RestoredEntry::Timer(timer)) => {
+            queue.add(timer);
+        }
+        _ => bail!("an entry of the wrong kind for state {state}"),
+    }
+    Ok(())
+}
+
+/// The entries of one state to visit: iterators over its maps (live or snapshot), or timers.
+enum Source<'a> {
+    Maps(Vec<cow_map::Entries<'a, StateObject>>),
+    Timers(Vec<Timer>),
+}
+
+/// Calls `visit` with every unexpired logical entry at time `now` and its payload parts (one
+/// per list element, none for a timer).
 fn visit_live(
-    tables: &[StateTable],
+    sources: Vec<Source<'_>>,
     layout: &StateLayout,
     now: i64,
     mut visit: impl FnMut(EntryAddress, &[&[u8]]),
 ) {
-    let live = |s: &&Stamped| layout.ttl.is_none_or(|t| !t.expired(s.at, now));
-    for (state, table) in tables.iter().enumerate() {
-        for group in table {
-            for ((key, namespace), object) in group.iter() {
-                let at = EntryAddress {
-                    state: state as StateId,
-                    key: *key,
-                    namespace: *namespace,
-                    user_key: None,
-                };
-                match object {
-                    StateObject::Value(v) => {
-                        if live(&v) {
-                            visit(at, &[&v.bytes[..]]);
+    let live = |at: i64| layout.ttl.is_none_or(|t| !t.expired(at, now));
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for (state, source) in sources.into_iter().enumerate() {
+        let state = state as StateId;
+        match source {
+            Source::Timers(timers) => {
+                for t in timers {
+                    let at = EntryAddress {
+                        state,
+                        key: t.key,
+                        namespace: t.namespace,
+                        user_key: Some(t.timestamp as u64),
+                    };
+                    visit(at, &[]);
+                }
+            }
+            Source::Maps(maps) => {
+                for (key, namespace, object) in maps.into_iter().flatten() {
+                    let at = EntryAddress {
+                        state,
+                        key,
+                        namespace: *namespace,
+                        user_key: None,
+                    };
+                    match object {
+                        StateObject::Value(v) => {
+                            if live(v.at) {
+                                visit(at, &[&v.bytes[..]]);
+                            }
                         }
-                    }
-                    StateObject::List(l) => {
-                        let elements: Vec<&[u8]> =
-                            l.iter().filter(live).map(|e| &e.bytes[..]).collect();
-                        if !elements.is_empty() {
-                            visit(at, &elements);
+                        StateObject::List(l) => {
+                            parts.clear();
+                            parts.extend(l.iter().filter(|e| live(e.at)).map(|e| &e.bytes[..]));
+                            if !parts.is_empty() {
+                                visit(at, &parts);
+                            }
                         }
-                    }
-                    StateObject::Timers(timers) => {
-                        for t in timers.iter() {
-                            let at = EntryAddress {
-                                user_key: Some(*t as u64),
-                                ..at
-                            };
-                            visit(at, &[]);
-                        }
-                    }
-                    StateObject::Map(m) => {
-                        for (uk, v) in m.iter().filter(|(_, v)| live(v)) {
-                            let at = EntryAddress {
-                                user_key: Some(*uk),
-                                ..at
-                            };
-                            visit(at, &[&v.bytes[..]]);
+                        StateObject::Map(m) => {
+                            for (uk, v) in m.iter().filter(|(_, v)| live(v.at)) {
+                                let at = EntryAddress {
+                                    user_key: Some(*uk),
+                                    ..at
+                                };
+                                visit(at, &[&v.bytes[..]]);
+                            }
                         }
                     }
                 }
@@ -179,16 +296,33 @@ fn visit_live(
     }
 }
 
-/// A copy-on-write snapshot of every state table, and the time it was taken at.
-struct HeapSnapshot {
-    tables: Arc<Vec<StateTable>>,
-    layout: StateLayout,
-    now: i64,
+impl HeapSnapshot {
+    /// What the snapshot holds, per state.
+    fn sources(&self) -> Vec<Source<'_>> {
+        self.states
+            .iter()
+            .map(|s| match s {
+                StateSnapshot::Table(maps) => {
+                    Source::Maps(maps.iter().flatten().map(|m| m.iter()).collect())
+                }
+                StateSnapshot::Timers(timers) => Source::Timers(timers.clone()),
+            })
+            .collect()
+    }
+}
+
+/// Adds every unexpired entry of `sources` at time `now` to a digest.
+fn digest_of(sources: Vec<Source<'_>>, layout: &StateLayout, now: i64) -> Digest {
+    let mut digest = Digest::default();
+    visit_live(sources, layout, now, |at, parts| {
+        digest.add(at, parts.iter().copied())
+    });
+    digest
 }
 
 impl StateView for HeapSnapshot {
     fn digest(&self) -> Result<Digest> {
-        Ok(digest_tables(&self.tables, &self.layout, self.now))
+        Ok(digest_of(self.sources(), &self.layout, self.now))
     }
 
     fn time(&self) -> i64 {
@@ -196,43 +330,49 @@ impl StateView for HeapSnapshot {
     }
 }
 
-/// Writes a snapshot as one full-snapshot stream, key group by key group.
-fn write_full_snapshot(
-    tables: &[StateTable],
-    layout: &StateLayout,
-    target: &CheckpointTarget,
-) -> Result<UploadResult> {
-    let path = target.dir.join(FULL_SNAPSHOT_FILE);
-    let file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut writer = StreamWriter::new(file, layout.max_parallelism, &layout.states)?;
-    let (mut key, mut value) = (Vec::new(), Vec::new());
-    for kg in 0..layout.max_parallelism as usize {
-        for (state, table) in tables.iter().enumerate() {
-            for (slot, object) in table[kg].iter() {
-                key.clear();
-                codec::encode_slot(slot, &mut key);
-                value.clear();
-                codec::encode_object(object, &mut value);
-                writer.entry(kg as u32, state as StateId, &key, &value)?;
-            }
-        }
-    }
-    let (bytes, _) = writer.finish()?;
-    let mut upload = UploadResult::new(SnapshotFormat::Canonical);
-    upload.private.insert(FULL_SNAPSHOT_FILE.to_string(), bytes);
-    Ok(upload)
-}
-
 impl Backend for HeapBackend {
     fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
         let state = op.state as usize;
-        let key_group = key_group(op.key, self.layout.max_parallelism) as usize;
-        let time = AccessTime::new(self.now, self.layout.ttl);
-        let outcome = access(&mut self.tables[state][key_group], op, value, time);
-        if let Some(ttl) = self.layout.ttl {
-            self.cleanup[state].step(&mut self.tables[state], &ttl, self.now);
+        let writes = match op.kind {
+            OpKind::TimerRegister(_) => true,
+            kind => kind.value().is_some(),
+        };
+        if writes {
+            self.namespaces[state].admit(&op.namespace, &self.layout.states[state].0)?;
         }
-        Ok(outcome)
+        match &mut self.states[state] {
+            HeapState::Table(maps) => {
+                let kg = key_group(op.key, self.layout.max_parallelism) as usize;
+                let time = AccessTime::new(self.now, self.layout.ttl);
+                let Some(outcome) = access(&mut maps[kg], op, value, time) else {
+                    bail!(
+                        "timer op {:?} on state {state}, which holds no timers",
+                        op.kind
+                    );
+                };
+                if let Some(ttl) = self.layout.ttl {
+                    self.cleanup[state].step(maps, &ttl, self.now);
+                }
+                Ok(outcome)
+            }
+            HeapState::Timers(queue) => {
+                let timer = |timestamp| Timer {
+                    timestamp,
+                    key: op.key,
+                    namespace: op.namespace,
+                };
+                match op.kind {
+                    OpKind::TimerRegister(ts) => {
+                        queue.add(timer(ts));
+                    }
+                    OpKind::TimerDelete(ts) => {
+                        queue.remove(&timer(ts));
+                    }
+                    other => bail!("op {other:?} on timer state {state}"),
+                }
+                Ok(Outcome::default())
+            }
+        }
     }
 
     fn set_time(&mut self, now_ms: i64) {
@@ -243,29 +383,24 @@ impl Backend for HeapBackend {
         if mode != CheckpointMode::Full {
             bail!("the heap backend takes full checkpoints only, not {mode}");
         }
-        self.savepoint()
+        let snapshot = self.take_snapshot();
+        Ok(Box::new(move |target| snapshot.write_checkpoint(target)))
     }
 
-    /// Flink's heap checkpoints already are key-group streams: a savepoint is written alike.
+    /// The same synchronous phase as a checkpoint; the asynchronous phase writes the canonical
+    /// stream (Flink's heap savepoints go through `FullSnapshotAsyncWriter` alike).
     fn savepoint(&mut self) -> Result<AsyncPhase> {
-        // Synchronous phase: copy the per-key-group roots; entries stay shared.
-        let tables = Arc::new(self.tables.clone());
-        let layout = self.layout.clone();
-        Ok(Box::new(move |target| {
-            write_full_snapshot(&tables, &layout, target)
-        }))
+        let snapshot = self.take_snapshot();
+        Ok(Box::new(move |target| snapshot.write_savepoint(target)))
     }
 
+    /// A snapshot, held: the maps copy on write until it is dropped.
     fn view(&self) -> Result<Box<dyn StateView>> {
-        Ok(Box::new(HeapSnapshot {
-            tables: Arc::new(self.tables.clone()),
-            layout: self.layout.clone(),
-            now: self.now,
-        }))
+        Ok(Box::new(self.take_snapshot()))
     }
 
     fn digest(&self) -> Result<Digest> {
-        Ok(digest_tables(&self.tables, &self.layout, self.now))
+        Ok(digest_of(self.live_sources(), &self.layout, self.now))
     }
 
     fn options_file(&self) -> Option<PathBuf> {

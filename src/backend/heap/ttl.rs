@@ -1,74 +1,104 @@
-//! Flink's incremental TTL cleanup for heap state (`TtlIncrementalCleanup`): every access to a
-//! state also inspects the next few entries of that state, resuming where the last access stopped,
-//! and removes what has expired.
+//! Flink's incremental TTL cleanup for heap state (`TtlIncrementalCleanup` over the state
+//! table's `StateIncrementalVisitor`): every access to a state also inspects the next chains of
+//! its maps, at least [`CLEANUP_SIZE`] entries, resuming where the last access stopped, and
+//! removes what has expired (or puts back what is left of a list or map).
 
-use std::ops::Bound;
-use std::sync::Arc;
+use std::collections::HashMap;
 
-use super::table::{Group, Slot, StateObject, StateTable};
-use crate::workload::TtlSpec;
+use super::cow_map::CowStateMap;
+use super::table::StateObject;
+use crate::workload::{Namespace, TtlSpec};
 
-/// Entries inspected per state access (`IncrementalCleanupStrategy` cleanupSize default 5).
+/// Entries inspected per state access (`IncrementalCleanupStrategy` cleanupSize default 5), and
+/// empty buckets passed over at most while looking for a chain.
 const CLEANUP_SIZE: usize = 5;
 
-/// Where the cleanup of one state resumes.
+/// Where the cleanup of one state resumes: a key group's map and a bucket position in it.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Cleanup {
     group: usize,
-    after: Option<Slot>,
+    position: usize,
+    /// What to do to the entries of the chain just read.
+    chain: Vec<(u64, Namespace, Pruned)>,
 }
 
 impl Cleanup {
-    /// Inspects up to [`CLEANUP_SIZE`] entries after the cursor (moving on to the next key group
-    /// at most once) and removes what has expired at `now`.
-    pub(super) fn step(&mut self, table: &mut StateTable, ttl: &TtlSpec, now: i64) {
-        if table.is_empty() {
-            return;
-        }
-        for _ in 0..CLEANUP_SIZE {
-            let group = &mut table[self.group];
-            let next = match &self.after {
-                Some(after) => group
-                    .range((Bound::Excluded(*after), Bound::Unbounded))
-                    .next()
-                    .map(|(k, _)| *k),
-                None => group.get_min().map(|(k, _)| *k),
+    /// Inspects the chains after the cursor until [`CLEANUP_SIZE`] entries were seen, a run of
+    /// empty buckets ends the step, or the last map ends (the next step starts over).
+    pub(super) fn step(&mut self, maps: &mut [CowStateMap<StateObject>], ttl: &TtlSpec, now: i64) {
+        let mut inspected = 0;
+        while inspected < CLEANUP_SIZE {
+            let Some(map) = maps.get_mut(self.group) else {
+                self.group = 0;
+                return;
             };
-            match next {
-                Some(slot) => {
-                    self.after = Some(slot);
-                    prune(group, slot, ttl, now);
+            self.chain.clear();
+            let chain = &mut self.chain;
+            let mut seen = 0;
+            let next = map.visit_chain(self.position, CLEANUP_SIZE, |key, namespace, object| {
+                seen += 1;
+                if let Some(pruned) = prune(object, ttl, now) {
+                    chain.push((key, *namespace, pruned));
                 }
+            });
+            match next {
                 None => {
-                    self.group = (self.group + 1) % table.len();
-                    self.after = None;
-                    return;
+                    self.group += 1;
+                    self.position = 0;
+                }
+                Some(next) => {
+                    self.position = next;
+                    if seen == 0 {
+                        return;
+                    }
+                    inspected += seen;
+                    for (key, namespace, pruned) in self.chain.drain(..) {
+                        match pruned {
+                            Pruned::Remove => {
+                                map.remove(key, &namespace);
+                            }
+                            Pruned::Replace(object) => map.put(key, namespace).set(object),
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-/// Removes the expired parts of one entry, and the entry if nothing is left.
-fn prune(group: &mut Group, slot: Slot, ttl: &TtlSpec, now: i64) {
+/// What cleanup does to an entry.
+#[derive(Clone, Debug)]
+enum Pruned {
+    Remove,
+    Replace(StateObject),
+}
+
+/// What is left of a state at `now` (`getUnexpiredOrNull`): all of it (None), nothing, or the
+/// unexpired part of a list or map, to be put back (the visitor's `update`).
+fn prune(object: &StateObject, ttl: &TtlSpec, now: i64) -> Option<Pruned> {
     let expired = |at: i64| ttl.expired(at, now);
-    let empty = match group.get_mut(&slot) {
-        Some(StateObject::Value(v)) => expired(v.at),
-        Some(StateObject::List(l)) => {
-            if l.iter().any(|e| expired(e.at)) {
-                Arc::make_mut(l).retain(|e| !expired(e.at));
-            }
-            l.is_empty()
+    match object {
+        StateObject::Value(v) if expired(v.at) => Some(Pruned::Remove),
+        StateObject::List(l) if l.iter().any(|e| expired(e.at)) => {
+            let left: Vec<_> = l.iter().filter(|e| !expired(e.at)).cloned().collect();
+            Some(if left.is_empty() {
+                Pruned::Remove
+            } else {
+                Pruned::Replace(StateObject::List(left.into()))
+            })
         }
-        Some(StateObject::Map(m)) => {
-            if m.values().any(|v| expired(v.at)) {
-                Arc::make_mut(m).retain(|_, v| !expired(v.at));
-            }
-            m.is_empty()
+        StateObject::Map(m) if m.values().any(|v| expired(v.at)) => {
+            let left: HashMap<_, _> = m
+                .iter()
+                .filter(|(_, v)| !expired(v.at))
+                .map(|(k, v)| (*k, v.clone()))
+                .collect();
+            Some(if left.is_empty() {
+                Pruned::Remove
+            } else {
+                Pruned::Replace(StateObject::Map(left.into()))
+            })
         }
-        Some(StateObject::Timers(_)) | None => false,
-    };
-    if empty {
-        group.remove(&slot);
+        _ => None,
     }
 }
