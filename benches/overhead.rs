@@ -32,7 +32,7 @@ use statebench::backend::{AsyncPhase, StateView, StatsSnapshot};
 use statebench::backend::{Backend, BackendConfig, Digest, Outcome, StateLayout};
 use statebench::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointTarget};
 use statebench::measure::Clock;
-use statebench::run::{replay_only, run_cell, Cell, CellPaths, OpInput};
+use statebench::run::{replay_only, run_cell, Cell, CellPaths, OpInput, Pacing};
 use statebench::workload::{
     fill_value, KeyChooser, KeyDistribution, KeySpec, OpGenerator, OpKind, StateOp, WorkloadSpec,
 };
@@ -107,9 +107,11 @@ fn rocksdb_config(statistics: bool) -> RocksDbConfig {
     config
 }
 
-/// Events per second of a plain rust-rocksdb loop on a DB the backend opened.
-fn plain_rocksdb(spec: &WorkloadSpec, ops: &[Vec<PlainOp>]) -> f64 {
+/// Events per second of a plain rust-rocksdb loop on a DB the backend opened, and per second
+/// of this thread's CPU time (opening the DB included, as for the cell runner).
+fn plain_rocksdb(spec: &WorkloadSpec, ops: &[Vec<PlainOp>]) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
+    let cpu = thread_cpu_ns();
     let backend =
         RocksDbBackend::open(&rocksdb_config(true), &StateLayout::of(spec), dir.path()).unwrap();
     let (db, cf) = backend.raw(0);
@@ -126,7 +128,11 @@ fn plain_rocksdb(spec: &WorkloadSpec, ops: &[Vec<PlainOp>]) -> f64 {
             }
         }
     }
-    ops.len() as f64 / start.elapsed().as_secs_f64()
+    let wall = ops.len() as f64 / start.elapsed().as_secs_f64();
+    (
+        wall,
+        ops.len() as f64 / ((thread_cpu_ns() - cpu) as f64 / 1e9),
+    )
 }
 
 /// A value as the plain heap loop holds it: the bytes, shared with snapshots until changed.
@@ -173,8 +179,10 @@ fn plain_heap(spec: &WorkloadSpec, events: &[Vec<StateOp>], values: &[Vec<Vec<u8
     events.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// The cell runner on `backend`: events per second, and the p50 of `value.get` and `value.put`.
-fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> (f64, f64, f64) {
+/// The cell runner on `backend`: events per second, events per second of this thread's CPU
+/// time over the whole cell (the replay runs on the calling thread), and the p50 of `value.get`
+/// and `value.put`.
+fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> (f64, f64, f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let mut cell = Cell::new(
         backend,
@@ -187,7 +195,9 @@ fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> (f64, f64, f64) {
         run: dir.path().join("run"),
     };
     let input = OpInput::Generated(spec.clone());
+    let cpu = thread_cpu_ns();
     let result = run_cell(&input, &cell, &paths, &mut |_, _| {}).unwrap();
+    let cpu = (thread_cpu_ns() - cpu) as f64 / 1e9;
     let p50 = |name: &str| {
         result
             .ops
@@ -195,7 +205,12 @@ fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> (f64, f64, f64) {
             .find(|o| o.op == name)
             .map_or(f64::NAN, |o| o.p50_ns as f64)
     };
-    (result.events_per_s, p50("value.get"), p50("value.put"))
+    (
+        result.events_per_s,
+        result.measured_events as f64 / cpu,
+        p50("value.get"),
+        p50("value.put"),
+    )
 }
 
 /// A backend that does nothing: what is left is the harness.
@@ -229,13 +244,29 @@ impl Backend for Noop {
     }
 }
 
-/// The harness's cost per op with the no-op backend, and the no-op's median recorded latency
-/// (what lies between the two clock reads besides the backend), ns.
-fn noop(spec: &WorkloadSpec) -> (f64, f64) {
+/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`, first field): what
+/// the harness costs when other processes share the cores and stretch the wall time.
+fn thread_cpu_ns() -> u64 {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    text.split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The harness's cost per op with the no-op backend (wall time of the measured part, and CPU
+/// time of the whole replay on this thread, generator set-up included), and the no-op's
+/// median recorded latency (what lies between the clock reads besides the backend), ns.
+fn noop(spec: &WorkloadSpec) -> (f64, f64, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let measured = replay_only(&OpInput::Generated(spec.clone()), &mut Noop, dir.path()).unwrap();
+    let input = OpInput::Generated(spec.clone());
+    let cpu = thread_cpu_ns();
+    let measured = replay_only(&input, &mut Noop, Pacing::Closed, dir.path()).unwrap();
+    let cpu = thread_cpu_ns() - cpu;
+    let ops = measured.ops as f64;
     (
-        measured.elapsed.as_nanos() as f64 / measured.ops as f64,
+        measured.elapsed.as_nanos() as f64 / ops,
+        cpu as f64 / ops,
         measured.recorded.all.p50_ns as f64,
     )
 }
@@ -249,7 +280,10 @@ fn spread(values: &[f64]) -> (f64, f64, f64) {
 
 fn line(name: &str, values: &[f64], unit: &str) -> f64 {
     let (median, min, max) = spread(values);
-    println!("{name:<40} median {median:>12.1} {unit}  (min {min:.1}, max {max:.1})");
+    match unit {
+        "x" => println!("{name:<40} median {median:>12.3} {unit}  (min {min:.3}, max {max:.3})"),
+        _ => println!("{name:<40} median {median:>12.1} {unit}  (min {min:.1}, max {max:.1})"),
+    }
     median
 }
 
@@ -290,7 +324,13 @@ fn key_generation() {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a name filter is not supported, everything runs.
+    // `cargo bench` passes `--bench`; `-- noop` runs only the no-op backend (for profiling).
+    if std::env::args().any(|a| a == "noop") {
+        let spec = WorkloadSpec::parse(WORKLOAD, "overhead").unwrap();
+        let (per_op, cpu, in_op) = noop(&spec);
+        println!("harness cost per op {per_op:.1} ns (CPU {cpu:.1} ns), in-op part {in_op:.1} ns");
+        return;
+    }
     let spec = WorkloadSpec::parse(WORKLOAD, "overhead").unwrap();
     let clock = Clock::get();
     println!(
@@ -331,20 +371,27 @@ fn main() {
         })
         .collect();
 
-    let mut results: [Vec<f64>; 9] = Default::default();
+    let mut results: [Vec<f64>; 13] = Default::default();
     for round in 0..ROUNDS {
         eprintln!("round {}/{ROUNDS}", round + 1);
-        results[0].push(plain_rocksdb(&spec, &rocks_ops));
-        results[1].push(harness(&spec, BackendConfig::RocksDb(rocksdb_config(true))).0);
-        results[2].push(harness(&spec, BackendConfig::RocksDb(rocksdb_config(false))).0);
+        let (wall, cpu) = plain_rocksdb(&spec, &rocks_ops);
+        results[0].push(wall);
+        results[10].push(cpu);
+        let (wall, cpu, _, _) = harness(&spec, BackendConfig::RocksDb(rocksdb_config(true)));
+        results[1].push(wall);
+        results[11].push(cpu);
+        let (wall, cpu, _, _) = harness(&spec, BackendConfig::RocksDb(rocksdb_config(false)));
+        results[2].push(wall);
+        results[12].push(cpu);
         results[3].push(plain_heap(&spec, &events, &heap_values));
-        let (heap, get_p50, put_p50) = harness(&spec, BackendConfig::HashMap);
+        let (heap, _, get_p50, put_p50) = harness(&spec, BackendConfig::HashMap);
         results[4].push(heap);
         results[7].push(get_p50);
         results[8].push(put_p50);
-        let (per_op, in_op) = noop(&spec);
+        let (per_op, cpu, in_op) = noop(&spec);
         results[5].push(per_op);
         results[6].push(in_op);
+        results[9].push(cpu);
     }
     println!("\n{} events, {ROUNDS} interleaved rounds:", spec.events);
     let plain_rocks = line("rocksdb plain loop", &results[0], "events/s");
@@ -358,17 +405,51 @@ fn main() {
         &results[2],
         "events/s",
     );
+    let plain_rocks_cpu = line(
+        "rocksdb plain loop, per CPU second",
+        &results[10],
+        "events/s",
+    );
+    let rocks_cpu = line(
+        "rocksdb cell runner (on), per CPU s",
+        &results[11],
+        "events/s",
+    );
+    let rocks_off_cpu = line(
+        "rocksdb cell runner (off), per CPU s",
+        &results[12],
+        "events/s",
+    );
     let plain_heap = line("heap plain loop", &results[3], "events/s");
     let heap = line("heap cell runner", &results[4], "events/s");
     line("heap value.get p50 (Flink 2.3: 100)", &results[7], "ns");
     line("heap value.put p50 (Flink 2.3: 40)", &results[8], "ns");
     line("harness cost per op (no-op backend)", &results[5], "ns");
+    line("  the same, CPU time of the thread", &results[9], "ns");
     line("in-op part (no-op recorded p50)", &results[6], "ns");
     println!(
         "\nrocksdb: cell runner / plain loop = {:.3}x",
         rocks / plain_rocks
     );
     println!("rocksdb: statistics on / off = {:.3}x", rocks / rocks_off);
+    let per_round = |name: &str, x: usize, y: usize| {
+        let ratios: Vec<f64> = results[x]
+            .iter()
+            .zip(&results[y])
+            .map(|(a, b)| a / b)
+            .collect();
+        line(name, &ratios, "x");
+    };
+    println!("\nratios within each round (medians of them, and their spread):");
+    per_round("rocksdb cell runner / plain loop", 1, 0);
+    per_round("rocksdb statistics on / off", 1, 2);
+    per_round("  the same, operator thread CPU", 11, 12);
+    per_round("rocksdb runner / plain, thread CPU", 11, 10);
+    println!(
+        "rocksdb, operator thread CPU: cell runner / plain loop = {:.3}x, statistics on / off = {:.3}x",
+        rocks_cpu / plain_rocks_cpu,
+        rocks_cpu / rocks_off_cpu
+    );
     println!(
         "heap:    cell runner / plain loop = {:.3}x",
         heap / plain_heap

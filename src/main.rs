@@ -7,12 +7,14 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use statebench::atomic::refuse_same_file;
-use statebench::checkpoint::CheckpointMode;
+use statebench::checkpoint::{parse_duration, CheckpointMode};
 use statebench::config::BackendType;
 use statebench::report::write_report;
 use statebench::results::read_results;
 use statebench::run::interrupt::{self, Interrupted};
-use statebench::run::{resume_cells, run_cells, Cell, CellOptions, OpInput, Plan, RunOptions};
+use statebench::run::{
+    resume_cells, run_cells, Cell, CellOptions, OpInput, Pacing, Plan, RateSearch, RunOptions,
+};
 use statebench::workload::{trace, WorkloadSpec};
 
 /// Which state backend, RocksDB profile and checkpoint setting should a Flink job use here?
@@ -144,15 +146,48 @@ struct Common {
     /// says so.
     #[arg(long)]
     verify_every_checkpoint: bool,
+    /// Open loop: after warm-up, events arrive at this fixed rate (events per second), and each
+    /// event's latency is measured from when it should have started, so checkpoint sync phases
+    /// and write stalls show in it (kept beside the uncorrected latency). Default: closed loop,
+    /// each event as soon as the previous one is done.
+    #[arg(long, value_name = "EVENTS_PER_S")]
+    rate: Option<f64>,
+    /// After each cell's run, search the highest rate it sustains with its event p99 (from the
+    /// intended start) within --p99, by short open-loop probes on fresh backends.
+    #[arg(long, requires = "p99")]
+    find_max_rate: bool,
+    /// The p99 event latency --find-max-rate holds each cell to (e.g. 100ms, 1s).
+    #[arg(long, value_name = "DURATION", requires = "find_max_rate")]
+    p99: Option<String>,
 }
+
+/// Highest `--rate` accepted, events per second.
+const MAX_RATE: f64 = 1e9;
 
 impl Common {
     /// What each cell does besides replaying and checkpointing.
-    fn cell_options(&self) -> CellOptions {
-        CellOptions {
+    fn cell_options(&self) -> Result<CellOptions> {
+        let pacing = match self.rate {
+            None => Pacing::Closed,
+            Some(rate) if rate.is_finite() && rate > 0.0 && rate <= MAX_RATE => Pacing::Rate(rate),
+            Some(rate) => anyhow::bail!(
+                "--rate {rate}: expected events per second, above 0 and at most {MAX_RATE:e}"
+            ),
+        };
+        let find_max_rate = match &self.p99 {
+            Some(text) => {
+                let p99 = parse_duration(text).context("--p99")?;
+                anyhow::ensure!(!p99.is_zero(), "--p99 {text}: expected a duration above 0");
+                Some(RateSearch::new(p99))
+            }
+            None => None,
+        };
+        Ok(CellOptions {
             savepoint: !self.no_savepoint,
             verify_every_checkpoint: self.verify_every_checkpoint,
-        }
+            pacing,
+            find_max_rate,
+        })
     }
 }
 
@@ -268,7 +303,7 @@ fn main_result() -> Result<ExitCode> {
                 &profile,
                 mode,
             )?;
-            cell.options = common.cell_options();
+            cell.options = common.cell_options()?;
             run_and_report(&input, &[cell], common, None)
         }
         Command::Matrix {
@@ -280,7 +315,7 @@ fn main_result() -> Result<ExitCode> {
             let input = OpInput::from_path(&workload)?;
             let mut cells = plan(&common)?.matrix(input.spec())?;
             for cell in &mut cells {
-                cell.options = common.cell_options();
+                cell.options = common.cell_options()?;
             }
             run_and_report(&input, &cells, common, resume.as_deref())
         }

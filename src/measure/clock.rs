@@ -20,8 +20,22 @@ const CALIBRATION: Duration = Duration::from_millis(20);
 const SHIFT: u32 = 32;
 
 /// A point in time on the [`Clock`]: ticks of its counter, comparable only within one process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticks(u64);
+
+impl Ticks {
+    /// Ticks from `earlier` to `self` (0 if `earlier` is later).
+    #[inline(always)]
+    pub fn ticks_since(self, earlier: Ticks) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// The time `ticks` after `self`.
+    #[inline(always)]
+    pub fn plus(self, ticks: u64) -> Ticks {
+        Ticks(self.0.saturating_add(ticks))
+    }
+}
 
 /// Which counter the clock reads.
 #[derive(Clone, Copy, Debug)]
@@ -99,14 +113,24 @@ impl Clock {
     /// Nanoseconds from `start` to `end` (0 if `end` is earlier).
     #[inline(always)]
     pub fn nanos_between(&self, start: Ticks, end: Ticks) -> u64 {
-        let ticks = end.0.saturating_sub(start.0);
+        self.nanos(end.ticks_since(start))
+    }
+
+    /// Nanoseconds in `ticks` ticks.
+    #[inline(always)]
+    pub fn nanos(&self, ticks: u64) -> u64 {
         ((u128::from(ticks) * u128::from(self.ns_per_tick)) >> SHIFT) as u64
+    }
+
+    /// Ticks in `d` (rounded up).
+    pub fn ticks(&self, d: Duration) -> u64 {
+        let ticks = (d.as_nanos() << SHIFT).div_ceil(u128::from(self.ns_per_tick.max(1)));
+        ticks.min(u128::from(u64::MAX)) as u64
     }
 
     /// The time `d` after `t`.
     pub fn after(&self, t: Ticks, d: Duration) -> Ticks {
-        let ticks = (d.as_nanos() << SHIFT).div_ceil(u128::from(self.ns_per_tick.max(1)));
-        Ticks(t.0.saturating_add(ticks.min(u128::from(u64::MAX)) as u64))
+        t.plus(self.ticks(d))
     }
 
     /// The OS clock's reading at `t`, for what is scheduled by `Instant` (checkpoints,

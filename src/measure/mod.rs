@@ -11,5 +11,5 @@ mod stats;
 pub use clock::{Clock, Ticks};
 pub use interval_log::write_interval_log;
 pub use machine::describe_machine;
-pub use recorder::{summarize, IntervalHistogram, Recorded, Recorder};
+pub use recorder::{summarize, EventLatencies, IntervalHistogram, Recorded, Recorder};
 pub use stats::{sample, summarize_stats};

@@ -1,7 +1,13 @@
-//! Records each op's latency into an HdrHistogram per op class, plus a per-second histogram for
-//! the timeline. One tick-to-nanosecond multiplication, two histogram records and one comparison
-//! per op: a few nanoseconds, next to the hundreds RocksDB takes (`cargo bench --bench overhead`
-//! measures it).
+//! Records each op's latency for the whole measured part (an HdrHistogram per op class) and
+//! per second (the timeline and the interval log).
+//!
+//! An op's latency is first counted, in clock ticks, into a fixed array of log-linear buckets
+//! per op class ([`TickCounts`]: a leading-zero count, a shift and an increment, no bounds
+//! to grow, no conversion to nanoseconds), and those counts are merged into the HdrHistograms
+//! once per second, when the interval closes. The buckets are as fine as HdrHistogram's at 3
+//! significant digits (2048 sub-buckets per power of two), so the merge moves a value by at
+//! most half a bucket (under 0.05 %) before HdrHistogram's own bucketing.
+//! `cargo bench --bench overhead` measures what recording costs.
 
 use std::time::Duration;
 
@@ -52,12 +58,104 @@ pub struct Recorded {
     pub timeline: Vec<TimelinePoint>,
     /// Per-second histograms, for the interval log.
     pub intervals: Vec<IntervalHistogram>,
+    /// Event latencies of an open-loop replay (None in closed loop).
+    pub events: Option<EventLatencies>,
+}
+
+/// An open-loop replay's event latencies, as wrk2 keeps them: from each event's intended start
+/// (its place in the fixed-rate schedule, so time spent waiting behind a stall counts:
+/// corrected for coordinated omission) and from its actual start (uncorrected: the service
+/// time of its ops and what ran between them).
+#[derive(Clone, Debug)]
+pub struct EventLatencies {
+    /// From the intended start to the end of the event's last op.
+    pub corrected: OpLatency,
+    /// From the actual start to the end of the event's last op.
+    pub uncorrected: OpLatency,
+}
+
+/// Bits of the sub-bucket index: 2^SUB_BITS values one tick apart at the bottom, then
+/// 2^(SUB_BITS − 1) per power of two above (HdrHistogram's layout at 3 significant digits).
+const SUB_BITS: u32 = 11;
+const HALF: usize = 1 << (SUB_BITS - 1);
+/// Latencies of 2^MAX_BITS ticks or more (7 minutes at 2.6 GHz) are counted as just under it.
+const MAX_BITS: u32 = 40;
+const BUCKETS: usize = (MAX_BITS - SUB_BITS + 2) as usize * HALF;
+
+/// Latencies in clock ticks counted into fixed log-linear buckets: what one op costs to record
+/// (see the module). Merged into HdrHistograms by [`TickCounts::drain_into`].
+struct TickCounts {
+    counts: Box<[u32]>,
+    /// Whether anything was counted since the last drain.
+    touched: bool,
+}
+
+impl TickCounts {
+    /// Empty counts.
+    fn new() -> TickCounts {
+        TickCounts {
+            counts: vec![0; BUCKETS].into_boxed_slice(),
+            touched: false,
+        }
+    }
+
+    /// Counts one latency of `ticks`.
+    #[inline(always)]
+    fn add(&mut self, ticks: u64) {
+        let v = ticks.min((1 << MAX_BITS) - 1);
+        // The highest set bit of v, at least SUB_BITS − 1; b = 0 for the first 2^SUB_BITS values.
+        let b = 63 - (v | (2 * HALF as u64 - 1)).leading_zeros() - (SUB_BITS - 1);
+        let index = ((b as usize) << (SUB_BITS - 1)) + (v >> b) as usize;
+        self.counts[index] += 1;
+        self.touched = true;
+    }
+
+    /// The middle of bucket `index`, in ticks.
+    fn bucket_middle(index: usize) -> u64 {
+        if index < 2 * HALF {
+            return index as u64;
+        }
+        let b = index / HALF - 1;
+        let low = ((index - b * HALF) as u64) << b;
+        low + (1 << (b - 1))
+    }
+
+    /// Adds the counts, converted to nanoseconds on `clock`, to every histogram in `into`, and
+    /// empties them.
+    fn drain_into(&mut self, clock: &Clock, into: &mut [&mut Histogram<u64>]) {
+        if !self.touched {
+            return;
+        }
+        for (index, count) in self.counts.iter_mut().enumerate() {
+            if *count == 0 {
+                continue;
+            }
+            let ns = clock.nanos(Self::bucket_middle(index)).max(LOWEST_NS);
+            for h in into.iter_mut() {
+                // Auto-resizing histograms accept any value; a failure would be an allocation
+                // failure.
+                let _ = h.record_n(ns, u64::from(*count));
+            }
+            *count = 0;
+        }
+        self.touched = false;
+    }
+}
+
+/// Open-loop event latencies being recorded.
+struct EventRecorder {
+    corrected: Histogram<u64>,
+    uncorrected: Histogram<u64>,
+    pending_corrected: TickCounts,
+    pending_uncorrected: TickCounts,
 }
 
 /// Latency recorder of one cell's measured part.
 pub struct Recorder {
     clock: &'static Clock,
     per_class: Vec<Histogram<u64>>,
+    /// Counts per class since the last interval closed.
+    pending: Vec<TickCounts>,
     interval: Histogram<u64>,
     /// When the measured part started.
     epoch: Ticks,
@@ -66,34 +164,53 @@ pub struct Recorder {
     interval_end_offset: Duration,
     timeline: Vec<TimelinePoint>,
     intervals: Vec<IntervalHistogram>,
+    events: Option<EventRecorder>,
 }
 
 impl Recorder {
-    /// A recorder whose measured part starts at `epoch` on [`Clock::get`].
-    pub fn new(epoch: Ticks) -> Recorder {
+    /// A recorder whose measured part starts at `epoch` on [`Clock::get`]; `open_loop` also
+    /// records event latencies ([`Recorder::record_event`]).
+    pub fn new(epoch: Ticks, open_loop: bool) -> Recorder {
         let clock = Clock::get();
         Recorder {
             clock,
             per_class: OpClass::ALL.iter().map(|_| new_histogram()).collect(),
+            pending: OpClass::ALL.iter().map(|_| TickCounts::new()).collect(),
             interval: new_histogram(),
             epoch,
             interval_end: clock.after(epoch, INTERVAL),
             interval_end_offset: INTERVAL,
             timeline: Vec::new(),
             intervals: Vec::new(),
+            events: open_loop.then(|| EventRecorder {
+                corrected: new_histogram(),
+                uncorrected: new_histogram(),
+                pending_corrected: TickCounts::new(),
+                pending_uncorrected: TickCounts::new(),
+            }),
         }
     }
 
     /// Records one op of `class` that ran from `start` to `end`.
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, class: OpClass, start: Ticks, end: Ticks) {
         if end >= self.interval_end {
             self.close_intervals(end);
         }
-        let ns = self.clock.nanos_between(start, end).max(LOWEST_NS);
-        // Auto-resizing histograms accept any value; a failure would be an allocation failure.
-        let _ = self.per_class[class.index()].record(ns);
-        let _ = self.interval.record(ns);
+        self.pending[class.index()].add(end.ticks_since(start));
+    }
+
+    /// Records one open-loop event meant to start at `intended`, started at `start` and done at
+    /// `end` (its ops recorded first). Ignored by a closed-loop recorder.
+    #[inline]
+    pub fn record_event(&mut self, intended: Ticks, start: Ticks, end: Ticks) {
+        if end >= self.interval_end {
+            self.close_intervals(end);
+        }
+        if let Some(events) = self.events.as_mut() {
+            events.pending_corrected.add(end.ticks_since(intended));
+            events.pending_uncorrected.add(end.ticks_since(start));
+        }
     }
 
     #[cold]
@@ -105,9 +222,23 @@ impl Recorder {
         }
     }
 
+    /// Merges what was counted since the last interval closed into the histograms.
+    fn merge_pending(&mut self) {
+        for (pending, total) in self.pending.iter_mut().zip(&mut self.per_class) {
+            pending.drain_into(self.clock, &mut [total, &mut self.interval]);
+        }
+        if let Some(e) = self.events.as_mut() {
+            e.pending_corrected
+                .drain_into(self.clock, &mut [&mut e.corrected]);
+            e.pending_uncorrected
+                .drain_into(self.clock, &mut [&mut e.uncorrected]);
+        }
+    }
+
     /// Summarizes the current interval (ending `offset` after the epoch, `length` long) and
     /// starts a new one.
     fn close_interval(&mut self, offset: Duration, length: Duration) {
+        self.merge_pending();
         let h = &self.interval;
         self.timeline.push(TimelinePoint {
             t_s: offset.as_secs_f64(),
@@ -129,6 +260,7 @@ impl Recorder {
     /// Ends the measured part at `end`: closes the last partial interval and returns what was
     /// recorded.
     pub fn finish(mut self, end: Ticks) -> Recorded {
+        self.merge_pending();
         if !self.interval.is_empty() {
             let offset = Duration::from_nanos(self.clock.nanos_between(self.epoch, end));
             let length = offset.saturating_sub(self.interval_end_offset - INTERVAL);
@@ -148,6 +280,10 @@ impl Recorder {
             ops,
             timeline: self.timeline,
             intervals: self.intervals,
+            events: self.events.map(|e| EventLatencies {
+                corrected: summarize("event (from intended start)", &e.corrected),
+                uncorrected: summarize("event (from actual start)", &e.uncorrected),
+            }),
         }
     }
 }
@@ -202,7 +338,7 @@ mod tests {
         let clock = Clock::get();
         let start = clock.now();
         let at = |d: Duration| clock.after(start, d);
-        let mut r = Recorder::new(start);
+        let mut r = Recorder::new(start, false);
         for i in 1..=1000u64 {
             r.record(OpClass::ValueGet, start, at(Duration::from_nanos(i * 10)));
         }

@@ -27,6 +27,7 @@ impl Exporter for MarkdownExporter {
         header(&mut md, results)?;
         answer(&mut md, results, &recommend(results))?;
         headline(&mut md, results)?;
+        max_rates(&mut md, results)?;
         writeln!(md, "## Plots\n")?;
         for (name, title) in PLOTS {
             writeln!(md, "![{title}](plots/{name}.png)\n")?;
@@ -374,6 +375,100 @@ fn headline(md: &mut String, r: &Results) -> Result<()> {
     Ok(())
 }
 
+/// The highest rate each cell sustained within the p99 target, when `--find-max-rate` ran.
+fn max_rates(md: &mut String, r: &Results) -> Result<()> {
+    let searched: Vec<_> = r
+        .cells
+        .iter()
+        .filter_map(|c| c.max_rate.as_ref().map(|m| (c, m)))
+        .collect();
+    let Some((_, first)) = searched.first() else {
+        return Ok(());
+    };
+    writeln!(md, "## Highest sustained rate\n")?;
+    writeln!(
+        md,
+        "The highest arrival rate each cell carried with its events' p99 latency, measured from \
+         each event's intended start (so checkpoint sync phases and write stalls count), within \
+         {}: short open-loop probes on fresh backends, doubling then bisecting to 5 %.\n",
+        millis(first.p99_target_ms)
+    )?;
+    writeln!(
+        md,
+        "| cell | max rate (events/s) | lowest failing rate | probes |"
+    )?;
+    writeln!(md, "|---|--:|--:|--:|")?;
+    for (c, m) in searched {
+        writeln!(
+            md,
+            "| `{}` | {} | {} | {} |",
+            c.id,
+            m.rate_per_s.map_or("none passed".to_string(), rate),
+            m.failed_at_per_s.map_or("none failed".to_string(), rate),
+            m.probes.len()
+        )?;
+    }
+    writeln!(md)?;
+    Ok(())
+}
+
+/// An open-loop cell's event latencies, corrected and uncorrected.
+fn open_loop(md: &mut String, c: &CellResult) -> Result<()> {
+    if let Some(o) = &c.open_loop {
+        writeln!(
+            md,
+            "Open loop at {} events/s ({} events/s achieved). Event latency from the intended \
+             start (corrected for coordinated omission: time waiting behind a checkpoint sync \
+             phase or a stall counts) and from the actual start:\n",
+            rate(o.rate_per_s),
+            rate(c.events_per_s)
+        )?;
+        writeln!(
+            md,
+            "| event latency | mean | p50 | p90 | p99 | p99.9 | max |"
+        )?;
+        writeln!(md, "|---|--:|--:|--:|--:|--:|--:|")?;
+        for (name, l) in [("corrected", &o.corrected), ("uncorrected", &o.uncorrected)] {
+            writeln!(
+                md,
+                "| {name} | {} | {} | {} | {} | {} | {} |",
+                latency(l.mean_ns),
+                latency(l.p50_ns as f64),
+                latency(l.p90_ns as f64),
+                latency(l.p99_ns as f64),
+                latency(l.p999_ns as f64),
+                latency(l.max_ns as f64)
+            )?;
+        }
+        writeln!(md)?;
+    }
+    if let Some(m) = &c.max_rate {
+        let probes: Vec<String> = m
+            .probes
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}/s: p99 {} ({})",
+                    rate(p.rate_per_s),
+                    millis(p.p99_ms),
+                    if p.passed { "pass" } else { "fail" }
+                )
+            })
+            .collect();
+        writeln!(
+            md,
+            "Rate search, p99 within {}: {}. Probes: {}.\n",
+            millis(m.p99_target_ms),
+            match m.rate_per_s {
+                Some(r) => format!("sustains {} events/s", rate(r)),
+                None => "no probed rate passed".to_string(),
+            },
+            probes.join("; ")
+        )?;
+    }
+    Ok(())
+}
+
 fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
     writeln!(md, "## `{}`\n", c.id)?;
     writeln!(
@@ -413,6 +508,7 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
         )?;
     }
     writeln!(md)?;
+    open_loop(md, c)?;
     match checkpoint_stats(c) {
         Some(s) => writeln!(
             md,
@@ -498,7 +594,10 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             "RocksDB over the measured part: write amplification {:.2}×, space amplification {:.2}×, \
              block cache hit rate {:.1}%, {} of blocks read per get; {} write stalls ({}); \
              {} written by the operator, {} flushed, compactions read {} and wrote {}. \
-             At the end: memtables {}, block cache {}, SST files {} (live data {}), files per level: {}.\n",
+             At the end: memtables {}, block cache {}, SST files {} (live data {}), files per level: {}. \
+             (RocksDB's statistics, tickers only, were on to measure this; Flink keeps them off \
+             unless its RocksDB native metrics are enabled. `cargo bench --bench overhead` \
+             measures their cost, statistics on against off.)\n",
             r.write_amplification,
             r.space_amplification,
             100.0 * r.block_cache_hit_rate,

@@ -110,6 +110,8 @@ pub(crate) mod tests {
             storage: None,
             options_file: None,
             rocksdb: None,
+            open_loop: None,
+            max_rate: None,
         }
     }
 

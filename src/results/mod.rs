@@ -229,6 +229,60 @@ pub struct CellResult {
     /// What RocksDB's own statistics say about the measured part (RocksDB cells).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rocksdb: Option<RocksDbStats>,
+    /// The measured part's arrival rate and event latencies, when it ran in an open loop
+    /// (`--rate`); None in a closed loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_loop: Option<OpenLoop>,
+    /// The highest rate the cell sustained within a p99 target (`--find-max-rate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rate: Option<MaxRate>,
+}
+
+/// An open-loop replay: events arrived at a fixed rate, and each event's latency was measured
+/// from when it was meant to start (corrected for coordinated omission) and from when it did
+/// start (uncorrected), as wrk2 keeps both.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct OpenLoop {
+    /// The arrival rate asked for, events per second.
+    pub rate_per_s: f64,
+    /// From each event's intended start to the end of its last op: what a job's records wait,
+    /// checkpoint sync phases and write stalls included.
+    pub corrected: OpLatency,
+    /// From each event's actual start to the end of its last op.
+    pub uncorrected: OpLatency,
+}
+
+/// The search for the highest open-loop rate whose corrected event p99 stays within a target:
+/// exponential steps from the cell's own throughput until a probe fails, then bisection.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct MaxRate {
+    /// The p99 target, ms.
+    pub p99_target_ms: f64,
+    /// The highest rate that passed, events per second; None when no probe passed.
+    pub rate_per_s: Option<f64>,
+    /// The lowest rate that failed, events per second (None when none failed: the search hit
+    /// its probe limit going up).
+    pub failed_at_per_s: Option<f64>,
+    /// Every probe, in the order run.
+    pub probes: Vec<RateProbe>,
+}
+
+/// One probe of a rate search: a fresh backend, the workload's warm-up, then a short open-loop
+/// run at the rate.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RateProbe {
+    /// The rate tried, events per second.
+    pub rate_per_s: f64,
+    /// Measured events in the probe.
+    pub events: u64,
+    /// Events per second it achieved (below the rate when the cell fell behind).
+    pub achieved_per_s: f64,
+    /// Corrected (from intended start) event p99, ms.
+    pub p99_ms: f64,
+    /// Uncorrected (from actual start) event p99, ms.
+    pub uncorrected_p99_ms: f64,
+    /// Whether the corrected p99 was within the target.
+    pub passed: bool,
 }
 
 /// RocksDB's statistics over a cell's measured part: why a profile is fast or slow.

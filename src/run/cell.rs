@@ -4,28 +4,27 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use super::coordinator::{Coordinator, Verifier};
-use super::interrupt::{self, Interrupted};
+use super::max_rate::{find_max_rate, RateSearch};
+use super::replay::{Pacing, Progress, Replay, Replayed};
 use super::workdir::{claim_cell_dir, remove_cell_dir};
-use crate::backend::{Backend, BackendConfig, Digest, StateLayout, StatsSnapshot};
+use crate::backend::{Backend, BackendConfig, Digest, StateLayout};
 use crate::checkpoint::{
     remove_dir_if_present, CheckpointHandle, CheckpointMode, CheckpointSetting, CheckpointStore,
     StorageSetting,
 };
-use crate::measure::{
-    sample, summarize_stats, write_interval_log, Clock, Recorded, Recorder, Ticks,
-};
+use crate::measure::{summarize_stats, write_interval_log, Clock, Recorded};
 use crate::results::{
-    CellResult, CellSetup, CheckpointRecord, FailedCheckpoint, Recovery, RecoveryPhases, Rescale,
-    RestoreRecord, RocksDbStats, StatsSample, StorageRecord,
+    CellResult, CellSetup, CheckpointRecord, FailedCheckpoint, OpenLoop, Recovery, RecoveryPhases,
+    Rescale, RestoreRecord, RocksDbStats, StorageRecord,
 };
 use crate::workload::trace::{self, TraceReader};
 use crate::workload::{
-    fill_value, Namespace, OpGenerator, OpKind, OpSource, StateId, StateKind, StateOp, WorkloadSpec,
+    Namespace, OpGenerator, OpKind, OpSource, StateId, StateKind, StateOp, WorkloadSpec,
 };
 
 /// Where a run's ops come from: generated from a workload, or replayed from a trace.
@@ -89,7 +88,7 @@ pub struct Cell {
 }
 
 /// What a cell does besides replaying and checkpointing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CellOptions {
     /// Take a canonical savepoint at the end of input, restore it and verify it (default on).
     pub savepoint: bool,
@@ -98,6 +97,11 @@ pub struct CellOptions {
     /// checkpoint and compared it. This perturbs the numbers (pinned rows, copy-on-write
     /// copies, restores competing with the run), so it is off by default.
     pub verify_every_checkpoint: bool,
+    /// How events arrive in the measured part: closed loop (default) or a fixed rate.
+    pub pacing: Pacing,
+    /// After the run, search the highest rate whose corrected event p99 stays within a target
+    /// (`--find-max-rate --p99`), by short probes on fresh backends.
+    pub find_max_rate: Option<RateSearch>,
 }
 
 impl Default for CellOptions {
@@ -105,6 +109,8 @@ impl Default for CellOptions {
         CellOptions {
             savepoint: true,
             verify_every_checkpoint: false,
+            pacing: Pacing::Closed,
+            find_max_rate: None,
         }
     }
 }
@@ -127,14 +133,6 @@ pub struct CellPaths {
     /// Run directory; the cell's OPTIONS file is copied under `options/`.
     pub run: PathBuf,
 }
-
-/// Progress callback: (events done, events total).
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
-
-/// How often (in events) progress is reported and the clock checked outside op timing.
-const PROGRESS_EVERY: u64 = 4096;
-/// How often backend statistics are sampled during the measured part.
-const STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs one cell and returns what it measured. A restore that does not verify is reported in
 /// the result (`verified: false`), not hidden.
@@ -166,7 +164,9 @@ pub fn run_cell(
     )
     .with_context(|| format!("cell {id}: checkpoint storage"))?;
     let mut coordinator = Coordinator::new(cell.checkpoint, store, verifier)?;
-    let replayed = Replay::new(&id, backend.as_mut(), &mut coordinator).run(input, progress)?;
+    let replayed = Replay::new(&id, backend.as_mut(), &mut coordinator)
+        .paced(cell.options.pacing)
+        .run(input, progress)?;
     coordinator
         .finish(backend.as_mut())
         .with_context(|| format!("cell {id}: final checkpoint"))?;
@@ -174,7 +174,7 @@ pub fn run_cell(
         digest: backend.digest()?,
         time: replayed.event_time,
     };
-    let measured = replayed.finish(&paths.run, &id)?;
+    let measured = finish_measurement(replayed, &paths.run, &id)?;
     let options_file = save_options_file(backend.as_ref(), &paths.run, &id)?;
     let savepoint = match cell.options.savepoint {
         true => Some(
@@ -236,6 +236,19 @@ pub fn run_cell(
     let failed_checkpoints = coordinator.failures().to_vec();
     // Ends the checkpoint thread before the work directory is deleted.
     drop(coordinator);
+    let max_rate = match cell.options.find_max_rate {
+        Some(search) => {
+            let start = measured.events as f64 / measured.elapsed.as_secs_f64().max(1e-9);
+            Some(find_max_rate(
+                input,
+                cell,
+                &work.join("rate"),
+                start,
+                search,
+            )?)
+        }
+        None => None,
+    };
     remove_cell_dir(&work)?;
     let checkpointed = Checkpointed {
         checkpoints,
@@ -246,13 +259,9 @@ pub fn run_cell(
         recovery,
         storage: (cell.checkpoint.mode != CheckpointMode::None).then_some(storage),
     };
-    Ok(cell_result(
-        cell,
-        spec,
-        measured,
-        checkpointed,
-        options_file,
-    ))
+    let mut result = cell_result(cell, spec, measured, checkpointed, options_file);
+    result.max_rate = max_rate;
+    Ok(result)
 }
 
 /// The job a cell's checkpoints belong to, as a path of names: `<run directory>/<cell>` (Flink
@@ -265,239 +274,39 @@ fn job_name(run: &Path, id: &str) -> String {
     format!("{run}/{id}")
 }
 
-/// What the replay loop alone measured: no checkpoints, no files (see [`replay_only`]).
-#[derive(Debug)]
-pub struct ReplayOnly {
-    /// Ops applied after warm-up.
-    pub ops: u64,
-    /// Events after warm-up.
-    pub events: u64,
-    /// From the end of warm-up to the last op's end.
-    pub elapsed: Duration,
-    /// The latencies recorded.
-    pub recorded: Recorded,
-}
-
-/// Replays `input` into `backend` through the cell's replay loop, without checkpoints and
-/// without writing anything but the coordinator's empty directory under `scratch`: how the
-/// harness's own cost is measured against a plain loop or a no-op backend
-/// (`benches/overhead.rs`).
-pub fn replay_only(
-    input: &OpInput,
-    backend: &mut dyn Backend,
-    scratch: &Path,
-) -> Result<ReplayOnly> {
-    let none = CheckpointSetting::new(CheckpointMode::None, Duration::ZERO);
-    let mut coordinator = Coordinator::new(none, CheckpointStore::new(scratch)?, None)?;
-    let replayed = Replay::new("replay", backend, &mut coordinator).run(input, &mut |_, _| {})?;
+/// Ends the measured part of `replayed`: summarizes the latencies, writes the interval log into
+/// the run directory `run`, and turns the backend's statistics into what the measured part did.
+fn finish_measurement(replayed: Replayed, run: &Path, id: &str) -> Result<Measured> {
     let measurement = replayed
         .measurement
         .context("the workload has no events after warm-up")?;
-    let spec = input.spec();
-    Ok(ReplayOnly {
-        ops: measurement.ops,
-        events: spec.events - spec.warmup_events,
+    let recorded = measurement.recorder.finish(replayed.end);
+    let histogram_log = format!("histograms/{id}.hlog");
+    write_interval_log(
+        &run.join(&histogram_log),
+        measurement.started_at,
+        id,
+        &recorded.intervals,
+    )?;
+    let rocksdb = match (measurement.stats_start, replayed.stats_end) {
+        (Some(start), Some(end)) => Some(summarize_stats(&start, &end, measurement.stats_samples)),
+        _ => None,
+    };
+    Ok(Measured {
         elapsed: Clock::get().instant(replayed.end) - measurement.start,
-        recorded: measurement.recorder.finish(replayed.end),
+        ops: measurement.ops,
+        events: measurement.events,
+        recorded,
+        histogram_log,
+        rocksdb,
     })
-}
-
-/// The operator thread of a cell while its input is replayed: the backend the ops go to, the
-/// coordinator that checkpoints it between events, and the measured part once warm-up is over.
-struct Replay<'a> {
-    id: &'a str,
-    /// The clock ops are timed with.
-    clock: &'static Clock,
-    backend: &'a mut dyn Backend,
-    coordinator: &'a mut Coordinator,
-    /// The current op's value bytes, reused so no op allocates.
-    value: Vec<u8>,
-    measurement: Option<Measurement>,
-}
-
-impl<'a> Replay<'a> {
-    /// A replay of cell `id` into `backend`, checkpointed by `coordinator`.
-    fn new(id: &'a str, backend: &'a mut dyn Backend, coordinator: &'a mut Coordinator) -> Self {
-        Replay {
-            id,
-            clock: Clock::get(),
-            backend,
-            coordinator,
-            value: Vec::new(),
-            measurement: None,
-        }
-    }
-
-    /// Replays every event of `input`: starts measuring when warm-up ends, applies each event's
-    /// ops, then, between events (never inside one's ops), samples statistics, lets the
-    /// coordinator checkpoint and reports progress.
-    fn run(mut self, input: &OpInput, progress: Progress<'_>) -> Result<Replayed> {
-        let id = self.id;
-        let warmup_events = input.spec().warmup_events;
-        let mut source = input.open()?;
-        let mut ops = Vec::new();
-        let mut event_time = 0;
-        while source
-            .next_event(&mut ops)
-            .with_context(|| format!("cell {id}"))?
-        {
-            let event = source.position();
-            if self.measurement.is_none() && event > warmup_events {
-                self.measurement = Some(Measurement::start(self.backend, self.coordinator)?);
-            }
-            event_time = source.event_time();
-            self.backend.set_time(event_time);
-            let now = self.clock.instant(self.apply(event, &ops)?);
-            if let Some(measurement) = self.measurement.as_mut() {
-                measurement.sample_stats(self.backend, now)?;
-            }
-            self.coordinator
-                .poll(now, self.backend)
-                .with_context(|| format!("cell {id}"))?;
-            if interrupt::requested() {
-                return Err(Interrupted::now().into());
-            }
-            if event % PROGRESS_EVERY == 0 {
-                progress(event, source.events());
-            }
-        }
-        let end = self.clock.now();
-        let stats_end = self.backend.stats()?;
-        progress(source.events(), source.events());
-        Ok(Replayed {
-            measurement: self.measurement,
-            end,
-            stats_end,
-            event_time,
-        })
-    }
-
-    /// Applies one event's ops, each timed alone: its value bytes are made before its clock
-    /// starts, so the time is the backend's. Returns when the last op ended (now, if none).
-    fn apply(&mut self, event: u64, ops: &[StateOp]) -> Result<Ticks> {
-        let clock = self.clock;
-        let mut last = None;
-        for op in ops {
-            match op.kind.value() {
-                Some(v) => fill_value(v, &mut self.value),
-                None => self.value.clear(),
-            }
-            let start = clock.now();
-            let applied = self.backend.apply(op, &self.value);
-            let end = clock.now();
-            if let Err(e) = applied {
-                return Err(e.context(format!("cell {}: event {event}: {op:?}", self.id)));
-            }
-            if let Some(measurement) = self.measurement.as_mut() {
-                measurement.recorder.record(op.kind.class(), start, end);
-                measurement.ops += 1;
-            }
-            last = Some(end);
-        }
-        Ok(last.unwrap_or_else(|| clock.now()))
-    }
-}
-
-/// The measured part of a cell while it runs, from the end of warm-up.
-struct Measurement {
-    recorder: Recorder,
-    /// When it started, for durations and the timeline.
-    start: Instant,
-    /// When it started, wall clock, for the interval log.
-    started_at: SystemTime,
-    /// Ops applied in it.
-    ops: u64,
-    /// The backend's statistics at the start (None for backends without any).
-    stats_start: Option<StatsSnapshot>,
-    /// One sample of them per [`STATS_EVERY`].
-    stats_samples: Vec<StatsSample>,
-    next_stats_sample: Instant,
-}
-
-impl Measurement {
-    /// Starts measuring now: checkpoint times become relative to now, and the backend's
-    /// statistics are read as the baseline.
-    fn start(backend: &dyn Backend, coordinator: &mut Coordinator) -> Result<Measurement> {
-        let clock = Clock::get();
-        let ticks = clock.now();
-        let start = clock.instant(ticks);
-        let started_at = SystemTime::now();
-        coordinator.set_epoch(start);
-        Ok(Measurement {
-            recorder: Recorder::new(ticks),
-            start,
-            started_at,
-            ops: 0,
-            stats_start: backend.stats()?,
-            stats_samples: Vec::new(),
-            next_stats_sample: start + STATS_EVERY,
-        })
-    }
-
-    /// Samples the backend's statistics if a sample is due at `now`.
-    fn sample_stats(&mut self, backend: &dyn Backend, now: Instant) -> Result<()> {
-        let Some(start) = self.stats_start.as_ref() else {
-            return Ok(());
-        };
-        if now < self.next_stats_sample {
-            return Ok(());
-        }
-        if let Some(current) = backend.stats()? {
-            let t = (now - self.start).as_secs_f64();
-            self.stats_samples.push(sample(start, &current, t));
-        }
-        self.next_stats_sample += STATS_EVERY;
-        Ok(())
-    }
-}
-
-/// A replay that reached the end of its input; finished once the final checkpoint is taken.
-struct Replayed {
-    /// None when no event came after warm-up.
-    measurement: Option<Measurement>,
-    /// When the last event's ops were done.
-    end: Ticks,
-    /// The backend's statistics then.
-    stats_end: Option<StatsSnapshot>,
-    /// The last event's time: the time TTL was measured against at the end.
-    event_time: i64,
-}
-
-impl Replayed {
-    /// Ends the measured part: summarizes the latencies, writes the interval log into the run
-    /// directory `run`, and turns the backend's statistics into what the measured part did.
-    fn finish(self, run: &Path, id: &str) -> Result<Measured> {
-        let measurement = self
-            .measurement
-            .context("the workload has no events after warm-up")?;
-        let recorded = measurement.recorder.finish(self.end);
-        let histogram_log = format!("histograms/{id}.hlog");
-        write_interval_log(
-            &run.join(&histogram_log),
-            measurement.started_at,
-            id,
-            &recorded.intervals,
-        )?;
-        let rocksdb = match (measurement.stats_start, self.stats_end) {
-            (Some(start), Some(end)) => {
-                Some(summarize_stats(&start, &end, measurement.stats_samples))
-            }
-            _ => None,
-        };
-        Ok(Measured {
-            elapsed: Clock::get().instant(self.end) - measurement.start,
-            ops: measurement.ops,
-            recorded,
-            histogram_log,
-            rocksdb,
-        })
-    }
 }
 
 /// What a cell's measured part gave.
 struct Measured {
     elapsed: Duration,
     ops: u64,
+    events: u64,
     recorded: Recorded,
     /// The interval log, relative to the run directory.
     histogram_log: String,
@@ -546,6 +355,15 @@ fn cell_result(
         storage: checkpointed.storage,
         options_file,
         rocksdb: measured.rocksdb,
+        open_loop: match (cell.options.pacing, measured.recorded.events) {
+            (Pacing::Rate(rate_per_s), Some(events)) => Some(OpenLoop {
+                rate_per_s,
+                corrected: events.corrected,
+                uncorrected: events.uncorrected,
+            }),
+            _ => None,
+        },
+        max_rate: None,
     }
 }
 

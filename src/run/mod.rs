@@ -6,12 +6,16 @@ mod cell;
 mod coordinator;
 pub mod interrupt;
 mod matrix;
+mod max_rate;
 mod output;
 mod plan;
+mod replay;
 pub mod resume;
 pub mod workdir;
 
-pub use cell::{replay_only, run_cell, Cell, CellOptions, CellPaths, OpInput, ReplayOnly};
+pub use cell::{run_cell, Cell, CellOptions, CellPaths, OpInput};
 pub use matrix::{resume_cells, run_cells, RunOptions, RunSummary};
+pub use max_rate::RateSearch;
 pub use output::{run_directory, utc_now_rfc3339};
 pub use plan::{Plan, RocksDbRow, DEFAULT_INTERVAL};
+pub use replay::{replay_only, Pacing, ReplayOnly};

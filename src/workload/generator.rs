@@ -47,6 +47,11 @@ impl OpGenerator {
     /// event also carries what the end of input causes (windows firing on the final watermark).
     pub fn next_event(&mut self, out: &mut Vec<StateOp>) -> bool {
         out.clear();
+        self.append_event(out)
+    }
+
+    /// Appends the ops of the next event to `out`, as [`OpGenerator::next_event`] makes them.
+    pub fn append_event(&mut self, out: &mut Vec<StateOp>) -> bool {
         if self.next_event >= self.events {
             return false;
         }
@@ -69,8 +74,8 @@ impl OpGenerator {
 }
 
 impl OpSource for OpGenerator {
-    fn next_event(&mut self, out: &mut Vec<StateOp>) -> Result<bool> {
-        Ok(OpGenerator::next_event(self, out))
+    fn append_event(&mut self, out: &mut Vec<StateOp>) -> Result<bool> {
+        Ok(OpGenerator::append_event(self, out))
     }
 
     fn position(&self) -> u64 {

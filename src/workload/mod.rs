@@ -20,7 +20,7 @@ pub mod trace;
 
 pub use generation::{KeyChooser, SizeChooser};
 pub use generator::OpGenerator;
-pub use op::{fill_value, Namespace, OpClass, OpKind, StateId, StateOp, ValueRef};
+pub use op::{append_value, fill_value, Namespace, OpClass, OpKind, StateId, StateOp, ValueRef};
 pub use source::OpSource;
 pub use spec::{
     Aggregation, DedupState, GapDistribution, KeyDistribution, KeySpec, MapMix, OperatorSpec,

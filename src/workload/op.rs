@@ -258,14 +258,24 @@ pub struct StateOp {
 /// so the same tag gives the same bytes on every machine.
 pub fn fill_value(value: ValueRef, out: &mut Vec<u8>) {
     out.clear();
-    let len = value.len as usize;
-    out.reserve(len);
+    append_value(value, out);
+}
+
+/// Appends the bytes of `value` to `out` (see [`fill_value`]). Word i of the stream is the
+/// SplitMix64 mix of `tag + (i + 1)·γ`, each independent of the others, so they are computed
+/// side by side.
+pub fn append_value(value: ValueRef, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + value.len as usize, 0);
+    let bytes = &mut out[start..];
+    let mut chunks = bytes.chunks_exact_mut(8);
     let mut state = value.tag;
-    while out.len() + 8 <= len {
-        out.extend_from_slice(&splitmix64(&mut state).to_le_bytes());
+    for chunk in &mut chunks {
+        chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
     }
-    let rest = len - out.len();
-    out.extend_from_slice(&splitmix64(&mut state).to_le_bytes()[..rest]);
+    let rest = chunks.into_remainder();
+    let n = rest.len();
+    rest.copy_from_slice(&splitmix64(&mut state).to_le_bytes()[..n]);
 }
 
 /// One step of SplitMix64 (Steele, Lea, Flood 2014).

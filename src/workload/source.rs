@@ -8,8 +8,15 @@ use super::op::StateOp;
 
 /// A stream of events, each a group of ops, with event times.
 pub trait OpSource {
+    /// Appends the ops of the next event to `out`; false (nothing appended) when the stream is
+    /// over. The replay loop gathers a batch of events into one vector this way.
+    fn append_event(&mut self, out: &mut Vec<StateOp>) -> Result<bool>;
+
     /// Replaces `out` with the ops of the next event; false when the stream is over.
-    fn next_event(&mut self, out: &mut Vec<StateOp>) -> Result<bool>;
+    fn next_event(&mut self, out: &mut Vec<StateOp>) -> Result<bool> {
+        out.clear();
+        self.append_event(out)
+    }
 
     /// Events produced so far.
     fn position(&self) -> u64;

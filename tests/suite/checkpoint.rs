@@ -315,6 +315,7 @@ fn every_checkpoint_is_verified_when_asked() {
     let options = CellOptions {
         savepoint: false,
         verify_every_checkpoint: true,
+        ..CellOptions::default()
     };
     for (backend, mode) in [
         (configs[0].clone(), CheckpointMode::Full),

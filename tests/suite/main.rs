@@ -12,6 +12,7 @@ mod fuzz_corpus;
 mod hostile_inputs;
 mod layout;
 mod models;
+mod open_loop;
 mod profiles;
 mod recommended_config;
 mod results_versions;

@@ -152,7 +152,7 @@ impl HeapBackend {
     }
 
     /// Unexpired logical entries (as a digest counts them) and their payload bytes, without
-    /// hashing them: what `statebench workload describe` samples.
+    /// hashing them: what `statebench workload describe`'s size-only tracker is checked against.
     pub fn live_size(&self) -> (u64, u64) {
         let (mut entries, mut bytes) = (0u64, 0u64);
         visit_live(self.live_sources(), &self.layout, self.now, |_, parts| {

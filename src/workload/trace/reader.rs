@@ -169,8 +169,7 @@ impl TraceReader {
 }
 
 impl OpSource for TraceReader {
-    fn next_event(&mut self, out: &mut Vec<StateOp>) -> Result<bool> {
-        out.clear();
+    fn append_event(&mut self, out: &mut Vec<StateOp>) -> Result<bool> {
         if self.ended || (self.cursor >= self.block.len() && !self.load_block()?) {
             return Ok(false);
         }

@@ -1,7 +1,9 @@
 //! `statebench workload describe`: what a workload does, before anyone runs it. The op stream is
-//! generated and replayed into a heap backend (the cheapest faithful model of the state) to
-//! measure the op mix, the keys and namespaces touched, how soon keys are reused, and how large
-//! the live state grows over time.
+//! generated and its state tracked by size ([`live::LiveState`], the heap backend's semantics
+//! without its bytes) to measure the op mix, the keys and namespaces touched, how soon keys are
+//! reused, and how large the live state grows over time.
+
+mod live;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -10,9 +12,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use anyhow::Result;
 use hdrhistogram::Histogram;
 
-use crate::backend::heap::HeapBackend;
-use crate::backend::{Backend, StateLayout};
-use crate::workload::{fill_value, Namespace, OpClass, OpGenerator, OpKind, StateId, WorkloadSpec};
+use crate::workload::{Namespace, OpClass, OpGenerator, OpKind, StateId, WorkloadSpec};
+use live::LiveState;
 
 /// Points of the live-state curve.
 const STATE_SAMPLES: u64 = 10;
@@ -36,8 +37,16 @@ impl Hasher for FxHasher {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 
+    /// FxHash's state with a final mix (MurmurHash3's fmix64): the state's low bits depend only
+    /// on the low bits of what was written, and hashbrown picks buckets by the low bits, so
+    /// window timestamps that are multiples of a slide collided into long probe chains.
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
@@ -85,8 +94,8 @@ pub struct Description {
 /// Generates the workload's op stream and describes it.
 pub fn describe(spec: &WorkloadSpec) -> Result<Description> {
     let mut generator = OpGenerator::new(spec)?;
-    let mut backend = HeapBackend::new(&StateLayout::of(spec));
-    let (mut ops, mut value) = (Vec::new(), Vec::new());
+    let mut live = LiveState::new(spec.ttl);
+    let mut ops = Vec::new();
     let mut mix = [0u64; OpClass::ALL.len()];
     let mut keys = HashSet::with_hasher(FxBuild::default());
     let mut namespaces = HashSet::with_hasher(FxBuild::default());
@@ -97,7 +106,7 @@ pub fn describe(spec: &WorkloadSpec) -> Result<Description> {
     let sample_every = (spec.events / STATE_SAMPLES).max(1);
     let mut state = Vec::new();
     while generator.next_event(&mut ops) {
-        backend.set_time(generator.event_time());
+        live.set_time(generator.event_time());
         for op in &ops {
             mix[op.kind.class().index()] += 1;
             keys.insert(op.key);
@@ -132,16 +141,12 @@ pub fn describe(spec: &WorkloadSpec) -> Result<Description> {
             {
                 *window_elements.entry((op.key, op.namespace)).or_default() += 1;
             }
-            match op.kind.value() {
-                Some(v) => fill_value(v, &mut value),
-                None => value.clear(),
-            }
-            backend.apply(op, &value)?;
+            live.apply(op);
             op_index += 1;
         }
         let done = generator.position();
         if done % sample_every == 0 || done == spec.events {
-            let (entries, bytes) = backend.live_size();
+            let (entries, bytes) = live.size();
             state.push(StatePoint {
                 events: done,
                 entries,

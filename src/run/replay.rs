@@ -1,0 +1,454 @@
+//! The operator thread of a cell: the op stream replayed into a backend, every op timed, in a
+//! closed loop (each event as soon as the previous one is done) or an open loop (events at a
+//! fixed arrival rate, each measured from its intended start).
+//!
+//! What the harness itself costs per op is kept off the measurement and small
+//! (`cargo bench --bench overhead`):
+//! - ops are generated a batch of events ahead ([`Batch`]), their value bytes made into one
+//!   buffer, before the batch's clock starts;
+//! - within a batch one clock read ends an op and starts the next (the end of op i is the start
+//!   of op i + 1), so what lies between two reads besides the backend call is the read itself,
+//!   one store and the loop; the times are stored, and counted into the recorder after the
+//!   batch;
+//! - the coordinator, statistics samples, the interrupt flag and progress are looked at when
+//!   the op clock passes a deadline ([`POLL_EVERY`]), one comparison per event; whatever they do
+//!   is outside every op's time (the next op's clock starts afresh), but in open loop it delays
+//!   the events scheduled meanwhile, and their latency from the intended start shows it.
+
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+
+use super::cell::OpInput;
+use super::coordinator::Coordinator;
+use super::interrupt::{self, Interrupted};
+use crate::backend::{Backend, StatsSnapshot};
+use crate::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointStore};
+use crate::measure::{sample, Clock, Recorded, Recorder, Ticks};
+use crate::results::StatsSample;
+use crate::workload::{append_value, OpSource, StateOp};
+
+/// How events arrive at the operator.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Pacing {
+    /// Closed loop: each event as soon as the previous one is done; measures the most the cell
+    /// can do, and each op's service time.
+    #[default]
+    Closed,
+    /// Open loop: after warm-up (replayed closed), events arrive at this fixed rate, events per
+    /// second; an event that cannot start on time waits, and its latency counts from when it
+    /// should have started.
+    Rate(f64),
+}
+
+/// Events generated ahead, at most (fewer at the end of warm-up or of a limit).
+const BATCH_EVENTS: usize = 256;
+/// Ops generated ahead, at most (an event that fires many windows ends a batch early).
+const BATCH_OPS: usize = 4096;
+/// How often the coordinator, statistics, interrupt flag and progress are looked at.
+const POLL_EVERY: Duration = Duration::from_millis(1);
+/// How often (in events) progress is reported.
+const PROGRESS_EVERY: u64 = 4096;
+/// How often backend statistics are sampled during the measured part.
+const STATS_EVERY: Duration = Duration::from_secs(1);
+/// In open loop, a wait longer than this sleeps (all but this much of it); shorter waits spin,
+/// yielding the core, until the event's time.
+const SLEEP_ABOVE: Duration = Duration::from_millis(1);
+
+/// Progress callback: (events done, events total).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// The events of a batch, generated before its clock starts.
+#[derive(Default)]
+struct Batch {
+    ops: Vec<StateOp>,
+    /// Event i's ops are `ops[ends[i - 1]..ends[i]]` (from 0 for the first).
+    ends: Vec<usize>,
+    /// Event time of each event, ms.
+    times: Vec<i64>,
+    /// Each op's value bytes: a span of `values`.
+    spans: Vec<(usize, usize)>,
+    values: Vec<u8>,
+    /// Each op's start and end on the op clock, once applied.
+    stamps: Vec<(Ticks, Ticks)>,
+    /// Open loop: each event's intended start, actual start and end.
+    events: Vec<(Ticks, Ticks, Ticks)>,
+}
+
+impl Batch {
+    /// Fills the batch with up to `limit` events of `source`; false when it had none left.
+    fn fill(&mut self, source: &mut dyn OpSource, limit: u64) -> Result<bool> {
+        self.ops.clear();
+        self.ends.clear();
+        self.times.clear();
+        self.spans.clear();
+        self.values.clear();
+        let limit = limit.min(BATCH_EVENTS as u64) as usize;
+        while self.ends.len() < limit && self.ops.len() < BATCH_OPS {
+            let first = self.ops.len();
+            if !source.append_event(&mut self.ops)? {
+                break;
+            }
+            for op in &self.ops[first..] {
+                let start = self.values.len();
+                if let Some(v) = op.kind.value() {
+                    append_value(v, &mut self.values);
+                }
+                self.spans.push((start, self.values.len()));
+            }
+            self.ends.push(self.ops.len());
+            self.times.push(source.event_time());
+        }
+        self.stamps
+            .resize(self.ops.len(), (Ticks::default(), Ticks::default()));
+        Ok(!self.ends.is_empty())
+    }
+
+    /// Event `i`'s ops, as indices of `ops`.
+    fn event(&self, i: usize) -> std::ops::Range<usize> {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        start..self.ends[i]
+    }
+}
+
+/// The open-loop schedule: event k of the measured part is meant to start k / rate after its
+/// start.
+#[derive(Clone, Copy, Debug)]
+struct Schedule {
+    origin: Ticks,
+    ticks_per_event: f64,
+}
+
+impl Schedule {
+    /// Events at `rate` per second from `origin`.
+    fn new(clock: &Clock, origin: Ticks, rate: f64) -> Schedule {
+        Schedule {
+            origin,
+            ticks_per_event: clock.ticks(Duration::from_secs(1)) as f64 / rate,
+        }
+    }
+
+    /// When measured event `k` (from 0) is meant to start.
+    fn intended(&self, k: u64) -> Ticks {
+        self.origin.plus((k as f64 * self.ticks_per_event) as u64)
+    }
+}
+
+/// Waits until `until` on `clock`: sleeps through all but [`SLEEP_ABOVE`] of a long wait, then
+/// spins, yielding the core to the backend's and checkpoint threads. Returns the time it ended.
+fn wait_until(clock: &Clock, until: Ticks) -> Ticks {
+    let mut now = clock.now();
+    let sleep_above = clock.ticks(SLEEP_ABOVE);
+    while now < until {
+        let left = until.ticks_since(now);
+        if left > 2 * sleep_above {
+            std::thread::sleep(Duration::from_nanos(clock.nanos(left - sleep_above)));
+        } else {
+            std::thread::yield_now();
+        }
+        now = clock.now();
+    }
+    now
+}
+
+/// The operator thread of a cell while its input is replayed: the backend the ops go to, the
+/// coordinator that checkpoints it between events, and the measured part once warm-up is over.
+pub(super) struct Replay<'a> {
+    id: &'a str,
+    /// The clock ops are timed with.
+    clock: &'static Clock,
+    backend: &'a mut dyn Backend,
+    coordinator: &'a mut Coordinator,
+    pacing: Pacing,
+    /// Events to replay at most (a rate probe replays a prefix).
+    limit: u64,
+    measurement: Option<Measurement>,
+    /// When the coordinator and the rest are looked at next.
+    next_poll: Ticks,
+    poll_every: u64,
+    /// Events when progress was last reported.
+    reported: u64,
+}
+
+impl<'a> Replay<'a> {
+    /// A closed-loop replay of cell `id` into `backend`, checkpointed by `coordinator`.
+    pub(super) fn new(
+        id: &'a str,
+        backend: &'a mut dyn Backend,
+        coordinator: &'a mut Coordinator,
+    ) -> Self {
+        let clock = Clock::get();
+        Replay {
+            id,
+            clock,
+            backend,
+            coordinator,
+            pacing: Pacing::Closed,
+            limit: u64::MAX,
+            measurement: None,
+            next_poll: Ticks::default(),
+            poll_every: clock.ticks(POLL_EVERY),
+            reported: 0,
+        }
+    }
+
+    /// Paces the measured part as `pacing` says.
+    pub(super) fn paced(mut self, pacing: Pacing) -> Self {
+        self.pacing = pacing;
+        self
+    }
+
+    /// Stops after `events` events (warm-up included).
+    pub(super) fn limited(mut self, events: u64) -> Self {
+        self.limit = events;
+        self
+    }
+
+    /// Replays the events of `input` (up to the limit): starts measuring when warm-up ends,
+    /// applies each event's ops, and between events (never inside one's ops) lets the
+    /// coordinator checkpoint, samples statistics and reports progress.
+    pub(super) fn run(mut self, input: &OpInput, progress: Progress<'_>) -> Result<Replayed> {
+        let warmup_events = input.spec().warmup_events;
+        let mut source = input.open()?;
+        let total = source.events().min(self.limit);
+        let mut batch = Batch::default();
+        let mut event_time = 0;
+        loop {
+            let position = source.position();
+            let measuring = position >= warmup_events;
+            let limit = match measuring {
+                false => warmup_events - position,
+                true => total.saturating_sub(position),
+            };
+            if limit == 0
+                || !batch
+                    .fill(source.as_mut(), limit)
+                    .with_context(|| format!("cell {}", self.id))?
+            {
+                break;
+            }
+            if measuring && self.measurement.is_none() {
+                self.measurement = Some(Measurement::start(
+                    self.backend,
+                    self.coordinator,
+                    self.pacing,
+                )?);
+            }
+            self.apply(&mut batch, position)?;
+            if let Some(measurement) = self.measurement.as_mut() {
+                measurement.record(&batch);
+            }
+            event_time = *batch.times.last().expect("a filled batch has events");
+            if source.position() - self.reported >= PROGRESS_EVERY {
+                self.reported = source.position();
+                progress(self.reported, total);
+            }
+        }
+        let end = self.clock.now();
+        let stats_end = self.backend.stats()?;
+        progress(source.position(), total);
+        Ok(Replayed {
+            measurement: self.measurement,
+            end,
+            stats_end,
+            event_time,
+        })
+    }
+
+    /// Applies a batch's events, the first being event `position + 1` of the input: the clock
+    /// read that ends one op starts the next, unless something ran between them (a poll, an
+    /// open-loop wait), which a fresh read leaves out.
+    fn apply(&mut self, batch: &mut Batch, position: u64) -> Result<()> {
+        let clock = self.clock;
+        let schedule = self.measurement.as_ref().and_then(|m| m.schedule);
+        let first_measured = self.measurement.as_ref().map_or(0, |m| m.events);
+        batch.events.clear();
+        let mut last = clock.now();
+        for e in 0..batch.ends.len() {
+            if last >= self.next_poll {
+                self.poll(last, position + e as u64)?;
+                last = clock.now();
+            }
+            let intended = match schedule {
+                Some(schedule) => {
+                    let intended = schedule.intended(first_measured + e as u64);
+                    if last < intended {
+                        last = wait_until(clock, intended);
+                    }
+                    intended
+                }
+                None => last,
+            };
+            let start = last;
+            self.backend.set_time(batch.times[e]);
+            for i in batch.event(e) {
+                let (from, to) = batch.spans[i];
+                if let Err(err) = self.backend.apply(&batch.ops[i], &batch.values[from..to]) {
+                    let event = position + e as u64 + 1;
+                    let op = batch.ops[i];
+                    return Err(err.context(format!("cell {}: event {event}: {op:?}", self.id)));
+                }
+                let end = clock.now();
+                batch.stamps[i] = (last, end);
+                last = end;
+            }
+            if schedule.is_some() {
+                batch.events.push((intended, start, last));
+            }
+        }
+        Ok(())
+    }
+
+    /// Between events, at `now`, before event `position + 1`: statistics, checkpoints,
+    /// interruption.
+    #[cold]
+    fn poll(&mut self, now: Ticks, position: u64) -> Result<()> {
+        self.next_poll = now.plus(self.poll_every);
+        let now = self.clock.instant(now);
+        if let Some(measurement) = self.measurement.as_mut() {
+            measurement.sample_stats(self.backend, now)?;
+        }
+        self.coordinator
+            .poll(now, self.backend)
+            .with_context(|| format!("cell {}: before event {}", self.id, position + 1))?;
+        if interrupt::requested() {
+            return Err(Interrupted::now().into());
+        }
+        Ok(())
+    }
+}
+
+/// The measured part of a cell while it runs, from the end of warm-up.
+pub(super) struct Measurement {
+    pub(super) recorder: Recorder,
+    /// When it started, for durations and the timeline.
+    pub(super) start: Instant,
+    /// When it started, wall clock, for the interval log.
+    pub(super) started_at: SystemTime,
+    /// Ops and events applied in it.
+    pub(super) ops: u64,
+    pub(super) events: u64,
+    /// Open loop: when each event is meant to start.
+    schedule: Option<Schedule>,
+    /// The backend's statistics at the start (None for backends without any).
+    pub(super) stats_start: Option<StatsSnapshot>,
+    /// One sample of them per [`STATS_EVERY`].
+    pub(super) stats_samples: Vec<StatsSample>,
+    next_stats_sample: Instant,
+}
+
+impl Measurement {
+    /// Starts measuring now: checkpoint times become relative to now, and the backend's
+    /// statistics are read as the baseline.
+    fn start(
+        backend: &dyn Backend,
+        coordinator: &mut Coordinator,
+        pacing: Pacing,
+    ) -> Result<Measurement> {
+        let stats_start = backend.stats()?;
+        let clock = Clock::get();
+        let ticks = clock.now();
+        let start = clock.instant(ticks);
+        let started_at = SystemTime::now();
+        coordinator.set_epoch(start);
+        let schedule = match pacing {
+            Pacing::Closed => None,
+            Pacing::Rate(rate) => Some(Schedule::new(clock, ticks, rate)),
+        };
+        Ok(Measurement {
+            recorder: Recorder::new(ticks, schedule.is_some()),
+            start,
+            started_at,
+            ops: 0,
+            events: 0,
+            schedule,
+            stats_start,
+            stats_samples: Vec::new(),
+            next_stats_sample: start + STATS_EVERY,
+        })
+    }
+
+    /// Counts an applied batch into the recorder, event by event.
+    fn record(&mut self, batch: &Batch) {
+        for e in 0..batch.ends.len() {
+            for i in batch.event(e) {
+                let (start, end) = batch.stamps[i];
+                self.recorder.record(batch.ops[i].kind.class(), start, end);
+            }
+            if let Some(&(intended, start, end)) = batch.events.get(e) {
+                self.recorder.record_event(intended, start, end);
+            }
+        }
+        self.ops += batch.ops.len() as u64;
+        self.events += batch.ends.len() as u64;
+    }
+
+    /// Samples the backend's statistics if a sample is due at `now`.
+    fn sample_stats(&mut self, backend: &dyn Backend, now: Instant) -> Result<()> {
+        let Some(start) = self.stats_start.as_ref() else {
+            return Ok(());
+        };
+        if now < self.next_stats_sample {
+            return Ok(());
+        }
+        if let Some(current) = backend.stats()? {
+            let t = (now - self.start).as_secs_f64();
+            self.stats_samples.push(sample(start, &current, t));
+        }
+        self.next_stats_sample += STATS_EVERY;
+        Ok(())
+    }
+}
+
+/// A replay that reached the end of its input (or its limit).
+pub(super) struct Replayed {
+    /// None when no event came after warm-up.
+    pub(super) measurement: Option<Measurement>,
+    /// When the last event's ops were done.
+    pub(super) end: Ticks,
+    /// The backend's statistics then.
+    pub(super) stats_end: Option<StatsSnapshot>,
+    /// The last event's time: the time TTL was measured against at the end.
+    pub(super) event_time: i64,
+}
+
+/// What the replay loop alone measured: no checkpoints, no files (see [`replay_only`]).
+#[derive(Debug)]
+pub struct ReplayOnly {
+    /// Ops applied after warm-up.
+    pub ops: u64,
+    /// Events after warm-up.
+    pub events: u64,
+    /// From the end of warm-up to the last op's end.
+    pub elapsed: Duration,
+    /// The latencies recorded.
+    pub recorded: Recorded,
+}
+
+/// Replays `input` into `backend` through the cell's replay loop, paced as `pacing` says,
+/// without checkpoints and without writing anything but the coordinator's empty directory
+/// under `scratch`: how the harness's own cost is measured against a plain loop or a no-op
+/// backend (`benches/overhead.rs`), and how the loop is tested with a backend under the test's
+/// control.
+pub fn replay_only(
+    input: &OpInput,
+    backend: &mut dyn Backend,
+    pacing: Pacing,
+    scratch: &Path,
+) -> Result<ReplayOnly> {
+    let none = CheckpointSetting::new(CheckpointMode::None, Duration::ZERO);
+    let mut coordinator = Coordinator::new(none, CheckpointStore::new(scratch)?, None)?;
+    let replayed = Replay::new("replay", backend, &mut coordinator)
+        .paced(pacing)
+        .run(input, &mut |_, _| {})?;
+    let measurement = replayed
+        .measurement
+        .context("the workload has no events after warm-up")?;
+    Ok(ReplayOnly {
+        ops: measurement.ops,
+        events: measurement.events,
+        elapsed: Clock::get().instant(replayed.end) - measurement.start,
+        recorded: measurement.recorder.finish(replayed.end),
+    })
+}
