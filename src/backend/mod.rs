@@ -11,11 +11,12 @@ pub mod priority_queue;
 pub mod rocksdb;
 pub mod timer_set;
 
+use std::ops::Range;
 use std::path::Path;
 
 use anyhow::Result;
 
-use crate::checkpoint::{CheckpointHandle, CheckpointMode};
+use crate::checkpoint::{CheckpointHandle, CheckpointMode, SnapshotFormat};
 
 pub use api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot};
 pub use digest::{Digest, EntryAddress};
@@ -55,11 +56,50 @@ impl BackendConfig {
         )
     }
 
+    /// Threads a checkpoint's files are transferred on (`checkpoint.transfer.thread.num` for
+    /// RocksDB; the heap writes and reads one stream).
+    pub fn transfer_threads(&self) -> usize {
+        match self {
+            BackendConfig::HashMap => 1,
+            BackendConfig::RocksDb(c) => crate::checkpoint::transfer_threads(c.transfer_threads),
+        }
+    }
+
+    /// Whether a restore reads `handle`'s files where they are on a local file system (the
+    /// heap's checkpoint file and every canonical stream are read as streams), rather than
+    /// needing them in its own directory (RocksDB's native files, which it opens).
+    pub fn reads_in_place(&self, handle: &CheckpointHandle) -> bool {
+        matches!(self, BackendConfig::HashMap) || handle.format == SnapshotFormat::Canonical
+    }
+
     /// Opens an empty backend working in `dir`.
     pub fn open(&self, layout: &StateLayout, dir: &Path) -> Result<Box<dyn Backend>> {
         Ok(match self {
             BackendConfig::HashMap => Box::new(heap::HeapBackend::new(layout)),
             BackendConfig::RocksDb(c) => Box::new(rocksdb::RocksDbBackend::open(c, layout, dir)?),
+        })
+    }
+
+    /// Restores the key groups `key_groups` of a completed checkpoint into a fresh backend
+    /// working in `dir`, as a subtask of a job rescaled to a higher parallelism restores its
+    /// part: RocksDB opens the checkpoint and clips it with delete-range, the heap keeps only
+    /// those key groups.
+    pub fn restore_key_groups(
+        &self,
+        layout: &StateLayout,
+        handle: &CheckpointHandle,
+        dir: &Path,
+        key_groups: Range<u32>,
+    ) -> Result<Box<dyn Backend>> {
+        Ok(match self {
+            BackendConfig::HashMap => Box::new(heap::HeapBackend::restore_key_groups(
+                layout, handle, key_groups,
+            )?),
+            BackendConfig::RocksDb(c) => {
+                let mut rocks = rocksdb::RocksDbBackend::restore(c, layout, handle, dir)?;
+                rocks.clip_key_groups(key_groups)?;
+                Box::new(rocks)
+            }
         })
     }
 

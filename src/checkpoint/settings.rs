@@ -56,6 +56,39 @@ impl FromStr for CheckpointMode {
     }
 }
 
+/// What happens to the retained checkpoints when the job ends (Flink's
+/// `ExternalizedCheckpointRetention`). A cell ends its job as a cancellation does, after its
+/// final checkpoint and savepoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Retention {
+    /// Not externalized: deleted when the job ends (Flink's default).
+    NoExternalizedCheckpoints,
+    /// Deleted on cancellation (kept only when a job fails, which a cell that ends never does).
+    DeleteOnCancellation,
+    /// Kept on cancellation: the retained checkpoints stay where they were written (moved into
+    /// the run directory when they were in the work directory).
+    RetainOnCancellation,
+}
+
+impl Retention {
+    /// Every value, by Flink's name.
+    pub const ALL: [Retention; 3] = [
+        Retention::NoExternalizedCheckpoints,
+        Retention::DeleteOnCancellation,
+        Retention::RetainOnCancellation,
+    ];
+
+    /// Flink's name of the value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Retention::NoExternalizedCheckpoints => "NO_EXTERNALIZED_CHECKPOINTS",
+            Retention::DeleteOnCancellation => "DELETE_ON_CANCELLATION",
+            Retention::RetainOnCancellation => "RETAIN_ON_CANCELLATION",
+        }
+    }
+}
+
 /// A checkpoint setting: Flink's `execution.checkpointing.*` options that matter here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckpointSetting {
@@ -67,7 +100,20 @@ pub struct CheckpointSetting {
     pub min_pause: Duration,
     /// `execution.checkpointing.num-retained` (Flink default 1).
     pub retained: usize,
+    /// `execution.checkpointing.timeout` (Flink default 10 min): a checkpoint not completed this
+    /// long after its trigger expires and is aborted.
+    pub timeout: Duration,
+    /// `execution.checkpointing.tolerable-failed-checkpoints` (Flink default 0): consecutive
+    /// failed checkpoints tolerated before the job fails.
+    pub tolerable_failures: u32,
+    /// `execution.checkpointing.max-concurrent-checkpoints` (Flink default 1).
+    pub max_concurrent: usize,
+    /// `execution.checkpointing.externalized-checkpoint-retention`.
+    pub retention: Retention,
 }
+
+/// Flink's default `execution.checkpointing.timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 impl CheckpointSetting {
     /// A setting with Flink's defaults for everything but mode and interval.
@@ -77,6 +123,10 @@ impl CheckpointSetting {
             interval,
             min_pause: Duration::ZERO,
             retained: 1,
+            timeout: DEFAULT_TIMEOUT,
+            tolerable_failures: 0,
+            max_concurrent: 1,
+            retention: Retention::NoExternalizedCheckpoints,
         }
     }
 }

@@ -45,18 +45,46 @@ pub struct FileCopy {
 /// Copies every file on `threads` threads (see [`transfer_threads`]) and returns the bytes
 /// copied. The first failure stops the threads from starting further files and is returned.
 pub fn transfer(files: &[FileCopy], threads: usize) -> Result<u64> {
+    in_parallel(files, threads, |file| copy_bytes(&file.from, &file.to))
+}
+
+/// Hard-links every file instead of copying it: for files staged on this machine on their way
+/// to remote storage (whose upload is the real transfer) or downloaded from it for one restore.
+pub fn link(files: &[FileCopy]) -> Result<u64> {
+    let mut bytes = 0;
+    for file in files {
+        std::fs::hard_link(&file.from, &file.to).with_context(|| {
+            format!(
+                "cannot link {} to {}",
+                file.from.display(),
+                file.to.display()
+            )
+        })?;
+        bytes += file.to.metadata()?.len();
+    }
+    Ok(bytes)
+}
+
+/// Runs `task` on every item on `threads` threads, one task per item as Flink's transfer pools
+/// do, and returns the sum of what the tasks returned. The first failure stops the threads from
+/// starting further items and is returned.
+pub fn in_parallel<T: Sync>(
+    items: &[T],
+    threads: usize,
+    task: impl Fn(&T) -> Result<u64> + Sync,
+) -> Result<u64> {
     let next = AtomicUsize::new(0);
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let bytes = AtomicUsize::new(0);
     let work = || {
-        while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-            match copy_bytes(&file.from, &file.to) {
+        while let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
+            match task(item) {
                 Ok(n) => {
                     bytes.fetch_add(n as usize, Ordering::Relaxed);
                 }
                 Err(e) => {
-                    // Claim every remaining file so no thread starts another.
-                    next.store(files.len(), Ordering::Relaxed);
+                    // Claim every remaining item so no thread starts another.
+                    next.store(items.len(), Ordering::Relaxed);
                     failure
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -65,7 +93,7 @@ pub fn transfer(files: &[FileCopy], threads: usize) -> Result<u64> {
             }
         }
     };
-    let threads = threads.clamp(1, files.len().max(1));
+    let threads = threads.clamp(1, items.len().max(1));
     if threads == 1 {
         work();
     } else {

@@ -10,7 +10,7 @@ use super::keys::{self, Value};
 use super::FlinkConfig;
 use crate::backend::rocksdb::PredefinedProfile;
 use crate::backend::BackendConfig;
-use crate::checkpoint::{CheckpointMode, CheckpointSetting};
+use crate::checkpoint::{CheckpointMode, CheckpointSetting, StorageSetting};
 
 /// Where the value of a key a cell ran with came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -94,15 +94,22 @@ pub struct ChosenSources {
 pub fn cell_keys(
     backend: &BackendConfig,
     checkpoint: &CheckpointSetting,
+    storage: &StorageSetting,
     config: &FlinkConfig,
     chosen: ChosenSources,
 ) -> Result<Vec<FlinkKey>> {
+    let set = keys::parse_values(&config.entries)?;
+    // Recorded only when set or implied by a directory: Flink picks `filesystem` itself then.
+    let storage_source = match set.get(keys::STORAGE) {
+        Some((_, origin)) => origin.source(),
+        None => KeySource::FlinkDefault,
+    };
     let chosen = [
         (keys::PREDEFINED_OPTIONS, chosen.predefined_options),
         (keys::INTERVAL, Some(chosen.interval)),
         (keys::INCREMENTAL, Some(KeySource::Cell)),
+        (keys::STORAGE, Some(storage_source)),
     ];
-    let set = keys::parse_values(&config.entries)?;
     let profile = match backend {
         BackendConfig::RocksDb(rocks) => rocks.profile,
         BackendConfig::HashMap => PredefinedProfile::Default,
@@ -110,7 +117,7 @@ pub fn cell_keys(
     let is_default_of = |name: &str, profile, value: &Value| {
         keys::default_value(name, profile).as_ref() == Some(value)
     };
-    Ok(keys::cell_values(backend, checkpoint, &set)
+    Ok(keys::cell_values(backend, checkpoint, storage, &set)
         .into_iter()
         .map(|(name, value)| {
             let source = chosen

@@ -17,8 +17,9 @@ use crate::backend::rocksdb::{
 };
 use crate::backend::BackendConfig;
 use crate::checkpoint::{
-    parse_duration, parse_interval, CheckpointMode, CheckpointSetting, DEFAULT_TRANSFER_THREADS,
-    MAX_DURATION, MIN_INTERVAL,
+    parse_duration, parse_interval, CheckpointDir, CheckpointMode, CheckpointSetting, Retention,
+    S3Access, StorageKind, StorageSetting, DEFAULT_TIMEOUT, DEFAULT_TRANSFER_THREADS, MAX_DURATION,
+    MIN_INTERVAL,
 };
 
 /// How a key's value is read, with the bounds statebench accepts (README, "Limits").
@@ -43,6 +44,8 @@ enum Kind {
     /// A checkpoint interval: a duration of at least [`crate::checkpoint::MIN_INTERVAL`].
     Interval,
     Choice(&'static [&'static str]),
+    /// Free text (a directory, an endpoint, a credential), at most [`MAX_TEXT`] bytes.
+    Text,
     CompressionList,
     /// A valid Flink key whose effect statebench does not model; its value is not checked.
     NotModelled,
@@ -63,6 +66,10 @@ pub const MAX_WRITE_BUFFER_SIZE: u64 = 64 << 30;
 pub const MAX_BLOCK_SIZE: u64 = 1 << 30;
 /// Largest other memory size (caches, managed memory, file and level sizes): 1 TiB.
 pub const MAX_MEMORY_SIZE: u64 = 1 << 40;
+/// Longest free-text value (a checkpoint directory, an S3 endpoint or credential).
+pub const MAX_TEXT: usize = 4096;
+/// Most concurrent checkpoints (`max-concurrent-checkpoints`).
+pub const MAX_CONCURRENT: i64 = 64;
 /// `i32::MAX` as RocksDB's `int` options take it.
 const MAX_INT: i64 = i32::MAX as i64;
 /// The codecs statebench is built with, by Flink's names.
@@ -107,12 +114,26 @@ pub(super) const INTERVAL: &str = "execution.checkpointing.interval";
 pub(super) const INCREMENTAL: &str = "execution.checkpointing.incremental";
 const MIN_PAUSE: &str = "execution.checkpointing.min-pause";
 const RETAINED: &str = "execution.checkpointing.num-retained";
+const TIMEOUT: &str = "execution.checkpointing.timeout";
+const TOLERABLE: &str = "execution.checkpointing.tolerable-failed-checkpoints";
+const MAX_CONCURRENT_KEY: &str = "execution.checkpointing.max-concurrent-checkpoints";
+const RETENTION: &str = "execution.checkpointing.externalized-checkpoint-retention";
+pub(super) const STORAGE: &str = "execution.checkpointing.storage";
+const DIR: &str = "execution.checkpointing.dir";
+const S3_ENDPOINT: &str = "s3.endpoint";
+/// Credentials: read, never recorded with a cell or written into a config.yaml.
+pub(super) const S3_SECRETS: [&str; 2] = ["s3.access-key", "s3.secret-key"];
+const S3_PATH_STYLE: &str = "s3.path.style.access";
 
 /// Legacy names Flink 1.x reads, and the key each is in Flink 2.x.
-const ALIASES: [(&str, &str); 3] = [
+const ALIASES: [(&str, &str); 7] = [
     ("state.backend", BACKEND_TYPE),
     ("state.backend.incremental", INCREMENTAL),
     ("state.checkpoints.num-retained", RETAINED),
+    ("state.checkpoint-storage", STORAGE),
+    ("state.checkpoints.dir", DIR),
+    ("state.backend.fs.checkpointdir", DIR),
+    ("s3.access.key", "s3.access-key"),
 ];
 
 /// Every key statebench reads.
@@ -157,6 +178,16 @@ pub const KEYS: &[&str] = &[
     "execution.checkpointing.incremental",
     "execution.checkpointing.min-pause",
     "execution.checkpointing.num-retained",
+    "execution.checkpointing.timeout",
+    "execution.checkpointing.tolerable-failed-checkpoints",
+    "execution.checkpointing.max-concurrent-checkpoints",
+    "execution.checkpointing.externalized-checkpoint-retention",
+    "execution.checkpointing.storage",
+    "execution.checkpointing.dir",
+    "s3.endpoint",
+    "s3.access-key",
+    "s3.secret-key",
+    "s3.path.style.access",
 ];
 
 fn kind_of(name: &str) -> Option<Kind> {
@@ -281,22 +312,45 @@ fn kind_of(name: &str) -> Option<Kind> {
                 max: MAX_RETAINED,
             }
         }
+        // Flink's `CheckpointCoordinatorConfiguration` minimum is 10 ms, as the interval's.
+        ("execution.checkpointing.timeout", _) => Kind::Interval,
+        ("execution.checkpointing.tolerable-failed-checkpoints", _) => Kind::Int {
+            min: 0,
+            max: MAX_INT,
+        },
+        ("execution.checkpointing.max-concurrent-checkpoints", _) => Kind::Int {
+            min: 1,
+            max: MAX_CONCURRENT,
+        },
+        ("execution.checkpointing.externalized-checkpoint-retention", _) => Kind::Choice(&[
+            "NO_EXTERNALIZED_CHECKPOINTS",
+            "DELETE_ON_CANCELLATION",
+            "RETAIN_ON_CANCELLATION",
+        ]),
+        ("execution.checkpointing.storage" | "state.checkpoint-storage", _) => {
+            Kind::Choice(&["jobmanager", "filesystem"])
+        }
         (
-            "execution.checkpointing.timeout"
-            | "execution.checkpointing.tolerable-failed-checkpoints"
-            | "execution.checkpointing.max-concurrent-checkpoints"
-            | "execution.checkpointing.mode"
+            "execution.checkpointing.dir"
+            | "state.checkpoints.dir"
+            | "state.backend.fs.checkpointdir"
+            | "s3.endpoint"
+            | "s3.access-key"
+            | "s3.access.key"
+            | "s3.secret-key",
+            _,
+        ) => Kind::Text,
+        ("s3.path.style.access", _) => Kind::Bool,
+        (
+            "execution.checkpointing.mode"
             | "execution.checkpointing.unaligned.enabled"
             | "execution.checkpointing.unaligned"
             | "execution.checkpointing.aligned-checkpoint-timeout"
-            | "execution.checkpointing.externalized-checkpoint-retention"
-            | "execution.checkpointing.dir"
             | "execution.checkpointing.savepoint-dir"
             | "execution.checkpointing.local-backup.enabled"
             | "execution.checkpointing.data-inline-threshold"
             | "execution.checkpointing.write-buffer-size"
             | "execution.checkpointing.file-merging.enabled"
-            | "state.checkpoints.dir"
             | "state.savepoints.dir"
             | "state.backend.local-recovery"
             | "state.backend.fs.memory-threshold"
@@ -318,7 +372,8 @@ pub(super) fn is_recorded_only(name: &str) -> bool {
     matches!(kind_of(name), Some(Kind::NotModelled))
 }
 
-/// Keys under these prefixes must be known; others are ignored.
+/// Keys under these prefixes must be known; others are ignored (`s3.*` has many keys
+/// statebench does not read, so only those it reads are taken from there).
 pub(super) fn in_scope(name: &str) -> bool {
     name.starts_with("state.backend")
         || name.starts_with("execution.checkpointing.")
@@ -392,6 +447,7 @@ pub(super) enum Value {
     Size(u64),
     Duration(Duration),
     Choice(String),
+    Text(String),
     Compressions(Vec<Compression>),
 }
 
@@ -405,7 +461,7 @@ impl Value {
             Value::Ratio(r) => r.to_string(),
             Value::Size(bytes) => memory_size_text(*bytes),
             Value::Duration(d) => format!("{}ms", d.as_millis()),
-            Value::Choice(c) => c.clone(),
+            Value::Choice(c) | Value::Text(c) => c.clone(),
             Value::Compressions(list) => list
                 .iter()
                 .map(|c| compression_name(*c))
@@ -474,6 +530,11 @@ fn parse_value(name: &str, raw: &str, origin: &Origin) -> Result<Option<Value>> 
         Kind::Choice(choices) => match choices.iter().find(|c| c.eq_ignore_ascii_case(raw)) {
             Some(c) => Value::Choice(c.to_string()),
             None => return Err(bad(format!("one of {}", choices.join(", ")))),
+        },
+        Kind::Text => match raw.trim() {
+            "" => return Err(bad("a value".into())),
+            t if t.len() > MAX_TEXT => return Err(bad(format!("at most {MAX_TEXT} bytes"))),
+            t => Value::Text(t.to_string()),
         },
         Kind::CompressionList => {
             let mut list = Vec::new();
@@ -674,6 +735,11 @@ pub(super) fn default_value(name: &str, profile: PredefinedProfile) -> Option<Va
         INCREMENTAL => Value::Bool(false),
         MIN_PAUSE => Value::Duration(Duration::ZERO),
         RETAINED => Value::Int(1),
+        TIMEOUT => Value::Duration(DEFAULT_TIMEOUT),
+        TOLERABLE => Value::Int(0),
+        MAX_CONCURRENT_KEY => Value::Int(1),
+        RETENTION => Value::Choice(Retention::NoExternalizedCheckpoints.name().to_string()),
+        S3_PATH_STYLE => Value::Bool(false),
         _ => return None,
     })
 }
@@ -731,14 +797,26 @@ pub(super) fn resolve(
         Some(Value::Duration(d)) => Some(d),
         _ => None,
     };
+    let int = |name, default: i64| match value_or_default(&values, name) {
+        Some(Value::Int(n)) => n,
+        _ => default,
+    };
+    let retention = match get(RETENTION) {
+        Some(Value::Choice(name)) => Retention::ALL
+            .into_iter()
+            .find(|r| r.name() == name)
+            .unwrap_or(Retention::NoExternalizedCheckpoints),
+        _ => Retention::NoExternalizedCheckpoints,
+    };
     let checkpoint = CheckpointKeys {
         interval: duration(INTERVAL),
         incremental: value_or_default(&values, INCREMENTAL) == Some(Value::Bool(true)),
         min_pause: duration(MIN_PAUSE).unwrap_or_default(),
-        retained: match value_or_default(&values, RETAINED) {
-            Some(Value::Int(n)) => n as usize,
-            _ => 1,
-        },
+        retained: int(RETAINED, 1) as usize,
+        timeout: duration(TIMEOUT).unwrap_or(DEFAULT_TIMEOUT),
+        tolerable_failures: int(TOLERABLE, 0) as u32,
+        max_concurrent: int(MAX_CONCURRENT_KEY, 1) as usize,
+        retention,
     };
     let backend = match get(BACKEND_TYPE) {
         Some(Value::Choice(t)) if t == BackendType::RocksDb.name() => Some(BackendType::RocksDb),
@@ -754,6 +832,45 @@ pub(super) fn resolve(
         rocksdb_config: config,
         checkpoint,
         process_bytes,
+        storage: storage_setting(&values)?,
+    })
+}
+
+/// The checkpoint storage the keys describe, as Flink's `CheckpointStorageLoader` picks it:
+/// `execution.checkpointing.storage` when set, else `filesystem` when a directory is set.
+/// Neither set: statebench's default, the file system in the cell's work directory (Flink would
+/// keep the state in the JobManager's memory, whose 5 MiB limit fails most benchmarks).
+fn storage_setting(values: &Values) -> Result<StorageSetting> {
+    let text = |name| match values.get(name) {
+        Some((Value::Text(t), origin)) => Some((t.clone(), origin)),
+        _ => None,
+    };
+    let dir = match text(DIR) {
+        Some((t, origin)) => {
+            Some(CheckpointDir::parse(&t).map_err(|e| anyhow!("{origin}: `{DIR}`: {e}"))?)
+        }
+        None => None,
+    };
+    let kind = match values.get(STORAGE) {
+        Some((Value::Choice(c), _)) if c == StorageKind::JobManager.name() => {
+            StorageKind::JobManager
+        }
+        Some((_, origin)) if dir.is_none() => bail!(
+            "{origin}: `{STORAGE}` is filesystem, but `{DIR}` is not set: Flink's \
+             FileSystemCheckpointStorage needs a directory (a path or s3://bucket/prefix)"
+        ),
+        _ => StorageKind::FileSystem,
+    };
+    let [access, secret] = S3_SECRETS.map(|name| text(name).map(|(t, _)| t));
+    Ok(StorageSetting {
+        kind,
+        dir,
+        s3: S3Access {
+            endpoint: text(S3_ENDPOINT).map(|(t, _)| t),
+            access_key: access,
+            secret_key: secret,
+            path_style: values.get(S3_PATH_STYLE).map(|(v, _)| v) == Some(&Value::Bool(true)),
+        },
     })
 }
 
@@ -838,6 +955,7 @@ fn memory_mode(values: &Values) -> Result<MemoryMode> {
 pub(super) fn cell_values(
     backend: &BackendConfig,
     checkpoint: &CheckpointSetting,
+    storage: &StorageSetting,
     config: &Values,
 ) -> Vec<(&'static str, Value)> {
     let mut values: BTreeMap<&str, Value> = BTreeMap::new();
@@ -904,6 +1022,29 @@ pub(super) fn cell_values(
         );
         values.insert(MIN_PAUSE, Value::Duration(checkpoint.min_pause));
         values.insert(RETAINED, Value::Int(checkpoint.retained as i64));
+        values.insert(TIMEOUT, Value::Duration(checkpoint.timeout));
+        values.insert(TOLERABLE, Value::Int(checkpoint.tolerable_failures.into()));
+        values.insert(
+            MAX_CONCURRENT_KEY,
+            Value::Int(checkpoint.max_concurrent as i64),
+        );
+        values.insert(
+            RETENTION,
+            Value::Choice(checkpoint.retention.name().to_string()),
+        );
+        // statebench's default storage (the work directory) is no setting of the job's.
+        if storage.dir.is_some() || storage.kind == StorageKind::JobManager {
+            values.insert(STORAGE, Value::Choice(storage.kind.name().to_string()));
+        }
+        if let Some(dir) = &storage.dir {
+            values.insert(DIR, Value::Text(dir.to_string()));
+        }
+        if let Some(endpoint) = &storage.s3.endpoint {
+            values.insert(S3_ENDPOINT, Value::Text(endpoint.clone()));
+        }
+        if storage.s3.path_style {
+            values.insert(S3_PATH_STYLE, Value::Bool(true));
+        }
     }
     KEYS.iter()
         .filter_map(|key| values.remove(key).map(|value| (*key, value)))

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use crate::backend::BackendConfig;
-use crate::checkpoint::{CheckpointMode, CheckpointSetting};
+use crate::checkpoint::{CheckpointMode, CheckpointSetting, Retention, StorageSetting};
 use crate::input::{excerpt, read_text, MAX_CONFIG_FILE};
 pub use cell_keys::{cell_keys, config_yaml, ChosenSources, FlinkKey, KeySource};
 pub use keys::{
@@ -131,6 +131,14 @@ pub struct CheckpointKeys {
     pub min_pause: Duration,
     /// `execution.checkpointing.num-retained`.
     pub retained: usize,
+    /// `execution.checkpointing.timeout`.
+    pub timeout: Duration,
+    /// `execution.checkpointing.tolerable-failed-checkpoints`.
+    pub tolerable_failures: u32,
+    /// `execution.checkpointing.max-concurrent-checkpoints`.
+    pub max_concurrent: usize,
+    /// `execution.checkpointing.externalized-checkpoint-retention`.
+    pub retention: Retention,
 }
 
 impl CheckpointKeys {
@@ -144,6 +152,10 @@ impl CheckpointKeys {
         self.interval.map(|interval| CheckpointSetting {
             min_pause: self.min_pause,
             retained: self.retained,
+            timeout: self.timeout,
+            tolerable_failures: self.tolerable_failures,
+            max_concurrent: self.max_concurrent,
+            retention: self.retention,
             ..CheckpointSetting::new(mode, interval)
         })
     }
@@ -161,6 +173,8 @@ pub struct Resolved {
     /// `taskmanager.memory.process.size`, when set: the container a TaskManager runs in, and
     /// so `--container-memory`'s default.
     pub process_bytes: Option<u64>,
+    /// Where checkpoints are stored.
+    pub storage: StorageSetting,
 }
 
 impl FlinkConfig {

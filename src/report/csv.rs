@@ -11,7 +11,7 @@ use super::Exporter;
 use crate::analysis::analyze;
 use crate::results::{Results, RocksDbStats};
 
-const COLUMNS: [&str; 26] = [
+const COLUMNS: [&str; 29] = [
     "cell",
     "backend",
     "profile",
@@ -38,6 +38,9 @@ const COLUMNS: [&str; 26] = [
     "ops_per_s_median",
     "ops_per_s_ci_low",
     "ops_per_s_ci_high",
+    "recovery_ms",
+    "rescale_recovery_ms",
+    "failed_checkpoints",
 ];
 
 /// Writes summary.csv.
@@ -96,6 +99,14 @@ impl Exporter for CsvExporter {
                     format!("{:.1}", stats.ops_per_s.median),
                     format!("{:.1}", stats.ops_per_s.low),
                     format!("{:.1}", stats.ops_per_s.high),
+                    c.recovery
+                        .as_ref()
+                        .map_or(String::new(), |r| format!("{:.3}", r.recovery_ms)),
+                    c.recovery
+                        .as_ref()
+                        .and_then(|r| r.rescale.as_ref())
+                        .map_or(String::new(), |r| format!("{:.3}", r.recovery_ms)),
+                    c.failed_checkpoints.len().to_string(),
                 ];
                 let row: Vec<String> = fields.iter().map(|f| escape(f)).collect();
                 write!(out, "{}\r\n", row.join(","))?;

@@ -8,6 +8,7 @@ use anyhow::Result;
 use super::binding::{binding_paragraph, resources_line};
 use super::format::{bytes, latency, millis, rate};
 use super::recommend::{flink_config, recommend, Criterion, Recommendation};
+use super::recovery::storage_and_recovery;
 use super::summary::checkpoint_stats;
 use super::{Exporter, PLOTS};
 use crate::analysis::trend::{TREND_CHANGE, TREND_P};
@@ -756,6 +757,7 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             }
         )?;
     }
+    storage_and_recovery(md, c)?;
     if let Some(sp) = &c.savepoint {
         writeln!(
             md,

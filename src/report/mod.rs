@@ -10,6 +10,7 @@ pub mod html;
 mod markdown;
 mod plots;
 pub mod recommend;
+mod recovery;
 mod summary;
 
 use std::path::{Path, PathBuf};
@@ -137,6 +138,9 @@ pub(crate) mod tests {
             }),
             savepoint: None,
             savepoint_restore: None,
+            failed_checkpoints: vec![],
+            recovery: None,
+            storage: None,
             options_file: None,
             rocksdb: None,
             open_loop: None,
@@ -207,7 +211,7 @@ pub(crate) mod tests {
                     files_written: 4,
                     files_reused: id - 1,
                     is_final: id == 3,
-                    verified: None,
+                    ..CheckpointRecord::default()
                 })
                 .collect();
         }

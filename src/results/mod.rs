@@ -280,6 +280,18 @@ pub struct CellResult {
     /// Restore of that savepoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub savepoint_restore: Option<RestoreRecord>,
+    /// Checkpoints that failed or expired (tolerated: a cell with more than
+    /// `tolerable-failed-checkpoints` consecutive failures has no result).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_checkpoints: Vec<FailedCheckpoint>,
+    /// Recovery as Flink recovers a job: each retained checkpoint restored into a fresh backend
+    /// with its phases timed, and the last one restored again as a rescale from 1 to 2. None
+    /// when the cell did not checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Recovery>,
+    /// Where the checkpoints were stored, and where they were left (externalized).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageRecord>,
     /// The effective RocksDB OPTIONS file, relative to the run directory.
     pub options_file: Option<String>,
     /// What RocksDB's own statistics say about the measured part (RocksDB cells).
@@ -572,10 +584,93 @@ pub struct CheckpointRecord {
     pub files_reused: u64,
     /// True for the checkpoint taken when the input ended (as Flink's final checkpoint).
     pub is_final: bool,
+    /// Requests sent to checkpoint storage (S3: PUTs, multipart parts and completions; the
+    /// JobManager: state handles; a file system: files).
+    #[serde(default)]
+    pub storage_requests: u64,
+    /// Bytes written per second of the asynchronous phase, MB/s.
+    #[serde(default)]
+    pub upload_mb_per_s: f64,
     /// Whether its restore equalled the state it captured; checked only when every checkpoint
     /// is verified (which perturbs the run), None otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+}
+
+/// A checkpoint that failed or expired.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct FailedCheckpoint {
+    /// Checkpoint id.
+    pub id: u64,
+    /// Seconds since the measured part started when it was triggered (negative in warm-up).
+    pub triggered_s: f64,
+    /// Expired: not completed within `execution.checkpointing.timeout`.
+    pub expired: bool,
+    /// Why, with its causes.
+    pub reason: String,
+}
+
+/// Where a cell's checkpoints were stored.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct StorageRecord {
+    /// `jobmanager` or `filesystem`.
+    pub kind: String,
+    /// The directory, `s3://` URL or the JobManager's memory.
+    pub location: String,
+    /// Where the retained checkpoints were left (RETAIN_ON_CANCELLATION), None when deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retained_at: Option<String>,
+}
+
+/// Recovery of a cell's job from its checkpoints, as Flink recovers.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Recovery {
+    /// Recovery from the last retained checkpoint: what an operator waits for after a failure
+    /// (download + open + first op), ms. The figure to set beside throughput.
+    pub recovery_ms: f64,
+    /// Each retained checkpoint restored, oldest first (the last is the one `recovery_ms` is).
+    pub restores: Vec<RecoveryPhases>,
+    /// The last checkpoint restored as a rescale from parallelism 1 to 2: each half of the
+    /// key-group range restored into its own fresh backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rescale: Option<Rescale>,
+}
+
+/// One restore into a fresh backend, phase by phase.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RecoveryPhases {
+    /// The checkpoint restored.
+    pub checkpoint_id: u64,
+    /// Bringing its files to this machine (from S3, the JobManager, a file system), ms.
+    pub download_ms: f64,
+    /// Bytes downloaded.
+    pub download_bytes: u64,
+    /// Requests to storage.
+    pub download_requests: u64,
+    /// Opening the files (RocksDB) or reading the stream (heap, canonical), ms.
+    pub open_ms: f64,
+    /// The first op served by the restored backend, ms.
+    pub first_op_ms: f64,
+    /// Sum of the three, ms.
+    pub total_ms: f64,
+    /// Its digest equals the state it captured (checked for the final checkpoint, taken at the
+    /// end of input, and for every checkpoint when each is verified); None when not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<bool>,
+}
+
+/// A restore with a different parallelism: the key-group range split in two, as a rescale from
+/// 1 to 2 restores it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Rescale {
+    /// Each half's restore: RocksDB opens the whole checkpoint and clips it to its key groups
+    /// with delete-range (`RocksDBIncrementalCheckpointUtils.clipDBWithKeyGroupRange`), or
+    /// writes only its key groups from a stream; the heap reads only its key groups.
+    pub halves: Vec<RecoveryPhases>,
+    /// The longer half: the rescaled job is back when both are.
+    pub recovery_ms: f64,
+    /// The two halves' digests add up to the whole state's.
+    pub verified: bool,
 }
 
 /// Restore of the last completed checkpoint (or the savepoint) into a fresh backend, and its

@@ -54,7 +54,11 @@ pub struct RepeatRecord {
     /// Time to restore the savepoint, ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub savepoint_restore_ms: Option<f64>,
-    /// Whether every restore of the repeat verified (None: nothing was restored).
+    /// Recovery from the last retained checkpoint (download, open, first op), ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_ms: Option<f64>,
+    /// Whether every restore of the repeat (the rescaled one included) verified (None: nothing
+    /// was restored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
     /// Peak resident memory of the repeat's process, bytes.
@@ -71,9 +75,11 @@ impl RepeatRecord {
         let syncs: Vec<f64> = c.iter().map(|r| r.sync_ms).collect();
         let whole_seconds = result.timeline.len().min(result.elapsed_s.floor() as usize);
         let restores = [&result.restore, &result.savepoint_restore];
+        let rescale = result.recovery.as_ref().and_then(|r| r.rescale.as_ref());
         let restored: Vec<bool> = restores
             .iter()
             .filter_map(|r| r.as_ref().map(|r| r.verified))
+            .chain(rescale.map(|r| r.verified))
             .collect();
         RepeatRecord {
             repeat,
@@ -97,6 +103,7 @@ impl RepeatRecord {
             checkpoint_bytes: c.last().map(|r| r.size_bytes),
             restore_ms: result.restore.as_ref().map(|r| r.restore_ms),
             savepoint_restore_ms: result.savepoint_restore.as_ref().map(|r| r.restore_ms),
+            recovery_ms: result.recovery.as_ref().map(|r| r.recovery_ms),
             verified: (!restored.is_empty()).then(|| restored.iter().all(|&v| v)),
             peak_rss_bytes: result.peak_rss_bytes,
         }

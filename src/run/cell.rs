@@ -2,6 +2,7 @@
 //! timing every op on the operator thread; then take a savepoint, restore the last checkpoint
 //! and the savepoint, and verify both against the live state at the end of input.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -14,13 +15,19 @@ use super::replay::{Pacing, Progress, Replay, Replayed};
 use super::slots::SlotShare;
 use super::workdir::{claim_cell_dir, remove_cell_dir};
 use crate::backend::{Backend, BackendConfig, Digest, StateLayout};
-use crate::checkpoint::{CheckpointHandle, CheckpointSetting};
+use crate::checkpoint::{
+    remove_dir_if_present, CheckpointHandle, CheckpointMode, CheckpointSetting, CheckpointStore,
+    StorageSetting,
+};
 use crate::measure::{summarize_stats, write_interval_log, Clock, Recorded};
 use crate::results::{
-    CellResult, CellSetup, CheckpointRecord, OpenLoop, ResourceUse, RestoreRecord, RocksDbStats,
+    CellResult, CellSetup, CheckpointRecord, FailedCheckpoint, OpenLoop, Recovery, RecoveryPhases,
+    Rescale, ResourceUse, RestoreRecord, RocksDbStats, StorageRecord,
 };
 use crate::workload::trace::{self, TraceReader};
-use crate::workload::{OpGenerator, OpSource, WorkloadSpec};
+use crate::workload::{
+    Namespace, OpGenerator, OpKind, OpSource, StateId, StateKind, StateOp, WorkloadSpec,
+};
 
 /// Where a run's ops come from: generated from a workload, or replayed from a trace.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -73,6 +80,8 @@ pub struct Cell {
     pub backend: BackendConfig,
     /// The checkpoint setting.
     pub checkpoint: CheckpointSetting,
+    /// Where its checkpoints are stored.
+    pub storage: StorageSetting,
     /// What the cell runs with, for its result: `backend` and `checkpoint` as types and Flink
     /// keys, with where each key came from (built with them by `run::plan`).
     pub setup: CellSetup,
@@ -183,7 +192,14 @@ pub(super) fn run_share(
         .options
         .verify_every_checkpoint
         .then(|| verifier(&cell.backend, &layout, work.join("verify")));
-    let mut coordinator = Coordinator::new(cell.checkpoint, &work.join("checkpoints"), verifier)?;
+    let store = CheckpointStore::open(
+        &work.join("checkpoints"),
+        &cell.storage,
+        &job_name(paths, &id),
+        cell.backend.transfer_threads(),
+    )
+    .with_context(|| format!("cell {id}: checkpoint storage"))?;
+    let mut coordinator = Coordinator::new(cell.checkpoint, store, verifier)?;
     let replayed = Replay::new(&id, backend.as_mut(), &mut coordinator)
         .paced(cell.options.pacing)
         .shared(share)
@@ -214,19 +230,31 @@ pub(super) fn run_share(
             unverified.id
         );
     }
-    let restore = match coordinator.last() {
-        Some(last) => {
-            let mut record = restore_and_verify(cell, &layout, last, &end, &work.join("restore"))?;
-            record.verified &= checkpoints.iter().all(|c| c.verified != Some(false));
-            Some(record)
+    let recovery = Recovering {
+        cell,
+        layout: &layout,
+        store: coordinator.store(),
+        live: &end,
+        dir: work.join("restore"),
+    };
+    let (restore, recovery) = match coordinator.retained() {
+        [] => (None, None),
+        retained => {
+            let (mut restore, recovery) = recovery
+                .recover(retained, &checkpoints, coordinator.final_completed())
+                .with_context(|| format!("cell {id}: recovery"))?;
+            if let Some(record) = restore.as_mut() {
+                record.verified &= checkpoints.iter().all(|c| c.verified != Some(false));
+            }
+            (restore, Some(recovery))
         }
-        None => None,
     };
     let (savepoint, savepoint_restore) = match savepoint {
         Some((record, handle)) => {
             let restore = restore_and_verify(
                 cell,
                 &layout,
+                coordinator.store(),
                 &handle,
                 &end,
                 &work.join("restore-savepoint"),
@@ -235,6 +263,14 @@ pub(super) fn run_share(
         }
         None => (None, None),
     };
+    let storage = StorageRecord {
+        kind: cell.storage.kind.name().to_string(),
+        location: coordinator.store().location().to_string(),
+        retained_at: coordinator
+            .end_job(&paths.run.join("checkpoints").join(job_dir(paths, &id)))
+            .with_context(|| format!("cell {id}: ending the job"))?,
+    };
+    let failed_checkpoints = coordinator.failures().to_vec();
     // Ends the checkpoint thread before the work directory is deleted.
     drop(coordinator);
     let max_rate = match (cell.options.find_max_rate, share) {
@@ -256,10 +292,32 @@ pub(super) fn run_share(
         restore,
         savepoint,
         savepoint_restore,
+        failed_checkpoints,
+        recovery,
+        storage: (cell.checkpoint.mode != CheckpointMode::None).then_some(storage),
     };
     let mut result = cell_result(cell, spec, measured, checkpointed, options_file);
     result.max_rate = max_rate;
     Ok(result)
+}
+
+/// The job a cell's checkpoints belong to, as a path of names: `<run directory>/<cell>[.r<k>]`
+/// (Flink puts a job's checkpoints under its job id; every repeat is a job of its own).
+fn job_name(paths: &CellPaths, id: &str) -> String {
+    let run = paths
+        .run
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("{run}/{}", job_dir(paths, id))
+}
+
+/// The directory name of a cell's job: `<cell>`, or `<cell>.r<k>` for repeat k.
+fn job_dir(paths: &CellPaths, id: &str) -> String {
+    match paths.repeat {
+        Some(repeat) => format!("{id}.r{repeat}"),
+        None => id.to_string(),
+    }
 }
 
 /// Ends the measured part of `replayed`: summarizes the latencies, writes the interval log into
@@ -318,6 +376,9 @@ struct Checkpointed {
     restore: Option<RestoreRecord>,
     savepoint: Option<CheckpointRecord>,
     savepoint_restore: Option<RestoreRecord>,
+    failed_checkpoints: Vec<FailedCheckpoint>,
+    recovery: Option<Recovery>,
+    storage: Option<StorageRecord>,
 }
 
 /// The cell's result: what it measured and what its checkpoints did.
@@ -346,6 +407,9 @@ fn cell_result(
         restore: checkpointed.restore,
         savepoint: checkpointed.savepoint,
         savepoint_restore: checkpointed.savepoint_restore,
+        failed_checkpoints: checkpointed.failed_checkpoints,
+        recovery: checkpointed.recovery,
+        storage: checkpointed.storage,
         options_file,
         rocksdb: measured.rocksdb,
         open_loop: match (cell.options.pacing, measured.recorded.events) {
@@ -373,65 +437,219 @@ struct LiveState {
     time: i64,
 }
 
-/// Restores a checkpoint or savepoint into a fresh backend in `dir` and compares its digest with
-/// the live state's at the end of input.
+/// Restores a savepoint into a fresh backend in `dir` and compares its digest with the live
+/// state's at the end of input.
 fn restore_and_verify(
     cell: &Cell,
     layout: &StateLayout,
+    store: &CheckpointStore,
     handle: &CheckpointHandle,
     live: &LiveState,
     dir: &Path,
 ) -> Result<RestoreRecord> {
-    let (actual, restore_time) = restored_digest(&cell.backend, layout, handle, live.time, dir)
-        .with_context(|| format!("cell {}: restoring checkpoint {}", cell.id(), handle.id))?;
-    let verified = actual == live.digest;
+    let (restored, phases) =
+        restore_phases(store, &cell.backend, layout, handle, dir, (None, live.time))
+            .with_context(|| format!("cell {}: restoring {}", cell.id(), handle.id))?;
+    remove_dir_if_present(dir)?;
+    Ok(restore_record(cell, handle.id, &phases, restored, live))
+}
+
+/// The restore record of a restore whose digest is `restored`, checked against the live state.
+fn restore_record(
+    cell: &Cell,
+    id: u64,
+    phases: &RecoveryPhases,
+    restored: Digest,
+    live: &LiveState,
+) -> RestoreRecord {
+    let verified = restored == live.digest;
     if !verified {
         eprintln!(
-            "error: cell {}: restored checkpoint {} does not match the state at the end of input \
-             (expected {:?}, restored {actual:?})",
+            "error: cell {}: restored checkpoint {id} does not match the state at the end of input \
+             (expected {:?}, restored {restored:?})",
             cell.id(),
-            handle.id,
             live.digest,
         );
     }
-    Ok(RestoreRecord {
-        checkpoint_id: handle.id,
-        restore_ms: restore_time.as_secs_f64() * 1e3,
+    RestoreRecord {
+        checkpoint_id: id,
+        restore_ms: phases.total_ms,
         verified,
-        entries: actual.entries,
-        bytes: actual.bytes,
-    })
+        entries: restored.entries,
+        bytes: restored.bytes,
+    }
 }
 
-/// Restores `handle` into a fresh backend in `dir` and returns its digest at `time`, and how
-/// long the restore took (the digest not included).
-fn restored_digest(
+/// What recovering a cell's job needs.
+struct Recovering<'a> {
+    cell: &'a Cell,
+    layout: &'a StateLayout,
+    store: &'a CheckpointStore,
+    /// The live state at the end of input, which the final checkpoint captured.
+    live: &'a LiveState,
+    /// Scratch directory of the restores.
+    dir: PathBuf,
+}
+
+impl Recovering<'_> {
+    /// Restores every retained checkpoint into a fresh backend, phase by phase, and the last one
+    /// again split in two key-group halves; the last one is verified against the live state when
+    /// it is the final checkpoint (a failed final checkpoint leaves an older one, which nothing
+    /// held can verify), and the halves against the whole. Returns the restore record of the
+    /// last one and the recovery.
+    fn recover(
+        &self,
+        retained: &[CheckpointHandle],
+        records: &[CheckpointRecord],
+        final_completed: bool,
+    ) -> Result<(Option<RestoreRecord>, Recovery)> {
+        let mut restores = Vec::new();
+        let mut last = None;
+        for handle in retained {
+            let dir = self.dir.join(format!("chk-{}", handle.id));
+            let (digest, mut phases) = restore_phases(
+                self.store,
+                &self.cell.backend,
+                self.layout,
+                handle,
+                &dir,
+                (None, self.live.time),
+            )?;
+            phases.verified = records
+                .iter()
+                .find(|r| r.id == handle.id)
+                .and_then(|r| r.verified);
+            let is_last = handle.id == retained[retained.len() - 1].id;
+            if is_last && final_completed {
+                phases.verified = Some(digest == self.live.digest);
+                last = Some(restore_record(
+                    self.cell, handle.id, &phases, digest, self.live,
+                ));
+            }
+            remove_dir_if_present(&dir)?;
+            restores.push((phases, digest));
+        }
+        let (latest, whole) = restores.last().cloned().context("no retained checkpoint")?;
+        let rescale = self.rescale(&retained[retained.len() - 1], whole)?;
+        Ok((
+            last,
+            Recovery {
+                recovery_ms: latest.total_ms,
+                restores: restores.into_iter().map(|(p, _)| p).collect(),
+                rescale: Some(rescale),
+            },
+        ))
+    }
+
+    /// Restores `handle` as a rescale from 1 to 2: each half of the key-group range into its own
+    /// fresh backend, one after the other; the halves' digests must add up to `whole`.
+    fn rescale(&self, handle: &CheckpointHandle, whole: Digest) -> Result<Rescale> {
+        let groups = self.layout.max_parallelism;
+        let mut halves = Vec::new();
+        let mut together = Digest::default();
+        for (i, range) in [0..groups / 2, groups / 2..groups].into_iter().enumerate() {
+            let dir = self.dir.join(format!("rescale-{i}"));
+            let (digest, phases) = restore_phases(
+                self.store,
+                &self.cell.backend,
+                self.layout,
+                handle,
+                &dir,
+                (Some(range), self.live.time),
+            )?;
+            together = together.combine(digest);
+            remove_dir_if_present(&dir)?;
+            halves.push(phases);
+        }
+        let verified = together == whole;
+        if !verified {
+            eprintln!(
+                "error: cell {}: the two key-group halves of checkpoint {} restored to \
+                 {together:?}, not the whole state's {whole:?}",
+                self.cell.id(),
+                handle.id
+            );
+        }
+        Ok(Rescale {
+            recovery_ms: halves.iter().map(|h| h.total_ms).fold(0.0, f64::max),
+            verified,
+            halves,
+        })
+    }
+}
+/// Restores `handle` into a fresh backend in `dir` (only the key groups of `key_groups` when
+/// given, as a rescaled subtask), phase by phase as Flink recovers: its files fetched from
+/// checkpoint storage, the backend opened on them, the first op served. Returns the restored
+/// state's digest at `time` (not part of the phases) and the phases.
+fn restore_phases(
+    store: &CheckpointStore,
     backend: &BackendConfig,
     layout: &StateLayout,
     handle: &CheckpointHandle,
-    time: i64,
     dir: &Path,
-) -> Result<(Digest, Duration)> {
+    (key_groups, time): (Option<Range<u32>>, i64),
+) -> Result<(Digest, RecoveryPhases)> {
     let start = Instant::now();
-    let mut restored = backend.restore(layout, handle, dir)?;
-    let took = start.elapsed();
+    let in_place = backend.reads_in_place(handle);
+    let (local, requests) = store.fetch(handle, &dir.join("download"), in_place)?;
+    let downloaded = Instant::now();
+    let mut restored = match key_groups {
+        Some(range) => backend.restore_key_groups(layout, &local, &dir.join("db"), range)?,
+        None => backend.restore(layout, &local, &dir.join("db"))?,
+    };
+    let opened = Instant::now();
     restored.set_time(time);
-    Ok((restored.digest()?, took))
+    if let Some(op) = first_read(layout) {
+        restored.apply(&op, &[])?;
+    }
+    let served = Instant::now();
+    let ms = |from: Instant, to: Instant| (to - from).as_secs_f64() * 1e3;
+    let phases = RecoveryPhases {
+        checkpoint_id: handle.id,
+        download_ms: ms(start, downloaded),
+        download_bytes: requests.bytes,
+        download_requests: requests.count,
+        open_ms: ms(downloaded, opened),
+        first_op_ms: ms(opened, served),
+        total_ms: ms(start, served),
+        verified: None,
+    };
+    Ok((restored.digest()?, phases))
+}
+
+/// A read of the first state that can be read (a value, list or map), for key 0: the first op a
+/// restored backend serves.
+fn first_read(layout: &StateLayout) -> Option<StateOp> {
+    layout
+        .states
+        .iter()
+        .enumerate()
+        .find_map(|(state, (_, kind))| {
+            let kind = match kind {
+                StateKind::Value => OpKind::ValueGet,
+                StateKind::List => OpKind::ListGet,
+                StateKind::Map => OpKind::MapGet(0),
+                StateKind::Timer => return None,
+            };
+            Some(StateOp {
+                state: state as StateId,
+                key: 0,
+                namespace: Namespace::Void,
+                kind,
+            })
+        })
 }
 
 /// Verifies each checkpoint against the view taken at its sync phase, restoring it into a
 /// directory under `scratch` that is deleted afterwards.
 fn verifier(backend: &BackendConfig, layout: &StateLayout, scratch: PathBuf) -> Verifier {
     let (backend, layout) = (backend.clone(), layout.clone());
-    Box::new(move |handle, view| {
+    Box::new(move |store, handle, view| {
         let dir = scratch.join(format!("chk-{}", handle.id));
-        let (restored, _) = restored_digest(&backend, &layout, handle, view.time(), &dir)?;
-        let verified = restored == view.digest()?;
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .with_context(|| format!("cannot delete {}", dir.display()))?;
-        }
-        Ok(verified)
+        let (restored, _) =
+            restore_phases(store, &backend, &layout, handle, &dir, (None, view.time()))?;
+        remove_dir_if_present(&dir)?;
+        Ok(restored == view.digest()?)
     })
 }
 

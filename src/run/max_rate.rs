@@ -22,6 +22,7 @@ use super::coordinator::Coordinator;
 use super::replay::{Pacing, Replay};
 use super::workdir::{claim_cell_dir, remove_cell_dir};
 use crate::backend::StateLayout;
+use crate::checkpoint::CheckpointStore;
 use crate::measure::Clock;
 use crate::results::{MaxRate, RateProbe};
 
@@ -103,7 +104,9 @@ fn probe(
     claim_cell_dir(dir)?;
     let layout = StateLayout::of(spec);
     let mut backend = cell.backend.open(&layout, &dir.join("db"))?;
-    let mut coordinator = Coordinator::new(cell.checkpoint, &dir.join("checkpoints"), None)?;
+    // The probe checkpoints into its scratch directory, whatever storage the cell names.
+    let store = CheckpointStore::new(&dir.join("checkpoints"))?;
+    let mut coordinator = Coordinator::new(cell.checkpoint, store, None)?;
     let replayed = Replay::new(&cell.id(), backend.as_mut(), &mut coordinator)
         .paced(Pacing::Rate(rate))
         .limited(spec.warmup_events + events)

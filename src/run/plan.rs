@@ -20,7 +20,7 @@ use anyhow::{bail, ensure, Context, Result};
 use super::cell::{Cell, CellOptions};
 use crate::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
 use crate::backend::BackendConfig;
-use crate::checkpoint::{parse_interval, CheckpointMode, CheckpointSetting};
+use crate::checkpoint::{parse_interval, CheckpointMode, CheckpointSetting, StorageSetting};
 use crate::config::{
     cell_keys, load_user_profiles, BackendType, ChosenSources, FlinkConfig, KeySource, UserProfile,
 };
@@ -112,6 +112,10 @@ impl Plan {
         let setting = CheckpointSetting {
             min_pause: keys.min_pause,
             retained: keys.retained,
+            timeout: keys.timeout,
+            tolerable_failures: keys.tolerable_failures,
+            max_concurrent: keys.max_concurrent,
+            retention: keys.retention,
             ..CheckpointSetting::new(CheckpointMode::None, interval)
         };
         Ok((setting, source))
@@ -146,6 +150,11 @@ impl Plan {
         Ok(rows)
     }
 
+    /// Where checkpoints are stored (`execution.checkpointing.storage`, `.dir`, `s3.*`).
+    pub fn storage(&self) -> Result<StorageSetting> {
+        Ok(self.config.resolve(None)?.storage)
+    }
+
     /// The backend `state.backend.type` restricts the plan to, if the configuration sets it.
     fn configured_backend(&self) -> Result<Option<BackendType>> {
         Ok(self.config.resolve(None)?.backend)
@@ -155,6 +164,7 @@ impl Plan {
     /// incremental}; only one backend's when the configuration sets `state.backend.type`.
     pub fn matrix(&self, spec: &WorkloadSpec) -> Result<Vec<Cell>> {
         let (checkpoint, interval_source) = self.checkpoint(spec)?;
+        let storage = self.storage()?;
         let only = self.configured_backend()?;
         ensure!(
             only != Some(BackendType::HashMap) || self.profiles.is_empty(),
@@ -182,7 +192,7 @@ impl Plan {
                         backend.clone(),
                         profile.clone(),
                         &flink,
-                        setting,
+                        (setting, storage.clone()),
                         interval_source,
                     )?);
                 }
@@ -239,7 +249,13 @@ impl Plan {
             "--checkpoint {mode}: the {} backend does not take {mode} checkpoints",
             backend.name()
         );
-        planned_cell(backend, profile, &flink, checkpoint, interval_source)
+        planned_cell(
+            backend,
+            profile,
+            &flink,
+            (checkpoint, self.storage()?),
+            interval_source,
+        )
     }
 }
 
@@ -255,20 +271,20 @@ impl Cell {
             backend,
             profile,
             &FlinkConfig::default(),
-            checkpoint,
+            (checkpoint, StorageSetting::default()),
             KeySource::Cell,
         )
         .expect("an empty configuration has no value to reject")
     }
 }
 
-/// A cell and its setup: `backend` (running `profile`, resolved from `flink`) under `checkpoint`,
-/// whose interval came from `interval_source`.
+/// A cell and its setup: `backend` (running `profile`, resolved from `flink`) under a checkpoint
+/// setting whose interval came from `interval_source`, storing its checkpoints as `storage` says.
 fn planned_cell(
     backend: BackendConfig,
     profile: Option<CellProfile>,
     flink: &FlinkConfig,
-    checkpoint: CheckpointSetting,
+    (checkpoint, storage): (CheckpointSetting, StorageSetting),
     interval_source: KeySource,
 ) -> Result<Cell> {
     let chosen = ChosenSources {
@@ -290,11 +306,12 @@ fn planned_cell(
             CheckpointMode::None => 0,
             _ => checkpoint.interval.as_millis() as u64,
         },
-        flink_keys: cell_keys(&backend, &checkpoint, flink, chosen)?,
+        flink_keys: cell_keys(&backend, &checkpoint, &storage, flink, chosen)?,
     };
     Ok(Cell {
         backend,
         checkpoint,
+        storage,
         setup,
         options: CellOptions::default(),
     })

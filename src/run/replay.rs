@@ -26,7 +26,7 @@ use super::coordinator::Coordinator;
 use super::interrupt::{self, Interrupted};
 use super::slots::SlotShare;
 use crate::backend::{Backend, StatsSnapshot};
-use crate::checkpoint::{CheckpointMode, CheckpointSetting};
+use crate::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointStore};
 use crate::measure::{sample, Clock, ProcessCounters, Recorded, Recorder, Ticks};
 use crate::results::StatsSample;
 use crate::workload::{append_value, OpSource, StateOp};
@@ -472,7 +472,7 @@ pub fn replay_only(
     scratch: &Path,
 ) -> Result<ReplayOnly> {
     let none = CheckpointSetting::new(CheckpointMode::None, Duration::ZERO);
-    let mut coordinator = Coordinator::new(none, scratch, None)?;
+    let mut coordinator = Coordinator::new(none, CheckpointStore::new(scratch)?, None)?;
     let replayed = Replay::new("replay", backend, &mut coordinator)
         .paced(pacing)
         .run(input, &mut |_, _| {})?;

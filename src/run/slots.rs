@@ -220,6 +220,8 @@ fn checkpoint_together(slots: &[&CheckpointRecord]) -> CheckpointRecord {
         files_written: sum(|c| c.files_written),
         files_reused: sum(|c| c.files_reused),
         is_final: slots.iter().all(|c| c.is_final),
+        storage_requests: sum(|c| c.storage_requests),
+        upload_mb_per_s: slots.iter().map(|c| c.upload_mb_per_s).sum(),
         verified: match slots.iter().all(|c| c.verified.is_some()) {
             true => Some(slots.iter().all(|c| c.verified == Some(true))),
             false => None,

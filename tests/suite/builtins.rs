@@ -44,6 +44,15 @@ fn every_built_in_workload_runs_and_verifies() {
             let result = run_cell(&input, &cell, &paths, &mut |_, _| {})
                 .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
             assert!(result.measured_ops > 0, "{}", path.display());
+            // Rescaled from 1 to 2, the halves hold the whole state: timers and windows too.
+            let recovery = result.recovery.as_ref().unwrap();
+            assert!(
+                recovery.rescale.as_ref().unwrap().verified,
+                "{} {}: rescale",
+                path.display(),
+                result.id
+            );
+            assert!(recovery.recovery_ms > 0.0);
             for restore in [result.restore, result.savepoint_restore] {
                 assert!(
                     restore.unwrap().verified,

@@ -82,7 +82,9 @@ fn restores_equal_checkpointed_state(spec: &statebench::workload::WorkloadSpec) 
                 assert!(reused >= 1, "{what}: nothing reused");
                 assert!(upload.bytes_written() < upload.size(), "{what}");
             }
-            CheckpointStore::discard_handle(&handle, std::slice::from_ref(&handle2)).unwrap();
+            store
+                .discard(&handle, std::slice::from_ref(&handle2))
+                .unwrap();
             assert!(!handle.dir.exists(), "{what}: subsumed checkpoint deleted");
             for name in handle2.shared.keys() {
                 assert!(

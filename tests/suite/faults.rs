@@ -687,3 +687,62 @@ fn a_second_run_on_a_busy_work_dir_names_the_running_pid() {
     send(&child, "-INT");
     child.wait().unwrap();
 }
+
+#[test]
+fn a_full_checkpoint_dir_fails_checkpoints_with_the_cause_by_flinks_tolerance_rules() {
+    if !can_mount_tmpfs() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let w = workload(dir.path(), 60_000, 1);
+    let reports = dir.path().join("reports");
+    let mount = dir.path().join("checkpoints");
+    let work = dir.path().join("work");
+    for tolerable in ["0", "1000"] {
+        let copy = dir.path().join(format!("copy-{tolerable}"));
+        let checkpoint_dir = format!("execution.checkpointing.dir={}", p(&mount));
+        let tolerance = format!("execution.checkpointing.tolerable-failed-checkpoints={tolerable}");
+        let args = [
+            "run",
+            p(&w),
+            "--backend",
+            "hashmap",
+            "--checkpoint",
+            "full",
+            "--no-savepoint",
+            "--set",
+            &checkpoint_dir,
+            "--set",
+            &tolerance,
+            "--work-dir",
+            p(&work),
+            "--reports",
+            p(&reports),
+        ];
+        let output = on_tmpfs(&mount, "64k", &copy, &args);
+        // Nothing half-written is left to be taken for a checkpoint: a chk-N directory exists
+        // only with its _metadata.
+        let files = names(&copy);
+        assert!(
+            files.iter().all(|n| !n.starts_with("chk-")) || files.contains(&"_metadata".into()),
+            "{files:?}"
+        );
+        if tolerable == "0" {
+            assert_error(&output, "Exceeded checkpoint tolerable failure threshold.");
+            assert!(stderr(&output).contains("No space left on device"));
+            continue;
+        }
+        assert!(output.status.success(), "{}", stderr(&output));
+        let results: serde_json::Value =
+            serde_json::from_slice(&fs::read(run_dir(&reports).join("results.json")).unwrap())
+                .unwrap();
+        let failed = results["cells"][0]["failed_checkpoints"]
+            .as_array()
+            .unwrap();
+        assert!(!failed.is_empty());
+        assert!(failed.iter().all(|f| f["reason"]
+            .as_str()
+            .unwrap()
+            .contains("No space left on device")));
+    }
+}

@@ -19,6 +19,7 @@ mod recommended_config;
 mod results_versions;
 mod rocksdb_stats;
 mod semantics;
+mod storage;
 mod timers;
 mod trace;
 mod ttl;

@@ -76,7 +76,8 @@ fn assert_round_trip(cell: &Cell, dir: &Path) -> String {
         predefined_options: None,
         interval: KeySource::ConfigFile,
     };
-    let keys_back = cell_keys(&read_back, &cell.checkpoint, &parsed, chosen).unwrap();
+    let keys_back =
+        cell_keys(&read_back, &cell.checkpoint, &cell.storage, &parsed, chosen).unwrap();
     let values = |keys: &[statebench::config::FlinkKey]| {
         keys.iter()
             .map(|k| (k.key.clone(), k.value.clone()))
@@ -198,8 +199,8 @@ fn config_set_and_user_profile_keys_are_recommended_as_measured() {
             "execution.checkpointing.incremental: false",
             "execution.checkpointing.min-pause: 100ms",
             "execution.checkpointing.num-retained: 2",
+            "execution.checkpointing.timeout: 600000ms",
             // Valid keys without a modelled effect: recorded and carried as written.
-            "execution.checkpointing.timeout: 10 min",
             "execution.checkpointing.unaligned.enabled: true",
         ] {
             assert!(yaml.lines().any(|l| l == line), "{line:?} not in\n{yaml}");

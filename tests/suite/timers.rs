@@ -14,7 +14,7 @@ use statebench::backend::{AsyncPhase, Backend, BackendConfig, StateLayout};
 use std::time::Duration;
 
 use statebench::checkpoint::{
-    CheckpointMode, CheckpointSetting, CheckpointStore, CheckpointTarget,
+    CheckpointMode, CheckpointSetting, CheckpointStore, CheckpointTarget, StorageSetting,
 };
 use statebench::config::{cell_keys, ChosenSources, FlinkConfig, KeySource};
 use statebench::workload::{Namespace, OpKind, StateId, StateOp};
@@ -121,6 +121,7 @@ fn timer_cache_size_is_read_honoured_and_recorded() {
         let keys = cell_keys(
             &BackendConfig::RocksDb(config.clone()),
             &none,
+            &StorageSetting::default(),
             &flink,
             chosen,
         )

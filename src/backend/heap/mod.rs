@@ -128,6 +128,29 @@ impl HeapBackend {
         Ok(())
     }
 
+    /// Rebuilds the key groups `key_groups` of a checkpoint, as a subtask of a rescaled job
+    /// restores its range: the entries of other key groups are read past, not kept. (Flink
+    /// seeks to its key groups' offsets; the whole file is read here.)
+    pub fn restore_key_groups(
+        layout: &StateLayout,
+        handle: &CheckpointHandle,
+        key_groups: std::ops::Range<u32>,
+    ) -> Result<HeapBackend> {
+        ensure!(
+            handle.format == SnapshotFormat::Native,
+            "a savepoint is restored whole, not by key-group range"
+        );
+        let mut backend = HeapBackend::new(layout);
+        let path = handle.dir.join(HEAP_SNAPSHOT_FILE);
+        backend.namespaces = snapshot::read_checkpoint(&path, layout, |state, kg, entry| {
+            match key_groups.contains(&kg) {
+                true => insert_restored(&mut backend.states, state, kg, entry),
+                false => Ok(()),
+            }
+        })?;
+        Ok(backend)
+    }
+
     /// Unexpired logical entries (as a digest counts them) and their payload bytes, without
     /// hashing them: what `statebench workload describe`'s size-only tracker is checked against.
     pub fn live_size(&self) -> (u64, u64) {

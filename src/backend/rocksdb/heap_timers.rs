@@ -164,6 +164,19 @@ impl HeapTimers {
         true
     }
 
+    /// Keeps only the timers of the key groups in `key_groups` (a rescaled subtask's range).
+    pub(super) fn retain_key_groups(&mut self, key_groups: &std::ops::Range<u32>) {
+        for set in self.sets.iter_mut().flatten() {
+            let mut kept = TimerHeapSet::new(self.max_parallelism);
+            for kg in key_groups.clone() {
+                for timer in set.key_group(kg) {
+                    kept.add(*timer);
+                }
+            }
+            *set = kept;
+        }
+    }
+
     /// Adds every timer to a digest, as the RocksDB timer rows are added.
     pub(super) fn digest_into(&self, digest: &mut Digest) {
         for (state, set) in self.sets.iter().enumerate() {

@@ -229,6 +229,34 @@ impl RocksDbBackend {
         }
     }
 
+    /// Clips the restored DB to the key groups in `key_groups`, as a subtask of a rescaled job
+    /// does with Flink's `RocksDBIncrementalCheckpointUtils.clipDBWithKeyGroupRange`: a
+    /// delete-range below and above the range in every column family (no compaction).
+    pub fn clip_key_groups(&mut self, key_groups: std::ops::Range<u32>) -> Result<()> {
+        let bytes = keygroup::key_group_prefix_bytes(self.layout.max_parallelism);
+        let prefix = |kg: u32| kg.to_be_bytes()[4 - bytes..].to_vec();
+        let (first, end) = (prefix(0), vec![0xFF; bytes + 1]);
+        for cf in &self.db.cfs {
+            if key_groups.start > 0 {
+                self.db.db.delete_range_cf(
+                    *cf,
+                    first.as_slice(),
+                    prefix(key_groups.start).as_slice(),
+                )?;
+            }
+            if key_groups.end < self.layout.max_parallelism {
+                self.db.db.delete_range_cf(
+                    *cf,
+                    prefix(key_groups.end).as_slice(),
+                    end.as_slice(),
+                )?;
+            }
+        }
+        self.heap_timers.retain_key_groups(&key_groups);
+        // The timer queues' head caches were read before the clip: read them again.
+        self.open_timer_queues()
+    }
+
     /// A RocksDB snapshot of the current state (pending timer writes flushed first), with a
     /// copy of the heap timers as they are now.
     fn retained_snapshot(&self) -> Result<snapshot::RetainedSnapshot> {

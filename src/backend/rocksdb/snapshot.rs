@@ -30,7 +30,7 @@ use crate::backend::digest::{Digest, EntryAddress};
 use crate::backend::keygroup::key_group_prefix_bytes;
 use crate::checkpoint::stream::{StreamReader, StreamWriter, FULL_SNAPSHOT_FILE};
 use crate::checkpoint::{
-    transfer, CheckpointHandle, CheckpointMode, FileCopy, SnapshotFormat, UploadResult,
+    link, transfer, CheckpointHandle, CheckpointMode, FileCopy, SnapshotFormat, UploadResult,
 };
 use crate::workload::{Namespace, StateId, StateKind};
 
@@ -301,14 +301,18 @@ pub(super) fn native(
                 to,
             });
         }
-        transfer(&copies, threads)?;
+        match target.staging {
+            // The store uploads from the staging area: that upload is the transfer.
+            true => link(&copies)?,
+            false => transfer(&copies, threads)?,
+        };
         fs::remove_dir_all(&local).with_context(|| format!("cannot delete {}", local.display()))?;
         Ok(upload)
     }))
 }
 
 /// Downloads a native checkpoint's files into `dir` on `threads` threads, so RocksDB can open
-/// them there. The heap timers' file stays in storage: it is read, not opened by RocksDB.
+/// them there (links them, when the checkpoint storage downloaded them for this restore). The heap timers' file stays in storage: it is read, not opened by RocksDB.
 pub(super) fn download(handle: &CheckpointHandle, dir: &Path, threads: usize) -> Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let shared = handle.shared.keys().map(|n| (&handle.shared_dir, n));
@@ -324,7 +328,11 @@ pub(super) fn download(handle: &CheckpointHandle, dir: &Path, threads: usize) ->
             to: dir.join(name),
         })
         .collect();
-    transfer(&copies, threads)?;
+    match handle.downloaded {
+        // Downloaded for this restore already: the download was the transfer.
+        true => link(&copies)?,
+        false => transfer(&copies, threads)?,
+    };
     Ok(())
 }
 
