@@ -15,7 +15,9 @@ use crate::analysis::trend::{TREND_CHANGE, TREND_P};
 use crate::analysis::{analyze, throughput_ratio, MIN_CHECKPOINT_INTERVALS};
 use crate::checkpoint::CheckpointMode;
 use crate::config::BackendType;
-use crate::results::{Analysis, CellResult, CellStatistics, DiskProbe, Estimate, Results};
+use crate::results::{
+    Analysis, CellResult, CellStatistics, DiskProbe, Estimate, OpLatency, Results,
+};
 
 /// Writes report.md.
 pub struct MarkdownExporter;
@@ -644,16 +646,7 @@ fn open_loop(md: &mut String, c: &CellResult) -> Result<()> {
         )?;
         writeln!(md, "|---|--:|--:|--:|--:|--:|--:|")?;
         for (name, l) in [("corrected", &o.corrected), ("uncorrected", &o.uncorrected)] {
-            writeln!(
-                md,
-                "| {name} | {} | {} | {} | {} | {} | {} |",
-                latency(l.mean_ns),
-                latency(l.p50_ns as f64),
-                latency(l.p90_ns as f64),
-                latency(l.p99_ns as f64),
-                latency(l.p999_ns as f64),
-                latency(l.max_ns as f64)
-            )?;
+            writeln!(md, "| {name} | {} |", latency_columns(l))?;
         }
         writeln!(md)?;
     }
@@ -709,18 +702,7 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
     writeln!(md, "| op | count | mean | p50 | p90 | p99 | p99.9 | max |")?;
     writeln!(md, "|---|--:|--:|--:|--:|--:|--:|--:|")?;
     for o in c.ops.iter().chain(std::iter::once(&c.all_ops)) {
-        writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            o.op,
-            o.count,
-            latency(o.mean_ns),
-            latency(o.p50_ns as f64),
-            latency(o.p90_ns as f64),
-            latency(o.p99_ns as f64),
-            latency(o.p999_ns as f64),
-            latency(o.max_ns as f64)
-        )?;
+        writeln!(md, "| {} | {} | {} |", o.op, o.count, latency_columns(o))?;
     }
     writeln!(md)?;
     open_loop(md, c)?;
@@ -841,4 +823,18 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
         writeln!(md, "Effective RocksDB options: [{options}]({options})\n")?;
     }
     Ok(())
+}
+
+/// A latency summary as table cells: mean, p50, p90, p99, p99.9 and max.
+fn latency_columns(l: &OpLatency) -> String {
+    [
+        l.mean_ns,
+        l.p50_ns as f64,
+        l.p90_ns as f64,
+        l.p99_ns as f64,
+        l.p999_ns as f64,
+        l.max_ns as f64,
+    ]
+    .map(latency)
+    .join(" | ")
 }
