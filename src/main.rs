@@ -418,12 +418,14 @@ fn stability(input: &OpInput, cells: &[Cell], common: &Common, runs: u32) -> Res
         tied.sort();
         let answer = Answer {
             recommended: rec.best().map(id),
+            rocksdb: rec.rocksdb.best.map(id),
             tied,
         };
         println!(
-            "run {run}: {} · recommended {} · tied {}",
+            "run {run}: {} · recommended {} · RocksDB {} · tied {}",
             summary.dir.display(),
             answer.recommended.as_deref().unwrap_or("nothing"),
+            answer.rocksdb.as_deref().unwrap_or("none eligible"),
             answer.tied.join(", ")
         );
         answers.push(answer);

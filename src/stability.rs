@@ -1,6 +1,7 @@
 //! `statebench stability`: how often repeated runs of the same matrix give the same answer. The
-//! answer of a run is the recommended cell and the set of cells tied with the fastest on
-//! throughput; the tally counts the runs that agree with the most common of each.
+//! answer of a run is the recommended cell, the RocksDB cell recommended for state that outgrows
+//! the heap, and the set of cells tied with the fastest on throughput; the tally counts the runs
+//! that agree with the most common of each.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,6 +11,8 @@ use std::fmt;
 pub struct Answer {
     /// The recommended cell (None: no recommendation).
     pub recommended: Option<String>,
+    /// The RocksDB cell recommended when the state does not fit the heap (None: none eligible).
+    pub rocksdb: Option<String>,
     /// The cells tied with the fastest on throughput, sorted.
     pub tied: Vec<String>,
 }
@@ -21,6 +24,8 @@ pub struct Tally {
     pub runs: usize,
     /// The most common recommendation and how many runs gave it.
     pub recommended: (Option<String>, usize),
+    /// The most common RocksDB recommendation and how many runs gave it.
+    pub rocksdb: (Option<String>, usize),
     /// The most common tied set and how many runs gave it.
     pub tied: (Vec<String>, usize),
 }
@@ -42,6 +47,7 @@ pub fn tally(answers: &[Answer]) -> Tally {
     Tally {
         runs: answers.len(),
         recommended: mode(answers.iter().map(|a| a.recommended.clone())).unwrap_or((None, 0)),
+        rocksdb: mode(answers.iter().map(|a| a.rocksdb.clone())).unwrap_or((None, 0)),
         tied: mode(answers.iter().map(|a| a.tied.clone())).unwrap_or_default(),
     }
 }
@@ -54,6 +60,16 @@ impl fmt::Display for Tally {
             self.recommended.1,
             self.runs,
             self.recommended.0.as_deref().unwrap_or("no recommendation")
+        )?;
+        writeln!(
+            f,
+            "RocksDB recommendation the same in {} of {} runs: {}",
+            self.rocksdb.1,
+            self.runs,
+            self.rocksdb
+                .0
+                .as_deref()
+                .unwrap_or("no RocksDB cell eligible")
         )?;
         write!(
             f,
@@ -72,6 +88,7 @@ mod tests {
     fn answer(best: &str, tied: &[&str]) -> Answer {
         Answer {
             recommended: Some(best.to_string()),
+            rocksdb: (best != "b").then(|| format!("rocksdb-{best}")),
             tied: tied.iter().map(|t| t.to_string()).collect(),
         }
     }
@@ -87,10 +104,15 @@ mod tests {
         let t = tally(&answers);
         assert_eq!(t.recommended, (Some("a".to_string()), 3));
         assert_eq!(t.tied, (vec!["a".to_string(), "b".to_string()], 3));
+        assert_eq!(t.rocksdb, (Some("rocksdb-a".to_string()), 3));
         assert_eq!(t.runs, 4);
         let text = t.to_string();
         assert!(
             text.contains("recommendation the same in 3 of 4 runs: a"),
+            "{text}"
+        );
+        assert!(
+            text.contains("RocksDB recommendation the same in 3 of 4 runs: rocksdb-a"),
             "{text}"
         );
         assert_eq!(tally(&[]).recommended, (None, 0));

@@ -61,6 +61,11 @@ fn stability_runs_the_matrix_and_tallies_the_answers() {
         "{stdout}"
     );
     assert!(stdout.contains("set of cells tied with the fastest the same in 2 of 2 runs"));
+    // Only the heap backend ran: no RocksDB cell to recommend, in either run.
+    assert!(
+        stdout.contains("RocksDB recommendation the same in 2 of 2 runs: no RocksDB cell eligible"),
+        "{stdout}"
+    );
     assert_eq!(
         std::fs::read_dir(&reports).unwrap().count(),
         2,
