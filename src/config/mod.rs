@@ -149,7 +149,14 @@ impl CheckpointKeys {
         } else {
             CheckpointMode::Full
         };
-        self.interval.map(|interval| CheckpointSetting {
+        self.interval
+            .map(|interval| self.setting_with(mode, interval))
+    }
+
+    /// A checkpoint setting of `mode` every `interval`, with the coordinator's keys (min pause,
+    /// retained, timeout, tolerable failures, max concurrent, retention) as these say.
+    pub fn setting_with(&self, mode: CheckpointMode, interval: Duration) -> CheckpointSetting {
+        CheckpointSetting {
             min_pause: self.min_pause,
             retained: self.retained,
             timeout: self.timeout,
@@ -157,7 +164,7 @@ impl CheckpointKeys {
             max_concurrent: self.max_concurrent,
             retention: self.retention,
             ..CheckpointSetting::new(mode, interval)
-        })
+        }
     }
 }
 

@@ -109,16 +109,7 @@ impl Plan {
                 None => (DEFAULT_INTERVAL, KeySource::StatebenchDefault),
             },
         };
-        let setting = CheckpointSetting {
-            min_pause: keys.min_pause,
-            retained: keys.retained,
-            timeout: keys.timeout,
-            tolerable_failures: keys.tolerable_failures,
-            max_concurrent: keys.max_concurrent,
-            retention: keys.retention,
-            ..CheckpointSetting::new(CheckpointMode::None, interval)
-        };
-        Ok((setting, source))
+        Ok((keys.setting_with(CheckpointMode::None, interval), source))
     }
 
     /// The RocksDB rows of the matrix: each predefined profile with the configuration over it,
