@@ -12,7 +12,7 @@ use statebench::checkpoint::{parse_duration, CheckpointMode};
 use statebench::config::BackendType;
 use statebench::report::recommend::recommend;
 use statebench::report::{compare, write_report};
-use statebench::results::{read_results, Constraints};
+use statebench::results::{read_results, Constraints, Results};
 use statebench::run::container::parse_container_memory;
 use statebench::run::interrupt::{self, Interrupted};
 use statebench::run::repeat::run_repeat_child;
@@ -98,7 +98,12 @@ enum Command {
     /// cells tied with the fastest) came out the same.
     Stability {
         /// Workload file (JSON) or trace.
-        workload: PathBuf,
+        #[arg(required_unless_present = "from")]
+        workload: Option<PathBuf>,
+        /// Instead of running: tally these earlier run directories (their results.json), with
+        /// this version's analysis and recommendation (after a change to either).
+        #[arg(long, value_name = "RUN_DIR", num_args = 1.., conflicts_with = "workload")]
+        from: Vec<PathBuf>,
         /// Matrix runs.
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
         runs: u32,
@@ -184,6 +189,11 @@ struct Common {
     /// says so.
     #[arg(long)]
     verify_every_checkpoint: bool,
+    /// Measure exactly the workload's events, even when a checkpointing cell's measured part
+    /// then holds fewer than three checkpoint intervals (flagged in the report). By default such
+    /// a cell keeps replaying the same stream past the workload's events until it holds them.
+    #[arg(long)]
+    exact_events: bool,
     /// Open loop: after warm-up, events arrive at this fixed rate (events per second), and each
     /// event's latency is measured from when it should have started, so checkpoint sync phases
     /// and write stalls show in it (kept beside the uncorrected latency). Default: closed loop,
@@ -286,6 +296,7 @@ impl Common {
         Ok(CellOptions {
             savepoint: !self.no_savepoint,
             verify_every_checkpoint: self.verify_every_checkpoint,
+            exact_events: self.exact_events,
             pacing,
             find_max_rate,
             container_memory,
@@ -411,27 +422,41 @@ fn stability(input: &OpInput, cells: &[Cell], common: &Common, runs: u32) -> Res
         if let Some(interrupted) = summary.interrupted {
             return Err(interrupted.into());
         }
-        let analysis = analyze(&summary.results);
-        let rec = recommend(&summary.results, &analysis);
-        let id = |i: usize| summary.results.cells[i].id.clone();
-        let mut tied: Vec<String> = rec.choice.tied.iter().map(|&i| id(i)).collect();
-        tied.sort();
-        let answer = Answer {
-            recommended: rec.best().map(id),
-            rocksdb: rec.rocksdb.best.map(id),
-            tied,
-        };
-        println!(
-            "run {run}: {} · recommended {} · RocksDB {} · tied {}",
-            summary.dir.display(),
-            answer.recommended.as_deref().unwrap_or("nothing"),
-            answer.rocksdb.as_deref().unwrap_or("none eligible"),
-            answer.tied.join(", ")
-        );
-        answers.push(answer);
+        answers.push(print_answer(run, &summary.results, &summary.dir));
     }
     println!("{}", tally(&answers));
     Ok(())
+}
+
+/// Tallies earlier runs from their run directories, as this version would answer them.
+fn stability_from(dirs: &[PathBuf]) -> Result<()> {
+    let mut answers = Vec::new();
+    for (run, dir) in (1..).zip(dirs) {
+        answers.push(print_answer(run, &read_results(dir)?, dir));
+    }
+    println!("{}", tally(&answers));
+    Ok(())
+}
+
+/// What run `run` (its results, in `dir`) answered, printed as one line.
+fn print_answer(run: u32, results: &Results, dir: &Path) -> Answer {
+    let rec = recommend(results, &analyze(results));
+    let id = |i: usize| results.cells[i].id.clone();
+    let mut tied: Vec<String> = rec.choice.tied.iter().map(|&i| id(i)).collect();
+    tied.sort();
+    let answer = Answer {
+        recommended: rec.best().map(id),
+        rocksdb: rec.rocksdb.best.map(id),
+        tied,
+    };
+    println!(
+        "run {run}: {} · recommended {} · RocksDB {} · tied {}",
+        dir.display(),
+        answer.recommended.as_deref().unwrap_or("nothing"),
+        answer.rocksdb.as_deref().unwrap_or("none eligible"),
+        answer.tied.join(", ")
+    );
+    answer
 }
 
 fn load(path: &Path) -> Result<WorkloadSpec> {
@@ -530,11 +555,17 @@ fn main_result() -> Result<ExitCode> {
         }
         Command::Stability {
             workload,
+            from,
             runs,
             common,
         } => {
-            let (input, cells) = matrix(&workload, &common)?;
-            stability(&input, &cells, &common, runs)?;
+            match workload {
+                Some(workload) => {
+                    let (input, cells) = matrix(&workload, &common)?;
+                    stability(&input, &cells, &common, runs)?;
+                }
+                None => stability_from(&from)?,
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir, constraints } => {

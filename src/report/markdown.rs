@@ -18,6 +18,7 @@ use crate::config::BackendType;
 use crate::results::{
     Analysis, CellResult, CellStatistics, DiskProbe, Estimate, OpLatency, Results,
 };
+use crate::run::MAX_EXTENSION;
 
 /// Writes report.md.
 pub struct MarkdownExporter;
@@ -153,6 +154,11 @@ fn ahead(e: &Estimate) -> String {
     )
 }
 
+/// The practical margin as a percentage, e.g. `10%`.
+fn margin_pct(a: &Analysis) -> String {
+    format!("{:.0}%", a.practical_margin * 100.0)
+}
+
 /// The one sentence the report leads with: the answer and how sure the run is of it.
 pub fn lead_sentence(r: &Results, a: &Analysis, rec: &Recommendation) -> String {
     let choice = &rec.choice;
@@ -169,10 +175,11 @@ pub fn lead_sentence(r: &Results, a: &Analysis, rec: &Recommendation) -> String 
         .filter(|&&i| i != best)
         .map(|&i| id(i))
         .collect();
+    let margin = margin_pct(a);
     match (choice.decided_by, choice.runner_up) {
         (Some(Criterion::Throughput), Some((runner, lead))) => format!(
             "**Use {}**, with confidence: it is faster than every other eligible cell beyond the \
-             noise, {} ahead of the runner-up {} over {n} repeats each.",
+             noise and by more than {margin}, {} ahead of the runner-up {} over {n} repeats each.",
             id(best),
             ahead(&lead),
             id(runner)
@@ -183,17 +190,19 @@ pub fn lead_sentence(r: &Results, a: &Analysis, rec: &Recommendation) -> String 
             id(best)
         ),
         (Some(Criterion::Defaults), _) => format!(
-            "**Use {}**, but it is a statistical tie: {} cells are tied on throughput (with {}), \
-             and none is better than the others beyond the noise on checkpoint duration, memory \
-             or recovery either, so the pick is the one closest to Flink's defaults.",
+            "**Use {}**, but it is a tie: {} cells are tied on throughput (with {}: no difference \
+             beyond the noise and larger than {margin}), and none is better than the others by \
+             such a difference on checkpoint duration, memory or recovery either, so the pick is \
+             the one closest to Flink's defaults.",
             id(best),
             choice.tied.len(),
             others.join(", ")
         ),
         (Some(criterion), _) => format!(
-            "**Use {}**: it is statistically tied on throughput with {} (the 95% interval of \
-             each one's throughput ratio to the fastest holds 1, over {n} repeats), and is chosen \
-             among them for {criterion}, which is beyond the noise.",
+            "**Use {}**: it is tied on throughput with {} (the 95% interval of each one's \
+             throughput ratio to the fastest reaches within {margin} of 1, over {n} repeats), and \
+             is chosen among them for {criterion}, better beyond the noise and by more than \
+             {margin}.",
             id(best),
             others.join(", ")
         ),
@@ -246,8 +255,9 @@ fn answer(md: &mut String, r: &Results, a: &Analysis, rec: &Recommendation) -> R
         writeln!(
             md,
             "Tied on throughput (each one's ratio to the fastest, `{}`, has a 95% interval \
-             holding 1):\n",
-            r.cells[rec.choice.fastest.unwrap_or(b)].id
+             reaching within {} of 1):\n",
+            r.cells[rec.choice.fastest.unwrap_or(b)].id,
+            margin_pct(a)
         )?;
         writeln!(
             md,
@@ -446,7 +456,13 @@ fn protocol(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
     writeln!(
         md,
         "Warm-up: the first {} events (the workload's `warmup_events`) are applied but not measured; \
-         the rule is by events so every cell measures exactly the same ops. Intervals are 95% \
+         the rule is by events so every cell starts measuring at the same op. Steady state is \
+         enforced: a checkpointing cell whose measured part would hold fewer than \
+         {MIN_CHECKPOINT_INTERVALS:.0} checkpoint intervals keeps replaying the same \
+         deterministic stream past the workload's events until it holds them (at most \
+         {MAX_EXTENSION}× the events; a trace cannot be continued and is flagged instead), so it \
+         measures every op the other cells measure and then more, on state that grew a little \
+         further. Intervals are 95% \
          percentile-bootstrap intervals ({} resamples, seed {}) of the median over repeats; for \
          throughput each resampled repeat is also resampled over its seconds (blocks of \
          consecutive seconds). A ratio's interval comes from resampling both cells; a difference \
@@ -460,6 +476,34 @@ fn protocol(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
         TREND_P,
         TREND_CHANGE * 100.0
     )?;
+    let extended: Vec<String> = r
+        .cells
+        .iter()
+        .filter(|c| c.repeats.iter().any(|rep| rep.extended_events.is_some()))
+        .map(|c| {
+            let events: Vec<String> = c
+                .repeats
+                .iter()
+                .map(|rep| rate(rep.extended_events.unwrap_or(c.measured_events) as f64))
+                .collect();
+            let workload = c.extension.map_or(String::new(), |e| {
+                format!(" (the workload alone: {})", rate(e.workload_events as f64))
+            });
+            format!(
+                "- `{}`: {} events measured{workload}",
+                c.id,
+                events.join(", ")
+            )
+        })
+        .collect();
+    if !extended.is_empty() {
+        writeln!(
+            md,
+            "Measured past the workload's events to hold {MIN_CHECKPOINT_INTERVALS:.0} checkpoint \
+             intervals (per repeat):\n\n{}\n",
+            extended.join("\n")
+        )?;
+    }
     let flagged: Vec<String> = r
         .cells
         .iter()
@@ -542,8 +586,12 @@ fn headline(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
         md,
         "By median throughput over the repeats, with 95% intervals. \"vs fastest\" is the ratio to \
          the fastest cell; = marks a cell tied with it (the interval holds 1); > marks a cell \
-         faster than the next one beyond the noise. ⚠ marks a cell not in a steady state (see \
-         \"How this was measured\").\n"
+         faster than the next one beyond the noise. The recommendation acts only on \
+         differences beyond the noise and larger than {} (its interval wholly outside 1 ± {}), so \
+         a cell marked > here can still be tied there. ⚠ marks a cell not in a steady state (see \
+         \"How this was measured\").\n",
+        margin_pct(a),
+        margin_pct(a)
     )?;
     writeln!(
         md,

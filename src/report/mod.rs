@@ -119,6 +119,7 @@ pub(crate) mod tests {
             id: id.to_string(),
             setup: planned(rocksdb_default(), mode).setup,
             measured_events: 10,
+            extension: None,
             measured_ops: 10,
             elapsed_s: 1.0,
             ops_per_s: ops,

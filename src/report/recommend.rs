@@ -1,23 +1,26 @@
 //! The answer the report leads with: which cell to run, how sure the run is of it, and why, as a
 //! Flink configuration.
 //!
-//! A cell is eligible when it checkpoints (a production job must), every restore of every repeat
-//! verified, and it keeps the user's constraints (a cell that breaks one is ruled out with the
-//! reason). Among the eligible cells the fastest by median throughput leads; every cell whose
-//! throughput ratio to it has a 95% interval holding 1 is statistically tied with it. A single
-//! leader wins on throughput, ahead beyond the noise. Tied cells are told apart by the next
-//! criteria in turn — mean checkpoint duration, then memory footprint (peak resident memory),
-//! then recovery time — each deciding only when one cell is better than all others beyond the
-//! noise (the others are dropped when they are worse beyond it); cells still tied after all
-//! three get the one closest to Flink's defaults (first in the matrix's order: heap before
-//! RocksDB, DEFAULT before the other profiles, full before incremental), since nothing measured
-//! argues for moving away from them. That keeps the answer the same from one run to the next
-//! when the run cannot tell the cells apart.
+//! A cell is eligible when it checkpoints (a production job must: cells without checkpoints are
+//! the baseline the price of checkpointing is measured against, never the answer), every restore
+//! of every repeat verified, and it keeps the user's constraints (a cell that breaks one is ruled
+//! out with the reason). Every comparison below is a ratio with its 95% interval, and a
+//! difference counts only when that interval lies wholly beyond 1 ± the practical margin
+//! ([`PRACTICAL_MARGIN`], 10%): beyond the noise *and* large enough to act on. Among the
+//! eligible cells the fastest by median throughput leads; every cell whose throughput is not
+//! below it by such a difference is tied with it. A single leader wins on throughput. Tied cells
+//! are told apart by the next criteria in turn — mean checkpoint duration, then memory footprint
+//! (peak resident memory), then recovery time — each dropping the cells worse than the best by
+//! such a difference, and deciding when one cell is left; cells still tied after all three get
+//! the one closest to Flink's defaults (first in the matrix's order: heap before RocksDB,
+//! DEFAULT before the other profiles, full before incremental), since nothing measured argues
+//! for moving away from them. That keeps the answer the same from one run to the next when the
+//! run cannot tell the cells apart by a margin worth acting on.
 
 use std::fmt;
 
 use crate::analysis::bootstrap::{ratio, Repeats};
-use crate::analysis::{metric, recovery_ms, seed_for, throughput_ratio};
+use crate::analysis::{metric, recovery_ms, seed_for, throughput_ratio, PRACTICAL_MARGIN};
 use crate::checkpoint::CheckpointMode;
 use crate::config::{config_yaml, BackendType};
 use crate::results::{Analysis, CellResult, CellSetup, Estimate, RepeatRecord, Results};
@@ -27,13 +30,13 @@ use super::format::{bytes, latency, millis};
 /// What decided the pick.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Criterion {
-    /// Faster than every other eligible cell beyond the noise.
+    /// Faster than every other eligible cell beyond the noise and the margin.
     Throughput,
-    /// Tied on throughput; the shortest checkpoints beyond the noise.
+    /// Tied on throughput; the shortest checkpoints beyond the noise and the margin.
     CheckpointDuration,
-    /// Tied on throughput and checkpoints; the least memory beyond the noise.
+    /// Tied on throughput and checkpoints; the least memory beyond the noise and the margin.
     Footprint,
-    /// Tied on all of those; the fastest recovery beyond the noise.
+    /// Tied on all of those; the fastest recovery beyond the noise and the margin.
     RecoveryTime,
     /// Tied on everything measured: the cell closest to Flink's defaults.
     Defaults,
@@ -163,7 +166,9 @@ fn choose(results: &Results, analysis: &Analysis, candidates: &[usize]) -> Choic
     let tied: Vec<usize> = candidates
         .iter()
         .copied()
-        .filter(|&i| i == fastest || throughput_ratio(results, i, fastest).contains(1.0))
+        .filter(|&i| {
+            i == fastest || !throughput_ratio(results, i, fastest).beyond(PRACTICAL_MARGIN)
+        })
         .collect();
     if tied.len() == 1 {
         let runner_up = candidates
@@ -200,7 +205,10 @@ fn choose(results: &Results, analysis: &Analysis, candidates: &[usize]) -> Choic
             seed_for(results.workload.seed, &format!("{a}/{b}/{criterion:?}"))
         };
         let kept: Vec<usize> = (0..remaining.len())
-            .filter(|&k| k == lowest || ratio(&metrics[k], &metrics[lowest], seed(k)).contains(1.0))
+            .filter(|&k| {
+                k == lowest
+                    || !ratio(&metrics[k], &metrics[lowest], seed(k)).beyond(PRACTICAL_MARGIN)
+            })
             .map(|k| remaining[k])
             .collect();
         if kept.len() == 1 {
@@ -379,6 +387,35 @@ mod tests {
         assert_eq!(
             (r.best(), r.choice.decided_by),
             (Some(0), Some(Criterion::Defaults))
+        );
+    }
+
+    #[test]
+    fn a_lead_beyond_the_noise_but_within_the_margin_is_a_tie() {
+        // c is 5% faster than b in every repeat: beyond the noise, inside the 10% margin, so
+        // the defaults decide; at 30% faster, c wins on throughput.
+        let pair = |faster: f64| {
+            let ops = [1000.0, 1002.0, 1004.0];
+            results_with(vec![
+                repeated("b-full", Full, ops, 40.0, 1 << 20),
+                repeated("c-inc", Incremental, ops.map(|o| o * faster), 40.0, 1 << 20),
+            ])
+        };
+        let tie = pair(1.05);
+        assert!(
+            !throughput_ratio(&tie, 1, 0).contains(1.0),
+            "beyond the noise"
+        );
+        let r = recommend_all(&tie);
+        assert_eq!(r.choice.fastest, Some(1));
+        assert_eq!(
+            (r.best(), r.choice.decided_by),
+            (Some(0), Some(Criterion::Defaults))
+        );
+        let r = recommend_all(&pair(1.3));
+        assert_eq!(
+            (r.best(), r.choice.decided_by),
+            (Some(1), Some(Criterion::Throughput))
         );
     }
 

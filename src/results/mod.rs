@@ -244,6 +244,19 @@ impl LatencySummary {
     }
 }
 
+/// How a cell's measured part was extended past the workload's events: the same deterministic
+/// stream, continued until the measured part held `analysis::MIN_CHECKPOINT_INTERVALS`
+/// checkpoint intervals (a fast cell would otherwise see its checkpoint cost once or not at all).
+/// Its first `workload_events` measured events are every other cell's; the rest come after.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    /// Events the workload alone gives the measured part (`events` − `warmup_events`).
+    pub workload_events: u64,
+    /// Whether it stopped at the cap (`run::cell::MAX_EXTENSION` times the workload's events)
+    /// before holding enough intervals.
+    pub capped: bool,
+}
+
 /// One cell of the matrix: backend × profile × checkpoint setting.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CellResult {
@@ -253,6 +266,10 @@ pub struct CellResult {
     pub setup: CellSetup,
     /// Events applied after warm-up.
     pub measured_events: u64,
+    /// Set when the measured part went past the workload's events to hold enough checkpoint
+    /// intervals (the stream continued); `measured_events` says how far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<Extension>,
     /// Ops applied after warm-up.
     pub measured_ops: u64,
     /// Wall time of the measured part, seconds.

@@ -64,6 +64,10 @@ pub struct RepeatRecord {
     /// Peak resident memory of the repeat's process, bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_bytes: Option<u64>,
+    /// Events measured, when the measured part was extended past the workload's events to hold
+    /// enough checkpoint intervals (see `results::Extension`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_events: Option<u64>,
 }
 
 impl RepeatRecord {
@@ -106,6 +110,7 @@ impl RepeatRecord {
             recovery_ms: result.recovery.as_ref().map(|r| r.recovery_ms),
             verified: (!restored.is_empty()).then(|| restored.iter().all(|&v| v)),
             peak_rss_bytes: result.peak_rss_bytes,
+            extended_events: result.extension.map(|_| result.measured_events),
         }
     }
 }

@@ -21,6 +21,12 @@ impl Estimate {
     pub fn contains(&self, value: f64) -> bool {
         self.low <= value && value <= self.high
     }
+
+    /// Whether this interval of a ratio lies wholly beyond `1 ± margin` (above `1 + margin` or
+    /// below `1 / (1 + margin)`): a difference both beyond the noise and larger than `margin`.
+    pub fn beyond(&self, margin: f64) -> bool {
+        self.low > 1.0 + margin || self.high < 1.0 / (1.0 + margin)
+    }
 }
 
 /// The analysis of a run.
@@ -32,6 +38,10 @@ pub struct Analysis {
     pub resamples: usize,
     /// Confidence level of every interval (0.95).
     pub confidence: f64,
+    /// The smallest difference the recommendation acts on, as a fraction (0.10): a ratio
+    /// between two cells decides only when its interval lies wholly beyond 1 ± this.
+    #[serde(default)]
+    pub practical_margin: f64,
     /// Per cell, in the order of `Results::cells`.
     pub cells: Vec<CellStatistics>,
     /// Every cell by median throughput, fastest first.
@@ -97,6 +107,10 @@ pub struct SteadyState {
     /// Whether that is at least `analysis::MIN_CHECKPOINT_INTERVALS` (always for cells without
     /// checkpoints).
     pub enough_intervals: bool,
+    /// Events it measured, when its stream was continued past the workload's events to hold
+    /// enough intervals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extended_events: Option<u64>,
     /// The trend of its per-second throughput; None when it has too few whole seconds.
     pub trend: Option<Trend>,
 }

@@ -1,6 +1,13 @@
 //! One cell: replay the workload's op stream against one backend under one checkpoint setting,
 //! timing every op on the operator thread; then take a savepoint, restore the last checkpoint
 //! and the savepoint, and verify both against the live state at the end of input.
+//!
+//! Steady state is enforced, not only flagged: a checkpointing cell's measured part must hold
+//! at least `analysis::MIN_CHECKPOINT_INTERVALS` checkpoint intervals, so its checkpoint cost
+//! is averaged over several cycles. When a generated stream would end sooner, the cell keeps
+//! replaying the same deterministic stream past the workload's `events` until it does, up to
+//! [`MAX_EXTENSION`] times the workload's events (see [`Extension`]); a trace cannot be
+//! continued, and the analysis flags it as short.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -11,9 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use super::coordinator::{Coordinator, Verifier};
 use super::max_rate::{find_max_rate, RateSearch};
-use super::replay::{Pacing, Progress, Replay, Replayed};
+use super::replay::{Hold, Pacing, Progress, Replay, Replayed};
 use super::slots::SlotShare;
 use super::workdir::{claim_cell_dir, remove_cell_dir};
+use crate::analysis::MIN_CHECKPOINT_INTERVALS;
 use crate::backend::{Backend, BackendConfig, Digest, StateLayout};
 use crate::checkpoint::{
     remove_dir_if_present, CheckpointHandle, CheckpointMode, CheckpointSetting, CheckpointStore,
@@ -21,8 +29,8 @@ use crate::checkpoint::{
 };
 use crate::measure::{summarize_stats, write_interval_log, Clock, Recorded};
 use crate::results::{
-    CellResult, CellSetup, CheckpointRecord, FailedCheckpoint, OpenLoop, Recovery, RecoveryPhases,
-    Rescale, ResourceUse, RestoreRecord, RocksDbStats, StorageRecord,
+    CellResult, CellSetup, CheckpointRecord, Extension, FailedCheckpoint, OpenLoop, Recovery,
+    RecoveryPhases, Rescale, ResourceUse, RestoreRecord, RocksDbStats, StorageRecord,
 };
 use crate::workload::trace::{self, TraceReader};
 use crate::workload::{
@@ -99,6 +107,10 @@ pub struct CellOptions {
     /// checkpoint and compared it. This perturbs the numbers (pinned rows, copy-on-write
     /// copies, restores competing with the run), so it is off by default.
     pub verify_every_checkpoint: bool,
+    /// Measure exactly the workload's events (`--exact-events`): no continuation of the stream
+    /// to hold enough checkpoint intervals.
+    #[serde(default)]
+    pub exact_events: bool,
     /// How events arrive in the measured part: closed loop (default) or a fixed rate.
     pub pacing: Pacing,
     /// After the run, search the highest rate whose corrected event p99 stays within a target
@@ -118,6 +130,7 @@ impl Default for CellOptions {
         CellOptions {
             savepoint: true,
             verify_every_checkpoint: false,
+            exact_events: false,
             pacing: Pacing::Closed,
             find_max_rate: None,
             container_memory: None,
@@ -170,6 +183,22 @@ pub fn run_cell(
     }
 }
 
+/// How far a checkpointing cell's stream may be continued to hold enough checkpoint intervals:
+/// this many times the workload's events, warm-up included.
+pub const MAX_EXTENSION: u64 = 16;
+
+/// The hold of a cell's measured part: enough checkpoint intervals for a checkpointing cell run
+/// whole; None for a cell without checkpoints, with `--exact-events`, and for one slot of
+/// several (the slots must replay the same events, and each would stop at its own time).
+fn hold(cell: &Cell, spec: &WorkloadSpec, share: Option<SlotShare>) -> Option<Hold> {
+    let interval = cell.checkpoint.interval;
+    let checkpoints = cell.checkpoint.mode != CheckpointMode::None && !interval.is_zero();
+    (checkpoints && share.is_none() && !cell.options.exact_events).then(|| Hold {
+        at_least: interval.mul_f64(MIN_CHECKPOINT_INTERVALS),
+        cap: spec.events.saturating_mul(MAX_EXTENSION),
+    })
+}
+
 /// Runs one cell, or with a `share` one slot of it: only the ops of the slot's key groups, its
 /// files named `<cell>-slot<i>`. The rate search (`--find-max-rate`) runs for a whole cell only.
 pub(super) fn run_share(
@@ -203,6 +232,7 @@ pub(super) fn run_share(
     let replayed = Replay::new(&id, backend.as_mut(), &mut coordinator)
         .paced(cell.options.pacing)
         .shared(share)
+        .holding(hold(cell, spec, share))
         .run(input, progress)?;
     coordinator
         .finish(backend.as_mut())
@@ -389,12 +419,17 @@ fn cell_result(
     checkpointed: Checkpointed,
     options_file: Option<String>,
 ) -> CellResult {
-    let measured_events = spec.events - spec.warmup_events;
+    let workload_events = spec.events - spec.warmup_events;
+    let measured_events = measured.events;
     let secs = measured.elapsed.as_secs_f64().max(1e-9);
     CellResult {
         id: cell.id(),
         setup: cell.setup.clone(),
         measured_events,
+        extension: (measured_events > workload_events).then(|| Extension {
+            workload_events,
+            capped: measured.events + spec.warmup_events >= spec.events * MAX_EXTENSION,
+        }),
         measured_ops: measured.ops,
         elapsed_s: measured.elapsed.as_secs_f64(),
         ops_per_s: measured.ops as f64 / secs,

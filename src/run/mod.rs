@@ -18,7 +18,7 @@ pub mod resume;
 pub mod slots;
 pub mod workdir;
 
-pub use cell::{run_cell, Cell, CellOptions, CellPaths, OpInput};
+pub use cell::{run_cell, Cell, CellOptions, CellPaths, OpInput, MAX_EXTENSION};
 pub use matrix::{resume_cells, run_cells, RunOptions, RunSummary, DEFAULT_REPEATS};
 pub use max_rate::RateSearch;
 pub use order::{run_order, Slot};

@@ -183,6 +183,9 @@ pub(super) struct Replay<'a> {
     share: Option<SlotShare>,
     /// Events to replay at most (a rate probe replays a prefix).
     limit: u64,
+    /// The measured part must last at least this long: the stream is continued past its end
+    /// (up to `Hold::cap` events) until it does.
+    hold: Option<Hold>,
     measurement: Option<Measurement>,
     /// When the coordinator and the rest are looked at next.
     next_poll: Ticks,
@@ -207,6 +210,7 @@ impl<'a> Replay<'a> {
             pacing: Pacing::Closed,
             share: None,
             limit: u64::MAX,
+            hold: None,
             measurement: None,
             next_poll: Ticks::default(),
             poll_every: clock.ticks(POLL_EVERY),
@@ -232,18 +236,50 @@ impl<'a> Replay<'a> {
         self
     }
 
+    /// Makes the measured part last at least `hold.at_least`, continuing a generated stream past
+    /// its end when it would end sooner (see [`Hold`]).
+    pub(super) fn holding(mut self, hold: Option<Hold>) -> Self {
+        self.hold = hold;
+        self
+    }
+
+    /// The end of the stream, moved on by a batch when the next batch would reach `end`, the
+    /// measured part (if begun) is still shorter than the hold and the source can continue; else
+    /// `end`. Moved before the batch that would hold the last event, so the events up to the
+    /// old end are generated exactly as without the hold.
+    fn held_end(&self, source: &mut dyn OpSource, position: u64, end: u64) -> u64 {
+        let Some(hold) = self.hold else {
+            return end;
+        };
+        let measured = self
+            .measurement
+            .as_ref()
+            .map_or(Duration::ZERO, |m| m.start.elapsed());
+        let next = (end + BATCH_EVENTS as u64).min(hold.cap).min(self.limit);
+        let extend = end.saturating_sub(position) <= BATCH_EVENTS as u64
+            && measured < hold.at_least
+            && next > end;
+        match extend && (next <= source.events() || source.extend_to(next)) {
+            true => next,
+            false => end,
+        }
+    }
+
     /// Replays the events of `input` (up to the limit): starts measuring when warm-up ends,
     /// applies each event's ops, and between events (never inside one's ops) lets the
     /// coordinator checkpoint, samples statistics and reports progress.
     pub(super) fn run(mut self, input: &OpInput, progress: Progress<'_>) -> Result<Replayed> {
         let warmup_events = input.spec().warmup_events;
         let mut source = input.open()?;
-        let total = source.events().min(self.limit);
+        let mut total = source.events().min(self.limit);
         let mut batch = Batch::default();
         let mut event_time = 0;
         loop {
             let position = source.position();
             let measuring = position >= warmup_events;
+            if measuring {
+                total = self.held_end(source.as_mut(), position, total);
+            }
             let limit = match measuring {
                 false => warmup_events - position,
                 true => total.saturating_sub(position),
@@ -346,6 +382,15 @@ impl<'a> Replay<'a> {
         }
         Ok(())
     }
+}
+
+/// How long a cell's measured part must last, and how far its stream may be continued for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Hold {
+    /// The shortest measured part.
+    pub(super) at_least: Duration,
+    /// Events the stream may be continued to at most, warm-up included.
+    pub(super) cap: u64,
 }
 
 /// The measured part of a cell while it runs, from the end of warm-up.

@@ -61,6 +61,18 @@ impl OpGenerator {
         true
     }
 
+    /// Moves the end of the stream on to `events`: the events past the workload's `events` are
+    /// the same deterministic stream continued (the draws do not depend on where it ends), and
+    /// what the end of input causes moves to the new last event. False, and nothing changes,
+    /// when the last event was already generated or `events` is not past the end.
+    pub fn extend_to(&mut self, events: u64) -> bool {
+        if self.next_event >= self.events || events <= self.events {
+            return false;
+        }
+        self.events = events;
+        true
+    }
+
     /// Event time of the last event generated, ms: its timestamp for models on an event-time
     /// stream, its position for the plain keyed model (one event per millisecond).
     pub fn event_time(&self) -> i64 {
@@ -88,6 +100,10 @@ impl OpSource for OpGenerator {
 
     fn event_time(&self) -> i64 {
         OpGenerator::event_time(self)
+    }
+
+    fn extend_to(&mut self, events: u64) -> bool {
+        OpGenerator::extend_to(self, events)
     }
 }
 

@@ -26,4 +26,12 @@ pub trait OpSource {
 
     /// Event time of the last event produced, ms.
     fn event_time(&self) -> i64;
+
+    /// Moves the end of the stream on to `events`, continuing the same stream, when the source
+    /// can (a generated stream whose last event is not produced yet) and `events` is past the
+    /// current end; false otherwise (a trace has the events it recorded, no more).
+    fn extend_to(&mut self, events: u64) -> bool {
+        let _ = events;
+        false
+    }
 }

@@ -143,3 +143,41 @@ fn the_stream_has_the_declared_length_and_mix() {
     );
     assert!(max_key < spec.keys.count);
 }
+
+/// Every op of `generator`'s stream, encoded; `extend` is called before the event it names.
+fn whole_stream(mut generator: OpGenerator, extend: Option<(u64, u64)>) -> Vec<u8> {
+    let (mut ops, mut out, mut value) = (Vec::new(), Vec::new(), Vec::new());
+    loop {
+        if let Some((_, to)) = extend.filter(|&(at, _)| generator.position() == at) {
+            assert!(generator.extend_to(to));
+        }
+        if !generator.next_event(&mut ops) {
+            return out;
+        }
+        for op in &ops {
+            encode(op, &mut out, &mut value);
+        }
+    }
+}
+
+#[test]
+fn a_stream_continued_past_its_events_is_the_longer_workloads_stream() {
+    // A window operator fires its windows on the last event: continued, they fire at the new end.
+    for spec in [
+        crate::common::window_spec(2_000, 50),
+        crate::common::mixed_spec(2_000, 50),
+    ] {
+        let mut longer = spec.clone();
+        longer.events = 5_000;
+        let continued = whole_stream(OpGenerator::new(&spec).unwrap(), Some((1_500, 5_000)));
+        assert!(continued == whole_stream(OpGenerator::new(&longer).unwrap(), None));
+        let mut ended = OpGenerator::new(&spec).unwrap();
+        assert!(!ended.extend_to(2_000), "not past the end");
+        let mut ops = Vec::new();
+        while ended.next_event(&mut ops) {}
+        assert!(
+            !ended.extend_to(5_000),
+            "the last event was already generated"
+        );
+    }
+}

@@ -42,7 +42,18 @@ fn scale_multiplies_keys_and_events_and_refuses_traces() {
     assert_eq!(results.workload.warmup_events, 500);
     assert_eq!(results.workload.keys.count, 125);
     assert!(results.workload.description.contains("scaled ×2.5"));
-    assert_eq!(results.cells[0].measured_events, 4_500);
+    // The workload's measured events, continued past them to hold three checkpoint intervals.
+    let cell = &results.cells[0];
+    let extension = cell
+        .extension
+        .expect("a 50 ms interval outlasts 4,500 heap events");
+    assert_eq!(extension.workload_events, 4_500);
+    assert!(cell.measured_events > 4_500, "{}", cell.measured_events);
+    assert!(
+        cell.elapsed_s >= 0.15 || extension.capped,
+        "{}",
+        cell.elapsed_s
+    );
 
     let bad = statebench(&["run", workload.to_str().unwrap(), "--scale", "0"]);
     assert!(!bad.status.success());
@@ -282,7 +293,8 @@ fn slots_split_the_key_groups_and_the_managed_memory_and_apply_every_op_once() {
     let workload = tiny_workload(dir.path(), 4_000);
     let run = |slots: &str| {
         let reports = dir.path().join(format!("reports-{slots}"));
-        read_results(&rocksdb_cell(&workload, &reports, &["--slots", slots])).unwrap()
+        let args = ["--slots", slots, "--exact-events"];
+        read_results(&rocksdb_cell(&workload, &reports, &args)).unwrap()
     };
     let (one, two) = (run("1"), run("2"));
     let (one, two) = (&one.cells[0], &two.cells[0]);
