@@ -12,8 +12,8 @@ use super::taskmanager::TaskManagerMemory;
 use super::{BackendType, CheckpointKeys, Origin, Resolved};
 use crate::backend::rocksdb::profile::{CompactionStyle, Compression};
 use crate::backend::rocksdb::{
-    MemoryMode, PredefinedProfile, RocksDbConfig, RocksSettings, TimerFactory,
-    DEFAULT_TIMER_CACHE_SIZE,
+    MemoryMode, PredefinedProfile, RocksDbConfig, RocksSettings, TickerMetrics, TimerFactory,
+    DEFAULT_TIMER_CACHE_SIZE, TICKER_METRIC_KEYS,
 };
 use crate::backend::BackendConfig;
 use crate::checkpoint::{
@@ -89,6 +89,39 @@ const HIGH_PRIO_POOL_RATIO: &str = "state.backend.rocksdb.memory.high-prio-pool-
 const TIMER_FACTORY: &str = "state.backend.rocksdb.timer-service.factory";
 const TIMER_CACHE_SIZE: &str = "state.backend.rocksdb.timer-service.cache-size";
 const TRANSFER_THREADS: &str = "state.backend.rocksdb.checkpoint.transfer.thread.num";
+/// Flink's property-based native metrics (`RocksDBProperty`, read by a monitor thread once per
+/// metrics report, no statistics object), and its column-family-as-variable switch: accepted and
+/// recorded, not modelled.
+const PROPERTY_METRICS: [&str; 28] = [
+    "num-immutable-mem-table",
+    "mem-table-flush-pending",
+    "compaction-pending",
+    "background-errors",
+    "cur-size-active-mem-table",
+    "cur-size-all-mem-tables",
+    "size-all-mem-tables",
+    "num-entries-active-mem-table",
+    "num-entries-imm-mem-tables",
+    "num-deletes-active-mem-table",
+    "num-deletes-imm-mem-tables",
+    "estimate-num-keys",
+    "estimate-table-readers-mem",
+    "num-snapshots",
+    "num-live-versions",
+    "estimate-live-data-size",
+    "total-sst-files-size",
+    "live-sst-files-size",
+    "estimate-pending-compaction-bytes",
+    "num-running-compactions",
+    "num-running-flushes",
+    "actual-delayed-write-rate",
+    "is-write-stopped",
+    "block-cache-capacity",
+    "block-cache-usage",
+    "block-cache-pinned-usage",
+    "num-files-at-level",
+    "column-family-as-variable",
+];
 const TM_MANAGED_SIZE: &str = "taskmanager.memory.managed.size";
 const TM_SLOTS: &str = "taskmanager.numberOfTaskSlots";
 const TM_PROCESS_SIZE: &str = "taskmanager.memory.process.size";
@@ -165,6 +198,17 @@ pub const KEYS: &[&str] = &[
     "state.backend.rocksdb.timer-service.factory",
     "state.backend.rocksdb.timer-service.cache-size",
     "state.backend.rocksdb.checkpoint.transfer.thread.num",
+    "state.backend.rocksdb.metrics.block-cache-hit",
+    "state.backend.rocksdb.metrics.block-cache-miss",
+    "state.backend.rocksdb.metrics.bloom-filter-useful",
+    "state.backend.rocksdb.metrics.bloom-filter-full-positive",
+    "state.backend.rocksdb.metrics.bloom-filter-full-true-positive",
+    "state.backend.rocksdb.metrics.bytes-read",
+    "state.backend.rocksdb.metrics.iter-bytes-read",
+    "state.backend.rocksdb.metrics.bytes-written",
+    "state.backend.rocksdb.metrics.compaction-read-bytes",
+    "state.backend.rocksdb.metrics.compaction-write-bytes",
+    "state.backend.rocksdb.metrics.stall-micros",
     "taskmanager.memory.process.size",
     "taskmanager.memory.flink.size",
     "taskmanager.memory.managed.size",
@@ -252,6 +296,14 @@ fn kind_of(name: &str) -> Option<Kind> {
             min: 0.0,
             max: 1.0 - f64::EPSILON,
         },
+        _ if TICKER_METRIC_KEYS.contains(&name) => Kind::Bool,
+        (_, Some(metric))
+            if metric
+                .strip_prefix("metrics.")
+                .is_some_and(|m| PROPERTY_METRICS.contains(&m)) =>
+        {
+            Kind::NotModelled
+        }
         (_, Some("timer-service.factory")) => Kind::Choice(&["ROCKSDB", "HEAP"]),
         // `RocksDBPriorityQueueSetFactory`: checkArgument(cacheSize > 0).
         (_, Some("timer-service.cache-size")) => Kind::Int {
@@ -789,6 +841,10 @@ pub(super) fn resolve(
     if let Some(Value::Int(n)) = get(TRANSFER_THREADS) {
         config.transfer_threads = (*n).clamp(i32::MIN.into(), i32::MAX.into()) as i32;
     }
+    config.ticker_metrics = TICKER_METRIC_KEYS
+        .into_iter()
+        .filter(|name| get(name) == Some(&Value::Bool(true)))
+        .fold(TickerMetrics::default(), TickerMetrics::with);
     if config.timers == TimerFactory::Heap {
         // Visible in cell ids: the timer service changes what a cell measures.
         config.label.push_str("+HEAP_TIMERS");
@@ -1013,6 +1069,9 @@ pub(super) fn cell_values(
         );
         values.insert(TIMER_CACHE_SIZE, Value::Int(rocks.timer_cache_size as i64));
         values.insert(TRANSFER_THREADS, Value::Int(rocks.transfer_threads.into()));
+        for name in rocks.ticker_metrics.keys() {
+            values.insert(name, Value::Bool(true));
+        }
     }
     if checkpoint.mode != CheckpointMode::None {
         values.insert(INTERVAL, Value::Duration(checkpoint.interval));
