@@ -567,13 +567,20 @@ fn headline(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
          faster than the next one beyond the noise. ⚠ marks a cell not in a steady state (see \
          \"How this was measured\").\n"
     )?;
+    // RocksDB's ticker figures get columns only when some cell measured them.
+    let tickers = r
+        .cells
+        .iter()
+        .any(|c| c.rocksdb.as_ref().and_then(tickers_of).is_some());
     writeln!(
         md,
-        "| # | cell | ops/s | vs fastest | | p99 | p99.9 | checkpoints | mean checkpoint | last size | recovery | peak memory | verified | write amp | cache hits |"
+        "| # | cell | ops/s | vs fastest | | p99 | p99.9 | checkpoints | mean checkpoint | last size | recovery | peak memory | verified |{}",
+        if tickers { " write amp | cache hits |" } else { "" }
     )?;
     writeln!(
         md,
-        "|--:|---|--:|--:|:-:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|"
+        "|--:|---|--:|--:|:-:|--:|--:|--:|--:|--:|--:|--:|:-:|{}",
+        if tickers { "--:|--:|" } else { "" }
     )?;
     for (rank, ranked) in a.ranking.iter().enumerate() {
         let Some(i) = r.cells.iter().position(|c| c.id == ranked.cell) else {
@@ -582,9 +589,9 @@ fn headline(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
         let (c, s) = (&r.cells[i], &a.cells[i]);
         let dash = || "—".to_string();
         let e = &ranked.ratio_to_fastest;
-        writeln!(
+        write!(
             md,
-            "| {} | `{}`{} | {} | {:.2} ({:.2}–{:.2}) | {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | `{}`{} | {} | {:.2} ({:.2}–{:.2}) | {}{} | {} | {} | {} | {} | {} | {} | {} | {} |",
             rank + 1,
             c.id,
             if s.drifting() || s.short() { " ⚠" } else { "" },
@@ -602,22 +609,20 @@ fn headline(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
             s.recovery_ms.as_ref().map_or_else(dash, |e| millis(e.median)),
             s.peak_rss_bytes.as_ref().map_or_else(dash, |e| bytes(e.median as u64)),
             verified_mark(c),
-            c.rocksdb
-                .as_ref()
-                .and_then(|r| r.write_amplification)
-                .map_or_else(dash, |w| format!("{w:.2}×")),
-            c.rocksdb
-                .as_ref()
-                .and_then(|r| r.block_cache_hit_rate)
-                .map_or_else(dash, |h| format!("{:.1}%", 100.0 * h)),
         )?;
+        match c.rocksdb.as_ref().and_then(tickers_of) {
+            Some((write_amp, hits, _, _)) => {
+                writeln!(md, " {write_amp:.2}× | {:.1}% |", 100.0 * hits)?
+            }
+            None if tickers => writeln!(md, " — | — |")?,
+            None => writeln!(md)?,
+        }
     }
     writeln!(md)?;
-    let unmeasured = r.cells.iter().any(|c| {
-        c.rocksdb
-            .as_ref()
-            .is_some_and(|s| s.write_amplification.is_none())
-    });
+    let unmeasured = r
+        .cells
+        .iter()
+        .any(|c| c.rocksdb.as_ref().is_some_and(|s| tickers_of(s).is_none()));
     if unmeasured {
         writeln!(md, "{STATISTICS_OFF}\n")?;
     }
