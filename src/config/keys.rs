@@ -169,7 +169,8 @@ const ALIASES: [(&str, &str); 7] = [
     ("s3.access.key", "s3.access-key"),
 ];
 
-/// Every key statebench reads.
+/// Every key statebench reads besides Flink's statistics-based metric keys
+/// ([`TICKER_METRIC_KEYS`]; [`modelled_keys`] gives both).
 pub const KEYS: &[&str] = &[
     "state.backend.type",
     "state.backend.rocksdb.predefined-options",
@@ -198,17 +199,6 @@ pub const KEYS: &[&str] = &[
     "state.backend.rocksdb.timer-service.factory",
     "state.backend.rocksdb.timer-service.cache-size",
     "state.backend.rocksdb.checkpoint.transfer.thread.num",
-    "state.backend.rocksdb.metrics.block-cache-hit",
-    "state.backend.rocksdb.metrics.block-cache-miss",
-    "state.backend.rocksdb.metrics.bloom-filter-useful",
-    "state.backend.rocksdb.metrics.bloom-filter-full-positive",
-    "state.backend.rocksdb.metrics.bloom-filter-full-true-positive",
-    "state.backend.rocksdb.metrics.bytes-read",
-    "state.backend.rocksdb.metrics.iter-bytes-read",
-    "state.backend.rocksdb.metrics.bytes-written",
-    "state.backend.rocksdb.metrics.compaction-read-bytes",
-    "state.backend.rocksdb.metrics.compaction-write-bytes",
-    "state.backend.rocksdb.metrics.stall-micros",
     "taskmanager.memory.process.size",
     "taskmanager.memory.flink.size",
     "taskmanager.memory.managed.size",
@@ -413,6 +403,12 @@ fn kind_of(name: &str) -> Option<Kind> {
     })
 }
 
+/// Every key statebench models, in the order a config.yaml lists them: [`KEYS`], then Flink's
+/// statistics-based metric keys.
+pub(super) fn modelled_keys() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().copied().chain(TICKER_METRIC_KEYS)
+}
+
 /// Whether statebench knows the key.
 pub(super) fn is_known(name: &str) -> bool {
     kind_of(name).is_some()
@@ -450,8 +446,7 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// "unknown key" with the closest known key, if one is close.
 pub(super) fn unknown_key_message(name: &str, origin: &Origin) -> String {
-    let closest = KEYS
-        .iter()
+    let closest = modelled_keys()
         .min_by_key(|k| distance(name, k))
         .filter(|k| distance(name, k) <= name.len() / 3);
     match closest {
@@ -747,7 +742,7 @@ fn current_name(name: &str) -> Option<&'static str> {
         .iter()
         .find(|(alias, _)| *alias == name)
         .map(|(_, current)| *current)
-        .or_else(|| KEYS.iter().copied().find(|key| *key == name))
+        .or_else(|| modelled_keys().find(|key| *key == name))
 }
 
 /// Parses the modelled keys of `entries`.
@@ -1004,7 +999,8 @@ fn memory_mode(values: &Values) -> Result<MemoryMode> {
     })
 }
 
-/// Every key a cell of `backend` under `checkpoint` runs with and its value, in [`KEYS`] order:
+/// Every key a cell of `backend` under `checkpoint` runs with and its value, in [`modelled_keys`]
+/// order:
 /// the backend type; for RocksDB the profile, each setting, the keys of its memory mode and the
 /// timer service; with checkpoints, the checkpointing keys. The TaskManager's memory keys are
 /// `config`'s when they give the managed memory the cell has, else that memory on one slot.
@@ -1105,8 +1101,8 @@ pub(super) fn cell_values(
             values.insert(S3_PATH_STYLE, Value::Bool(true));
         }
     }
-    KEYS.iter()
-        .filter_map(|key| values.remove(key).map(|value| (*key, value)))
+    modelled_keys()
+        .filter_map(|key| values.remove(key).map(|value| (key, value)))
         .collect()
 }
 
