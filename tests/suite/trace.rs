@@ -42,6 +42,7 @@ fn a_trace_replays_the_generated_stream_exactly() {
         assert!(trace::is_trace(&path));
         let mut reader = TraceReader::open(&path).unwrap();
         assert_eq!(reader.spec(), &spec);
+        assert!(!reader.extend_to(spec.events * 2), "a trace cannot be continued");
         let replayed = drain(&mut reader).unwrap();
         let generated = drain(&mut OpGenerator::new(&spec).unwrap()).unwrap();
         assert_eq!(replayed.len() as u64, spec.events);
@@ -174,6 +175,8 @@ fn a_cell_runs_from_a_trace_and_verifies() {
         Duration::from_millis(20),
         &paths,
     );
+    // A trace holds the events it recorded: it is never continued to hold checkpoint intervals.
     assert_eq!(result.measured_events, 27_000);
+    assert!(result.extension.is_none());
     assert!(result.restore.unwrap().verified);
 }
