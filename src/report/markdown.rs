@@ -498,6 +498,7 @@ fn protocol(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
         TREND_P,
         TREND_CHANGE * 100.0
     )?;
+    let workload_events = r.workload.events.saturating_sub(r.workload.warmup_events);
     let extended: Vec<String> = r
         .cells
         .iter()
@@ -506,23 +507,17 @@ fn protocol(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
             let events: Vec<String> = c
                 .repeats
                 .iter()
-                .map(|rep| rate(rep.extended_events.unwrap_or(c.measured_events) as f64))
+                .map(|rep| rate(rep.extended_events.unwrap_or(workload_events) as f64))
                 .collect();
-            let workload = c.extension.map_or(String::new(), |e| {
-                format!(" (the workload alone: {})", rate(e.workload_events as f64))
-            });
-            format!(
-                "- `{}`: {} events measured{workload}",
-                c.id,
-                events.join(", ")
-            )
+            format!("- `{}`: {} events measured", c.id, events.join(", "))
         })
         .collect();
     if !extended.is_empty() {
         writeln!(
             md,
-            "Measured past the workload's events to hold {MIN_CHECKPOINT_INTERVALS:.0} checkpoint \
-             intervals (per repeat):\n\n{}\n",
+            "Measured past the workload's {} events to hold {MIN_CHECKPOINT_INTERVALS:.0} \
+             checkpoint intervals (per repeat):\n\n{}\n",
+            rate(workload_events as f64),
             extended.join("\n")
         )?;
     }

@@ -292,6 +292,8 @@ pub(crate) mod tests {
         // Zero latencies and an empty distribution must not break the log axes.
         cells[2].all_ops.distribution.clear();
         cells[1].timeline[0].p99_ns = 0;
+        // The heap cell's stream was continued to hold enough checkpoint intervals.
+        cells[1].repeats[0].extended_events = Some(1_230_000);
         let results = results_with(cells);
         let dir = tempfile::tempdir().unwrap();
         let md = assert_full_report(&results, dir.path());
@@ -305,6 +307,10 @@ pub(crate) mod tests {
         assert!(md.contains("[options/rocksdb-FLASH_SSD_OPTIMIZED-full.ini]"));
         assert!(md.find("## Ranking").unwrap() > recommendation);
         assert!(md.contains("Each cell ran once"), "{md}");
+        assert!(
+            md.contains("- `hashmap-full`: 1.23 M events measured\n"),
+            "{md}"
+        );
 
         let csv = std::fs::read_to_string(dir.path().join("summary.csv")).unwrap();
         let rows: Vec<&str> = csv.split_terminator("\r\n").collect();

@@ -42,7 +42,10 @@ fn a_trace_replays_the_generated_stream_exactly() {
         assert!(trace::is_trace(&path));
         let mut reader = TraceReader::open(&path).unwrap();
         assert_eq!(reader.spec(), &spec);
-        assert!(!reader.extend_to(spec.events * 2), "a trace cannot be continued");
+        assert!(
+            !reader.extend_to(spec.events * 2),
+            "a trace cannot be continued"
+        );
         let replayed = drain(&mut reader).unwrap();
         let generated = drain(&mut OpGenerator::new(&spec).unwrap()).unwrap();
         assert_eq!(replayed.len() as u64, spec.events);
