@@ -251,14 +251,15 @@ impl<'a> Replay<'a> {
         let Some(hold) = self.hold else {
             return end;
         };
+        if end.saturating_sub(position) > BATCH_EVENTS as u64 {
+            return end;
+        }
         let measured = self
             .measurement
             .as_ref()
             .map_or(Duration::ZERO, |m| m.start.elapsed());
         let next = (end + BATCH_EVENTS as u64).min(hold.cap).min(self.limit);
-        let extend = end.saturating_sub(position) <= BATCH_EVENTS as u64
-            && measured < hold.at_least
-            && next > end;
+        let extend = measured < hold.at_least && next > end;
         match extend && (next <= source.events() || source.extend_to(next)) {
             true => next,
             false => end,
