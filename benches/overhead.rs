@@ -351,6 +351,16 @@ fn main() {
         print_noop(&noop(&spec, true));
         return;
     }
+    // `-- heap` runs only the heap cell (for profiling).
+    if std::env::args().any(|a| a == "heap") {
+        let spec = WorkloadSpec::parse(WORKLOAD, "overhead").unwrap();
+        let heap = harness(&spec, BackendConfig::HashMap);
+        println!(
+            "heap cell runner {:.0} events/s, 1 in {} ops timed",
+            heap.events_per_s, heap.stride
+        );
+        return;
+    }
     let spec = WorkloadSpec::parse(WORKLOAD, "overhead").unwrap();
     let clock = Clock::get();
     println!(
@@ -394,7 +404,7 @@ fn main() {
         })
         .collect();
 
-    let mut results: [Vec<f64>; 23] = Default::default();
+    let mut results: [Vec<f64>; 25] = Default::default();
     for round in 0..ROUNDS {
         eprintln!("round {}/{ROUNDS}", round + 1);
         let (wall, cpu) = plain_rocksdb(&spec, &rocks_ops);
@@ -413,7 +423,7 @@ fn main() {
         results[7].push(heap.get_p50);
         results[8].push(heap.put_p50);
         results[14].push(heap.stride);
-        for (every_op, at) in [(false, 5), (true, 15)] {
+        for (every_op, at) in [(false, 15), (true, 20)] {
             let cost = noop(&spec, every_op);
             results[at].push(cost.per_op);
             results[at + 1].push(cost.cpu);
@@ -455,7 +465,7 @@ fn main() {
     line("heap cell: 1 in k ops timed, k", &results[14], "");
     line("heap value.get p50 (Flink 2.3: 100)", &results[7], "ns");
     line("heap value.put p50 (Flink 2.3: 40)", &results[8], "ns");
-    for (name, at) in [("default timing", 5), ("every op timed", 15)] {
+    for (name, at) in [("default timing", 15), ("every op timed", 20)] {
         println!("no-op backend, {name}:");
         line("  harness cost per op", &results[at], "ns");
         line(

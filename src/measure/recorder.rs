@@ -242,12 +242,17 @@ impl Recorder {
         self.pending[class.index()].add(ticks);
     }
 
-    /// Counts one op of `class`, done by `at`, timed or not.
-    #[inline(always)]
-    pub fn count(&mut self, class: OpClass, at: Ticks) {
+    /// Counts `n` ops of `class`, timed or not, into the measured part's totals (the seconds
+    /// they fall in are [`Recorder::done`]'s).
+    pub fn count(&mut self, class: OpClass, n: u64) {
+        self.counted[class.index()] += n;
+    }
+
+    /// Counts `n` ops done by `at` into the second they were done in.
+    #[inline]
+    pub fn done(&mut self, n: u64, at: Ticks) {
         self.advance(at);
-        self.counted[class.index()] += 1;
-        self.interval_ops += 1;
+        self.interval_ops += n;
     }
 
     /// Closes the intervals that ended by `now`.
@@ -426,14 +431,15 @@ mod tests {
         let mut r = Recorder::new(start, false);
         for i in 1..=1000u64 {
             let end = at(Duration::from_nanos(i * 10));
-            r.count(OpClass::ValueGet, end);
+            r.done(1, end);
             r.record(OpClass::ValueGet, start, end);
         }
+        r.count(OpClass::ValueGet, 1000);
         let end = at(Duration::from_millis(1500) + Duration::from_micros(5));
-        r.count(OpClass::MapPut, end);
         r.record(OpClass::MapPut, at(Duration::from_millis(1500)), end);
-        // Counted, not timed (a sampled stride): in the op counts and the timeline only.
-        r.count(OpClass::MapPut, end);
+        // Two ops, one of them not timed (a sampled stride): in the op counts and the timeline.
+        r.done(2, end);
+        r.count(OpClass::MapPut, 2);
         let recorded = r.finish(at(Duration::from_millis(1600)));
         let (all, classes, timeline) = (recorded.all, recorded.ops, recorded.timeline);
         assert_eq!(recorded.intervals.len(), 2);

@@ -38,7 +38,7 @@ use crate::measure::{
     CALIBRATION_OPS,
 };
 use crate::results::{LatencySampling, StatsSample};
-use crate::workload::{write_value, OpSource, StateOp};
+use crate::workload::{write_value, OpClass, OpSource, StateOp};
 
 /// How events arrive at the operator.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -82,6 +82,8 @@ struct Batch {
     spans: Vec<(usize, usize)>,
     /// The value bytes (its length the most a batch has needed; the spans say what is used).
     values: Vec<u8>,
+    /// Its ops per class (`OpClass::index`), counted as they are generated.
+    classes: [u32; OpClass::ALL.len()],
     /// The timed ops, once applied: index in `ops`, start and end on the op clock.
     timed: Vec<(u32, Ticks, Ticks)>,
     /// Open loop: each event's intended start, actual start and end.
@@ -103,6 +105,7 @@ impl Batch {
         self.ends.clear();
         self.times.clear();
         self.spans.clear();
+        self.classes = [0; OpClass::ALL.len()];
         let mut used = 0;
         let limit = limit.min(BATCH_EVENTS as u64) as usize;
         while self.ends.len() < limit && self.ops.len() < BATCH_OPS {
@@ -121,6 +124,7 @@ impl Batch {
                 self.ops.truncate(kept);
             }
             for op in &self.ops[first..] {
+                self.classes[op.kind.class().index()] += 1;
                 let start = used;
                 if let Some(v) = op.kind.value() {
                     used += v.len as usize;
@@ -408,14 +412,16 @@ impl<'a> Replay<'a> {
             };
             let start = last;
             self.backend.set_time(batch.times[e]);
-            for i in batch.event(e) {
-                let (from, to) = batch.spans[i];
+            let range = batch.event(e);
+            let first = range.start;
+            let ops = batch.ops[range.clone()].iter().zip(&batch.spans[range]);
+            for (i, (op, &(from, to))) in (first..).zip(ops) {
                 let timed = self.timing.sampler.timed();
                 if timed && !fresh {
                     last = clock.now();
                 }
-                if let Err(err) = self.backend.apply(&batch.ops[i], &batch.values[from..to]) {
-                    return Err(self.failed(err, position + e as u64 + 1, &batch.ops[i]));
+                if let Err(err) = self.backend.apply(op, &batch.values[from..to]) {
+                    return Err(self.failed(err, position + e as u64 + 1, op));
                 }
                 fresh = timed;
                 if timed {
@@ -517,20 +523,21 @@ impl Measurement {
         })
     }
 
-    /// Counts an applied batch into the recorder: every op, each untimed one as done by the end
-    /// of the next timed one (or of the batch), and the timed ops' latencies.
+    /// Counts an applied batch into the recorder: its ops per class, the ops into the seconds
+    /// they were done in (each untimed op with the next timed one, or the batch's end), and the
+    /// timed ops' latencies.
     fn record(&mut self, batch: &Batch) {
         let mut next = 0;
         for &(i, start, end) in &batch.timed {
             let i = i as usize;
-            for op in &batch.ops[next..=i] {
-                self.recorder.count(op.kind.class(), end);
-            }
+            self.recorder.done((i + 1 - next) as u64, end);
             self.recorder.record(batch.ops[i].kind.class(), start, end);
             next = i + 1;
         }
-        for op in &batch.ops[next..] {
-            self.recorder.count(op.kind.class(), batch.end);
+        self.recorder
+            .done((batch.ops.len() - next) as u64, batch.end);
+        for (class, &n) in OpClass::ALL.iter().zip(&batch.classes) {
+            self.recorder.count(*class, u64::from(n));
         }
         for &(intended, start, end) in &batch.events {
             self.recorder.record_event(intended, start, end);
