@@ -19,7 +19,7 @@ use anyhow::Result;
 
 use crate::checkpoint::{CheckpointHandle, CheckpointMode, SnapshotFormat};
 
-pub use api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot};
+pub use api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot, TickerCounts};
 pub use digest::{Digest, EntryAddress};
 pub use scripted::ScriptedBackend;
 
