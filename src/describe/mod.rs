@@ -4,15 +4,16 @@
 //! reused, and how large the live state grows over time.
 
 mod live;
+mod slots;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use anyhow::Result;
 use hdrhistogram::Histogram;
 
-use crate::workload::{Namespace, OpClass, OpGenerator, OpKind, StateId, WorkloadSpec};
+use crate::workload::{Namespace, OpClass, OpGenerator, OpKind, StateOp, WorkloadSpec};
 use live::LiveState;
 
 /// Points of the live-state curve.
@@ -91,72 +92,99 @@ pub struct Description {
     pub state: Vec<StatePoint>,
 }
 
+/// Ops generated ahead of the one being applied, their slots prefetched: enough to keep a few
+/// dozen cache misses in flight, few enough that the prefetched lines are still in the cache
+/// when their ops come.
+const LOOKAHEAD_OPS: usize = 32;
+
+/// Events generated but not yet applied.
+#[derive(Default)]
+struct Lookahead {
+    /// The ops of those events (and some applied ones, drained now and then).
+    ops: Vec<StateOp>,
+    /// Ops of `ops` applied.
+    applied: usize,
+    /// Each pending event's op count and event time.
+    events: VecDeque<(usize, i64)>,
+}
+
 /// Generates the workload's op stream and describes it.
 pub fn describe(spec: &WorkloadSpec) -> Result<Description> {
     let mut generator = OpGenerator::new(spec)?;
     let mut live = LiveState::new(spec.ttl);
-    let mut ops = Vec::new();
     let mut mix = [0u64; OpClass::ALL.len()];
     let mut keys = HashSet::with_hasher(FxBuild::default());
     let mut namespaces = HashSet::with_hasher(FxBuild::default());
-    let mut last_access: HashMap<(StateId, u64, Namespace, u64), u64, FxBuild> = HashMap::default();
+    // The previous op's key and (state, namespace): an event's ops mostly share them, and a
+    // set lookup skipped is a cache miss saved.
+    let (mut last_key, mut last_namespace) = (None, None);
     let mut reuse = Histogram::<u64>::new(3)?;
     let (mut first_touches, mut op_index) = (0u64, 0u64);
-    let mut window_elements: HashMap<(u64, Namespace), u64, FxBuild> = HashMap::default();
+    let mut windows = HashSet::with_hasher(FxBuild::default());
+    let mut window_elements = 0u64;
     let sample_every = (spec.events / STATE_SAMPLES).max(1);
-    let mut state = Vec::new();
-    while generator.next_event(&mut ops) {
-        live.set_time(generator.event_time());
-        for op in &ops {
+    let (mut state, mut applied_events) = (Vec::new(), 0u64);
+    // Events are generated ahead of the one applied, their ops' slots prefetched.
+    let mut ahead = Lookahead::default();
+    loop {
+        while ahead.ops.len() - ahead.applied < LOOKAHEAD_OPS {
+            let before = ahead.ops.len();
+            if !generator.append_event(&mut ahead.ops) {
+                break;
+            }
+            ahead.ops[before..].iter().for_each(|op| live.prefetch(op));
+            let event = (ahead.ops.len() - before, generator.event_time());
+            ahead.events.push_back(event);
+        }
+        let Some((n, event_time)) = ahead.events.pop_front() else {
+            break;
+        };
+        live.set_time(event_time);
+        let (from, to) = (ahead.applied, ahead.applied + n);
+        for op in &ahead.ops[from..to] {
             mix[op.kind.class().index()] += 1;
-            keys.insert(op.key);
-            namespaces.insert((op.state, op.namespace));
-            let user_key = match op.kind {
-                OpKind::MapGet(uk)
-                | OpKind::MapPut(uk, _)
-                | OpKind::MapContains(uk)
-                | OpKind::MapRemove(uk) => uk,
-                OpKind::TimerRegister(t) | OpKind::TimerDelete(t) => t as u64,
-                _ => u64::MAX,
-            };
-            let entry = (op.state, op.key, op.namespace, user_key);
-            match last_access.insert(entry, op_index) {
+            if last_key != Some(op.key) {
+                keys.insert(op.key);
+                last_key = Some(op.key);
+            }
+            if last_namespace != Some((op.state, op.namespace)) {
+                namespaces.insert((op.state, op.namespace));
+                last_namespace = Some((op.state, op.namespace));
+            }
+            let applied = live.apply(op, op_index);
+            match applied.previous {
                 Some(previous) => reuse.record(op_index - previous)?,
                 None => first_touches += 1,
-            }
-            // A cleared entry is gone from the state: the next access creates it afresh (and
-            // the map stays the size of the live state, not of every window ever opened).
-            if matches!(
-                op.kind,
-                OpKind::ValueClear
-                    | OpKind::ListClear
-                    | OpKind::MapRemove(_)
-                    | OpKind::MapClear
-                    | OpKind::TimerDelete(_)
-            ) {
-                last_access.remove(&entry);
             }
             if let (Namespace::Window { .. }, OpKind::ValuePut(_) | OpKind::ListAdd(_)) =
                 (op.namespace, op.kind)
             {
-                *window_elements.entry((op.key, op.namespace)).or_default() += 1;
+                // A slot given elements before is in a window already counted.
+                if applied.first_element {
+                    windows.insert((op.key, op.namespace));
+                }
+                window_elements += 1;
             }
-            live.apply(op);
             op_index += 1;
         }
-        let done = generator.position();
-        if done % sample_every == 0 || done == spec.events {
+        ahead.applied = to;
+        if ahead.applied >= 4 * LOOKAHEAD_OPS {
+            ahead.ops.drain(..ahead.applied);
+            ahead.applied = 0;
+        }
+        applied_events += 1;
+        if applied_events % sample_every == 0 || applied_events == spec.events {
             let (entries, bytes) = live.size();
             state.push(StatePoint {
-                events: done,
+                events: applied_events,
                 entries,
                 bytes,
             });
         }
     }
-    let windows = (!window_elements.is_empty()).then(|| {
-        let n = window_elements.len() as u64;
-        (n, window_elements.values().sum::<u64>() as f64 / n as f64)
+    let windows = (!windows.is_empty()).then(|| {
+        let n = windows.len() as u64;
+        (n, window_elements as f64 / n as f64)
     });
     Ok(Description {
         name: spec.name.clone(),
