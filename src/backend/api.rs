@@ -91,8 +91,29 @@ pub trait Backend: Send {
 }
 
 /// A backend's native statistics at one moment: counters (cumulative since open) and gauges.
+/// The counters come from RocksDB's statistics object, which a DB has only when asked for (as in
+/// Flink); the gauges are properties, always there.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatsSnapshot {
+    /// The statistics object's counters; None when the DB has none.
+    pub tickers: Option<TickerCounts>,
+    /// Write delays and stops.
+    pub stall_count: u64,
+    /// Memtable memory now.
+    pub memtable_bytes: u64,
+    /// Block cache memory now.
+    pub block_cache_usage: u64,
+    /// SST files' total size now.
+    pub sst_bytes: u64,
+    /// Estimated live data now.
+    pub live_data_bytes: u64,
+    /// SST files per LSM level now.
+    pub files_per_level: Vec<u64>,
+}
+
+/// RocksDB's tickers at one moment, cumulative since open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TickerCounts {
     /// Bytes the application wrote (puts and merges; RocksDB `bytes.written`).
     pub user_bytes_written: u64,
     /// Point reads (`number.keys.read`).
@@ -111,16 +132,4 @@ pub struct StatsSnapshot {
     pub block_bytes_read: u64,
     /// Time writes were stalled, µs.
     pub stall_micros: u64,
-    /// Write delays and stops.
-    pub stall_count: u64,
-    /// Memtable memory now.
-    pub memtable_bytes: u64,
-    /// Block cache memory now.
-    pub block_cache_usage: u64,
-    /// SST files' total size now.
-    pub sst_bytes: u64,
-    /// Estimated live data now.
-    pub live_data_bytes: u64,
-    /// SST files per LSM level now.
-    pub files_per_level: Vec<u64>,
 }

@@ -18,7 +18,7 @@ use anyhow::Result;
 
 use crate::checkpoint::{CheckpointHandle, CheckpointMode, SnapshotFormat};
 
-pub use api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot};
+pub use api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot, TickerCounts};
 pub use digest::{Digest, EntryAddress};
 
 /// Which backend to build, with its settings (serialized into a repeat's job file, see

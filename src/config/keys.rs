@@ -12,8 +12,8 @@ use super::taskmanager::TaskManagerMemory;
 use super::{BackendType, CheckpointKeys, Origin, Resolved};
 use crate::backend::rocksdb::profile::{CompactionStyle, Compression};
 use crate::backend::rocksdb::{
-    MemoryMode, PredefinedProfile, RocksDbConfig, RocksSettings, TimerFactory,
-    DEFAULT_TIMER_CACHE_SIZE,
+    MemoryMode, PredefinedProfile, RocksDbConfig, RocksSettings, TickerMetrics, TimerFactory,
+    DEFAULT_TIMER_CACHE_SIZE, TICKER_METRIC_KEYS,
 };
 use crate::backend::BackendConfig;
 use crate::checkpoint::{
@@ -89,6 +89,39 @@ const HIGH_PRIO_POOL_RATIO: &str = "state.backend.rocksdb.memory.high-prio-pool-
 const TIMER_FACTORY: &str = "state.backend.rocksdb.timer-service.factory";
 const TIMER_CACHE_SIZE: &str = "state.backend.rocksdb.timer-service.cache-size";
 const TRANSFER_THREADS: &str = "state.backend.rocksdb.checkpoint.transfer.thread.num";
+/// Flink's property-based native metrics (`RocksDBProperty`, read by a monitor thread once per
+/// metrics report, no statistics object), and its column-family-as-variable switch: accepted and
+/// recorded, not modelled.
+const PROPERTY_METRICS: [&str; 28] = [
+    "num-immutable-mem-table",
+    "mem-table-flush-pending",
+    "compaction-pending",
+    "background-errors",
+    "cur-size-active-mem-table",
+    "cur-size-all-mem-tables",
+    "size-all-mem-tables",
+    "num-entries-active-mem-table",
+    "num-entries-imm-mem-tables",
+    "num-deletes-active-mem-table",
+    "num-deletes-imm-mem-tables",
+    "estimate-num-keys",
+    "estimate-table-readers-mem",
+    "num-snapshots",
+    "num-live-versions",
+    "estimate-live-data-size",
+    "total-sst-files-size",
+    "live-sst-files-size",
+    "estimate-pending-compaction-bytes",
+    "num-running-compactions",
+    "num-running-flushes",
+    "actual-delayed-write-rate",
+    "is-write-stopped",
+    "block-cache-capacity",
+    "block-cache-usage",
+    "block-cache-pinned-usage",
+    "num-files-at-level",
+    "column-family-as-variable",
+];
 const TM_MANAGED_SIZE: &str = "taskmanager.memory.managed.size";
 const TM_SLOTS: &str = "taskmanager.numberOfTaskSlots";
 const TM_PROCESS_SIZE: &str = "taskmanager.memory.process.size";
@@ -136,7 +169,8 @@ const ALIASES: [(&str, &str); 7] = [
     ("s3.access.key", "s3.access-key"),
 ];
 
-/// Every key statebench reads.
+/// Every key statebench reads besides Flink's statistics-based metric keys
+/// ([`TICKER_METRIC_KEYS`]; [`modelled_keys`] gives both).
 pub const KEYS: &[&str] = &[
     "state.backend.type",
     "state.backend.rocksdb.predefined-options",
@@ -252,6 +286,14 @@ fn kind_of(name: &str) -> Option<Kind> {
             min: 0.0,
             max: 1.0 - f64::EPSILON,
         },
+        _ if TICKER_METRIC_KEYS.contains(&name) => Kind::Bool,
+        (_, Some(metric))
+            if metric
+                .strip_prefix("metrics.")
+                .is_some_and(|m| PROPERTY_METRICS.contains(&m)) =>
+        {
+            Kind::NotModelled
+        }
         (_, Some("timer-service.factory")) => Kind::Choice(&["ROCKSDB", "HEAP"]),
         // `RocksDBPriorityQueueSetFactory`: checkArgument(cacheSize > 0).
         (_, Some("timer-service.cache-size")) => Kind::Int {
@@ -361,6 +403,12 @@ fn kind_of(name: &str) -> Option<Kind> {
     })
 }
 
+/// Every key statebench models, in the order a config.yaml lists them: [`KEYS`], then Flink's
+/// statistics-based metric keys.
+pub(super) fn modelled_keys() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().copied().chain(TICKER_METRIC_KEYS)
+}
+
 /// Whether statebench knows the key.
 pub(super) fn is_known(name: &str) -> bool {
     kind_of(name).is_some()
@@ -398,8 +446,7 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// "unknown key" with the closest known key, if one is close.
 pub(super) fn unknown_key_message(name: &str, origin: &Origin) -> String {
-    let closest = KEYS
-        .iter()
+    let closest = modelled_keys()
         .min_by_key(|k| distance(name, k))
         .filter(|k| distance(name, k) <= name.len() / 3);
     match closest {
@@ -695,7 +742,7 @@ fn current_name(name: &str) -> Option<&'static str> {
         .iter()
         .find(|(alias, _)| *alias == name)
         .map(|(_, current)| *current)
-        .or_else(|| KEYS.iter().copied().find(|key| *key == name))
+        .or_else(|| modelled_keys().find(|key| *key == name))
 }
 
 /// Parses the modelled keys of `entries`.
@@ -789,6 +836,10 @@ pub(super) fn resolve(
     if let Some(Value::Int(n)) = get(TRANSFER_THREADS) {
         config.transfer_threads = (*n).clamp(i32::MIN.into(), i32::MAX.into()) as i32;
     }
+    config.ticker_metrics = TICKER_METRIC_KEYS
+        .into_iter()
+        .filter(|name| get(name) == Some(&Value::Bool(true)))
+        .fold(TickerMetrics::default(), TickerMetrics::with);
     if config.timers == TimerFactory::Heap {
         // Visible in cell ids: the timer service changes what a cell measures.
         config.label.push_str("+HEAP_TIMERS");
@@ -948,7 +999,8 @@ fn memory_mode(values: &Values) -> Result<MemoryMode> {
     })
 }
 
-/// Every key a cell of `backend` under `checkpoint` runs with and its value, in [`KEYS`] order:
+/// Every key a cell of `backend` under `checkpoint` runs with and its value, in [`modelled_keys`]
+/// order:
 /// the backend type; for RocksDB the profile, each setting, the keys of its memory mode and the
 /// timer service; with checkpoints, the checkpointing keys. The TaskManager's memory keys are
 /// `config`'s when they give the managed memory the cell has, else that memory on one slot.
@@ -1013,6 +1065,9 @@ pub(super) fn cell_values(
         );
         values.insert(TIMER_CACHE_SIZE, Value::Int(rocks.timer_cache_size as i64));
         values.insert(TRANSFER_THREADS, Value::Int(rocks.transfer_threads.into()));
+        for name in rocks.ticker_metrics.keys() {
+            values.insert(name, Value::Bool(true));
+        }
     }
     if checkpoint.mode != CheckpointMode::None {
         values.insert(INTERVAL, Value::Duration(checkpoint.interval));
@@ -1046,8 +1101,8 @@ pub(super) fn cell_values(
             values.insert(S3_PATH_STYLE, Value::Bool(true));
         }
     }
-    KEYS.iter()
-        .filter_map(|key| values.remove(key).map(|value| (*key, value)))
+    modelled_keys()
+        .filter_map(|key| values.remove(key).map(|value| (key, value)))
         .collect()
 }
 

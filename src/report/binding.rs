@@ -101,8 +101,11 @@ pub fn binding(cell: &CellResult, machine: &Machine, slots: usize) -> Option<Bin
         bytes((used.device_write_bytes as f64 / secs) as u64),
         100.0 * used.iowait_fraction,
         cell.rocksdb.as_ref().map_or(String::new(), |r| format!(
-            ", block cache hit rate {:.1}%, SST files {}",
-            100.0 * r.block_cache_hit_rate,
+            ", {}SST files {}",
+            r.block_cache_hit_rate.map_or(String::new(), |h| format!(
+                "block cache hit rate {:.1}%, ",
+                100.0 * h
+            )),
             bytes(r.sst_bytes)
         )),
         bound.map_or(String::new(), |b| format!(
@@ -250,11 +253,14 @@ pub fn resources_line(md: &mut String, cell: &CellResult) -> Result<()> {
              (`/proc/self/io`{}), {:.2} s of CPU ({:.2} of {} cores busy), machine iowait {:.1}%.",
             bytes(u.device_read_bytes),
             bytes(u.device_write_bytes),
-            cell.rocksdb.as_ref().map_or(String::new(), |r| format!(
-                "; RocksDB's own counters: compactions read {}, flushes and compactions wrote {}",
-                bytes(r.compaction_read_bytes),
-                bytes(r.flush_bytes + r.compaction_write_bytes)
-            )),
+            cell.rocksdb
+                .as_ref()
+                .and_then(|r| Some((r.compaction_read_bytes?, r.flush_bytes? + r.compaction_write_bytes?)))
+                .map_or(String::new(), |(read, written)| format!(
+                    "; RocksDB's own counters: compactions read {}, flushes and compactions wrote {}",
+                    bytes(read),
+                    bytes(written)
+                )),
             u.cpu_s,
             u.cores_busy,
             u.cores,
@@ -333,7 +339,7 @@ mod tests {
         let mut c = measured(20.48, 0.4, 0.3);
         c.rocksdb = Some(RocksDbStats {
             sst_bytes: 3 << 30,
-            block_cache_hit_rate: 0.4,
+            block_cache_hit_rate: Some(0.4),
             ..RocksDbStats::default()
         });
         c.memory_bound = Some(MemoryBound {

@@ -66,7 +66,10 @@ impl Exporter for CsvExporter {
         let analysis = analyze(results);
         for (c, stats) in results.cells.iter().zip(&analysis.cells) {
             let s = checkpoint_stats(c).unwrap_or_default();
-            let stat = |f: fn(&RocksDbStats) -> String| c.rocksdb.as_ref().map_or(String::new(), f);
+            // Empty where the cell has no such figure (the heap backend; tickers not measured).
+            let stat = |f: fn(&RocksDbStats) -> Option<String>| {
+                c.rocksdb.as_ref().and_then(f).unwrap_or_default()
+            };
             for o in c.ops.iter().chain(std::iter::once(&c.all_ops)) {
                 let fields = [
                     c.id.clone(),
@@ -92,9 +95,9 @@ impl Exporter for CsvExporter {
                     c.restore
                         .as_ref()
                         .map_or(String::new(), |r| r.verified.to_string()),
-                    stat(|r| format!("{:.4}", r.write_amplification)),
-                    stat(|r| format!("{:.4}", r.block_cache_hit_rate)),
-                    stat(|r| format!("{:.3}", r.stall_ms)),
+                    stat(|r| r.write_amplification.map(|w| format!("{w:.4}"))),
+                    stat(|r| r.block_cache_hit_rate.map(|h| format!("{h:.4}"))),
+                    stat(|r| r.stall_ms.map(|ms| format!("{ms:.3}"))),
                     stats.repeats.to_string(),
                     format!("{:.1}", stats.ops_per_s.median),
                     format!("{:.1}", stats.ops_per_s.low),

@@ -13,10 +13,11 @@ use super::summary::checkpoint_stats;
 use super::{Exporter, PLOTS};
 use crate::analysis::trend::{TREND_CHANGE, TREND_P};
 use crate::analysis::{analyze, throughput_ratio, MIN_CHECKPOINT_INTERVALS};
+use crate::backend::rocksdb::RocksStatistics;
 use crate::checkpoint::CheckpointMode;
 use crate::config::BackendType;
 use crate::results::{
-    Analysis, CellResult, CellStatistics, DiskProbe, Estimate, OpLatency, Results,
+    Analysis, CellResult, CellStatistics, DiskProbe, Estimate, OpLatency, Results, RocksDbStats,
 };
 
 /// Writes report.md.
@@ -397,27 +398,48 @@ fn explain_rocksdb(md: &mut String, r: &Results, rec: &Recommendation) -> Result
         return Ok(());
     };
     if let (Some(sa), Some(sb)) = (&a.rocksdb, &b.rocksdb) {
+        let tickers = match (tickers_of(sa), tickers_of(sb)) {
+            (Some((wa, ha, ga, sta)), Some((wb, hb, gb, stb))) => format!(
+                "write amplification {wa:.2}× vs {wb:.2}×, block cache hit rate {:.1}% vs {:.1}%, \
+                 {} vs {} of blocks read per get, write stall time {} vs {}, ",
+                100.0 * ha,
+                100.0 * hb,
+                bytes(ga as u64),
+                bytes(gb as u64),
+                millis(sta),
+                millis(stb),
+            ),
+            _ => String::new(),
+        };
         writeln!(
             md,
             "RocksDB's view (median repeat of each) of the recommended RocksDB cell `{}` and the \
-             next fastest `{}`: write amplification {:.2}× vs {:.2}×, block cache hit rate {:.1}% \
-             vs {:.1}%, {} vs {} of blocks read per get, write stalls {} vs {}, average \
-             checkpoint stall {} vs {}.\n",
+             next fastest `{}`: {tickers}space amplification {:.2}× vs {:.2}×, SST files {} vs {}, \
+             {} vs {} write stalls and delays, average checkpoint stall {} vs {}.\n",
             a.id,
             b.id,
-            sa.write_amplification,
-            sb.write_amplification,
-            100.0 * sa.block_cache_hit_rate,
-            100.0 * sb.block_cache_hit_rate,
-            bytes(sa.block_bytes_per_get as u64),
-            bytes(sb.block_bytes_per_get as u64),
-            millis(sa.stall_ms),
-            millis(sb.stall_ms),
+            sa.space_amplification,
+            sb.space_amplification,
+            bytes(sa.sst_bytes),
+            bytes(sb.sst_bytes),
+            sa.stall_count,
+            sb.stall_count,
             millis(checkpoint_stats(a).map_or(0.0, |s| s.avg_sync_ms)),
             millis(checkpoint_stats(b).map_or(0.0, |s| s.avg_sync_ms)),
         )?;
     }
     Ok(())
+}
+
+/// A cell's ticker figures (write amplification, cache hit rate, bytes per get, stall ms), when
+/// RocksDB's statistics were on.
+fn tickers_of(r: &RocksDbStats) -> Option<(f64, f64, f64, f64)> {
+    Some((
+        r.write_amplification?,
+        r.block_cache_hit_rate?,
+        r.block_bytes_per_get?,
+        r.stall_ms?,
+    ))
 }
 
 /// How the numbers were taken: repeats, order, processes, page cache, warm-up, steady state.
@@ -545,13 +567,20 @@ fn headline(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
          faster than the next one beyond the noise. ⚠ marks a cell not in a steady state (see \
          \"How this was measured\").\n"
     )?;
+    // RocksDB's ticker figures get columns only when some cell measured them.
+    let tickers = r
+        .cells
+        .iter()
+        .any(|c| c.rocksdb.as_ref().and_then(tickers_of).is_some());
     writeln!(
         md,
-        "| # | cell | ops/s | vs fastest | | p99 | p99.9 | checkpoints | mean checkpoint | last size | recovery | peak memory | verified | write amp | cache hits |"
+        "| # | cell | ops/s | vs fastest | | p99 | p99.9 | checkpoints | mean checkpoint | last size | recovery | peak memory | verified |{}",
+        if tickers { " write amp | cache hits |" } else { "" }
     )?;
     writeln!(
         md,
-        "|--:|---|--:|--:|:-:|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|"
+        "|--:|---|--:|--:|:-:|--:|--:|--:|--:|--:|--:|--:|:-:|{}",
+        if tickers { "--:|--:|" } else { "" }
     )?;
     for (rank, ranked) in a.ranking.iter().enumerate() {
         let Some(i) = r.cells.iter().position(|c| c.id == ranked.cell) else {
@@ -560,9 +589,9 @@ fn headline(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
         let (c, s) = (&r.cells[i], &a.cells[i]);
         let dash = || "—".to_string();
         let e = &ranked.ratio_to_fastest;
-        writeln!(
+        write!(
             md,
-            "| {} | `{}`{} | {} | {:.2} ({:.2}–{:.2}) | {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | `{}`{} | {} | {:.2} ({:.2}–{:.2}) | {}{} | {} | {} | {} | {} | {} | {} | {} | {} |",
             rank + 1,
             c.id,
             if s.drifting() || s.short() { " ⚠" } else { "" },
@@ -580,15 +609,23 @@ fn headline(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
             s.recovery_ms.as_ref().map_or_else(dash, |e| millis(e.median)),
             s.peak_rss_bytes.as_ref().map_or_else(dash, |e| bytes(e.median as u64)),
             verified_mark(c),
-            c.rocksdb
-                .as_ref()
-                .map_or_else(dash, |r| format!("{:.2}×", r.write_amplification)),
-            c.rocksdb
-                .as_ref()
-                .map_or_else(dash, |r| format!("{:.1}%", 100.0 * r.block_cache_hit_rate)),
         )?;
+        match c.rocksdb.as_ref().and_then(tickers_of) {
+            Some((write_amp, hits, _, _)) => {
+                writeln!(md, " {write_amp:.2}× | {:.1}% |", 100.0 * hits)?
+            }
+            None if tickers => writeln!(md, " — | — |")?,
+            None => writeln!(md)?,
+        }
     }
     writeln!(md)?;
+    let unmeasured = r
+        .cells
+        .iter()
+        .any(|c| c.rocksdb.as_ref().is_some_and(|s| tickers_of(s).is_none()));
+    if unmeasured {
+        writeln!(md, "{STATISTICS_OFF}\n")?;
+    }
     Ok(())
 }
 
@@ -786,31 +823,7 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
             .filter(|(_, n)| **n > 0)
             .map(|(level, n)| format!("L{level} {n}"))
             .collect();
-        writeln!(
-            md,
-            "RocksDB over the measured part: write amplification {:.2}×, space amplification {:.2}×, \
-             block cache hit rate {:.1}%, {} of blocks read per get; {} write stalls ({}); \
-             {} written by the operator, {} flushed, compactions read {} and wrote {}. \
-             At the end: memtables {}, block cache {}, SST files {} (live data {}), files per level: {}. \
-             (RocksDB's statistics, tickers only, were on to measure this; Flink keeps them off \
-             unless its RocksDB native metrics are enabled. `cargo bench --bench overhead` \
-             measures their cost, statistics on against off.)\n",
-            r.write_amplification,
-            r.space_amplification,
-            100.0 * r.block_cache_hit_rate,
-            bytes(r.block_bytes_per_get as u64),
-            r.stall_count,
-            millis(r.stall_ms),
-            bytes(r.user_bytes_written),
-            bytes(r.flush_bytes),
-            bytes(r.compaction_read_bytes),
-            bytes(r.compaction_write_bytes),
-            bytes(r.memtable_bytes),
-            bytes(r.block_cache_usage),
-            bytes(r.sst_bytes),
-            bytes(r.live_data_bytes),
-            if levels.is_empty() { "none".to_string() } else { levels.join(", ") }
-        )?;
+        writeln!(md, "{}\n", rocksdb_paragraph(r, &levels))?;
     }
     resources_line(md, c)?;
     if let Some(log) = &c.histogram_log {
@@ -824,6 +837,64 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
     }
     Ok(())
 }
+
+/// What RocksDB's own numbers say about a cell's measured part: the ticker figures when the
+/// DB had a statistics object (and which one, with what it costs), else that they were not
+/// measured and why; the properties always.
+fn rocksdb_paragraph(r: &RocksDbStats, levels: &[String]) -> String {
+    let tickers = match tickers_of(r) {
+        Some((write_amp, hits, per_get, stall_ms)) => format!(
+            "write amplification {write_amp:.2}×, block cache hit rate {:.1}%, {} of blocks read \
+             per get, write stall time {}; {} written by the operator, {} flushed, compactions read \
+             {} and wrote {}; ",
+            100.0 * hits,
+            bytes(per_get as u64),
+            millis(stall_ms),
+            r.user_bytes_written.map_or_else(String::new, bytes),
+            r.flush_bytes.map_or_else(String::new, bytes),
+            r.compaction_read_bytes.map_or_else(String::new, bytes),
+            r.compaction_write_bytes.map_or_else(String::new, bytes),
+        ),
+        None => String::new(),
+    };
+    let source = match r.statistics {
+        RocksStatistics::Off => STATISTICS_OFF,
+        RocksStatistics::Tickers => {
+            "RocksDB's statistics, tickers only, were on to measure the amplification, hit rate \
+             and stall time (`--rocksdb-statistics`); Flink keeps them off unless a \
+             statistics-based native metric is enabled, and they cost this cell some throughput: \
+             `cargo bench --bench overhead` measures statistics on against off."
+        }
+        RocksStatistics::Flink => {
+            "RocksDB's statistics were on as Flink turns them on for its statistics-based native \
+             metrics (`state.backend.rocksdb.metrics.*`): tickers and histograms, at a cost to \
+             throughput that a job with those metrics pays too."
+        }
+    };
+    format!(
+        "RocksDB over the measured part: {tickers}space amplification {:.2}×, {} write stalls \
+         and delays. At the end: memtables {}, block cache {}, SST files {} (live data {}), files \
+         per level: {}. {source}",
+        r.space_amplification,
+        r.stall_count,
+        bytes(r.memtable_bytes),
+        bytes(r.block_cache_usage),
+        bytes(r.sst_bytes),
+        bytes(r.live_data_bytes),
+        if levels.is_empty() {
+            "none".to_string()
+        } else {
+            levels.join(", ")
+        }
+    )
+}
+
+/// Why RocksDB's ticker figures are missing from a cell that ran without statistics.
+const STATISTICS_OFF: &str = "Write amplification, block cache hit rate, bytes read per get and \
+    stall time were not measured: they come from RocksDB's statistics object, which Flink does \
+    not create unless a statistics-based native metric is enabled, and which costs a RocksDB cell \
+    several percent of its throughput (`cargo bench --bench overhead`, statistics on against \
+    off). Run with `--rocksdb-statistics` to measure them at that cost.";
 
 /// A latency summary as table cells: mean, p50, p90, p99, p99.9 and max.
 fn latency_columns(l: &OpLatency) -> String {

@@ -74,7 +74,7 @@ pub(crate) mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
+    use crate::backend::rocksdb::{PredefinedProfile, RocksDbConfig, RocksStatistics};
     use crate::backend::BackendConfig;
     use crate::checkpoint::{CheckpointMode, CheckpointSetting};
     pub(crate) use crate::results::tests::results_with;
@@ -218,8 +218,9 @@ pub(crate) mod tests {
         if let BackendConfig::RocksDb(_) = planned.backend {
             c.options_file = Some(format!("options/{id}.ini"));
             c.rocksdb = Some(RocksDbStats {
-                write_amplification: 3.2,
-                block_cache_hit_rate: 0.93,
+                statistics: RocksStatistics::Tickers,
+                write_amplification: Some(3.2),
+                block_cache_hit_rate: Some(0.93),
                 files_per_level: vec![2, 0, 5],
                 ..RocksDbStats::default()
             });

@@ -21,6 +21,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::write_atomically;
+use crate::backend::rocksdb::RocksStatistics;
 use crate::workload::WorkloadSpec;
 pub use constraints::Constraints;
 pub use repeats::RepeatRecord;
@@ -467,29 +468,35 @@ impl BoundMechanism {
     }
 }
 
-/// RocksDB's statistics over a cell's measured part: why a profile is fast or slow.
+/// RocksDB's statistics over a cell's measured part: why a profile is fast or slow. The figures
+/// from tickers are None when the DB had no statistics object (Flink's default; see
+/// [`RocksStatistics`]); the rest are properties, always read.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RocksDbStats {
+    /// Which statistics object the DB had (files written before statistics became optional
+    /// always had tickers on).
+    #[serde(default = "tickers_were_on")]
+    pub statistics: RocksStatistics,
     /// (flush + compaction bytes written) / bytes the application wrote.
-    pub write_amplification: f64,
+    pub write_amplification: Option<f64>,
     /// SST bytes / estimated live data, at the end.
     pub space_amplification: f64,
     /// Block cache hits / (hits + misses).
-    pub block_cache_hit_rate: f64,
+    pub block_cache_hit_rate: Option<f64>,
     /// Block bytes read (from cache or files) per point read.
-    pub block_bytes_per_get: f64,
+    pub block_bytes_per_get: Option<f64>,
     /// Time writes were stalled, ms.
-    pub stall_ms: f64,
+    pub stall_ms: Option<f64>,
     /// Write delays and stops.
     pub stall_count: u64,
     /// Bytes the application wrote.
-    pub user_bytes_written: u64,
+    pub user_bytes_written: Option<u64>,
     /// Bytes flushed from memtables.
-    pub flush_bytes: u64,
+    pub flush_bytes: Option<u64>,
     /// Bytes compactions read.
-    pub compaction_read_bytes: u64,
+    pub compaction_read_bytes: Option<u64>,
     /// Bytes compactions wrote.
-    pub compaction_write_bytes: u64,
+    pub compaction_write_bytes: Option<u64>,
     /// Memtable memory at the end.
     pub memtable_bytes: u64,
     /// Block cache memory at the end.
@@ -504,7 +511,13 @@ pub struct RocksDbStats {
     pub samples: Vec<StatsSample>,
 }
 
-/// RocksDB's gauges and the counters' progress at one moment of the measured part.
+/// What results written before RocksDB statistics became optional had: tickers on.
+fn tickers_were_on() -> RocksStatistics {
+    RocksStatistics::Tickers
+}
+
+/// RocksDB's gauges and the counters' progress at one moment of the measured part (the
+/// counters None without a statistics object).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct StatsSample {
     /// Seconds since the measured part started.
@@ -516,11 +529,11 @@ pub struct StatsSample {
     /// SST bytes.
     pub sst_bytes: u64,
     /// Bytes flushed since the measured part started.
-    pub flush_bytes: u64,
+    pub flush_bytes: Option<u64>,
     /// Bytes compactions wrote since the measured part started.
-    pub compaction_write_bytes: u64,
+    pub compaction_write_bytes: Option<u64>,
     /// Stall time since the measured part started, ms.
-    pub stall_ms: f64,
+    pub stall_ms: Option<f64>,
 }
 
 /// Latency summary of one op class, in nanoseconds.

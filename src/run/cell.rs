@@ -14,6 +14,7 @@ use super::max_rate::{find_max_rate, RateSearch};
 use super::replay::{Pacing, Progress, Replay, Replayed};
 use super::slots::SlotShare;
 use super::workdir::{claim_cell_dir, remove_cell_dir};
+use crate::backend::rocksdb::RocksStatistics;
 use crate::backend::{Backend, BackendConfig, Digest, StateLayout};
 use crate::checkpoint::{
     remove_dir_if_present, CheckpointHandle, CheckpointMode, CheckpointSetting, CheckpointStore,
@@ -211,7 +212,7 @@ pub(super) fn run_share(
         digest: backend.digest()?,
         time: replayed.event_time,
     };
-    let measured = finish_measurement(replayed, paths, &id)?;
+    let measured = finish_measurement(replayed, paths, &id, statistics_of(&cell.backend))?;
     let options_file = save_options_file(backend.as_ref(), &paths.run, &id)?;
     let savepoint = match cell.options.savepoint {
         true => Some(
@@ -320,9 +321,23 @@ fn job_dir(paths: &CellPaths, id: &str) -> String {
     }
 }
 
+/// The statistics object a RocksDB backend of `backend` has (none for the heap backend).
+fn statistics_of(backend: &BackendConfig) -> RocksStatistics {
+    match backend {
+        BackendConfig::RocksDb(config) => config.statistics_level(),
+        BackendConfig::HashMap => RocksStatistics::Off,
+    }
+}
+
 /// Ends the measured part of `replayed`: summarizes the latencies, writes the interval log into
-/// the run directory, and turns the backend's statistics into what the measured part did.
-fn finish_measurement(replayed: Replayed, paths: &CellPaths, id: &str) -> Result<Measured> {
+/// the run directory, and turns the backend's statistics (taken with `statistics`) into what
+/// the measured part did.
+fn finish_measurement(
+    replayed: Replayed,
+    paths: &CellPaths,
+    id: &str,
+    statistics: RocksStatistics,
+) -> Result<Measured> {
     let measurement = replayed
         .measurement
         .context("the workload has no events after warm-up")?;
@@ -338,7 +353,12 @@ fn finish_measurement(replayed: Replayed, paths: &CellPaths, id: &str) -> Result
         &recorded.intervals,
     )?;
     let rocksdb = match (measurement.stats_start, replayed.stats_end) {
-        (Some(start), Some(end)) => Some(summarize_stats(&start, &end, measurement.stats_samples)),
+        (Some(start), Some(end)) => Some(summarize_stats(
+            statistics,
+            &start,
+            &end,
+            measurement.stats_samples,
+        )),
         _ => None,
     };
     let elapsed = Clock::get().instant(replayed.end) - measurement.start;

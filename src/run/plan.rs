@@ -40,6 +40,8 @@ pub struct Plan {
     profiles: Vec<UserProfile>,
     /// `--interval`.
     interval: Option<Duration>,
+    /// `--rocksdb-statistics`: RocksDB cells keep RocksDB's tickers.
+    rocksdb_statistics: bool,
 }
 
 /// A RocksDB row of the matrix: a profile and what it resolves to.
@@ -64,7 +66,15 @@ impl Plan {
             config,
             profiles,
             interval,
+            rocksdb_statistics: false,
         }
+    }
+
+    /// The plan with RocksDB's statistics (tickers only) on in every RocksDB cell
+    /// (`--rocksdb-statistics`), or off as in Flink.
+    pub fn with_rocksdb_statistics(mut self, on: bool) -> Plan {
+        self.rocksdb_statistics = on;
+        self
     }
 
     /// The plan of the command line's options: the `--config` file, each `--set` over it, the
@@ -137,6 +147,7 @@ impl Plan {
         }
         for row in &mut rows {
             row.config.label = row.profile.label(row.config.timers);
+            row.config.statistics = self.rocksdb_statistics;
         }
         Ok(rows)
     }

@@ -243,17 +243,24 @@ fn restore_together<'a>(
     })
 }
 
-/// The slots' RocksDB statistics as one: bytes and sizes summed, rates averaged.
+/// The slots' RocksDB statistics as one: bytes and sizes summed, rates averaged; the ticker
+/// figures only when every slot has them.
 fn rocksdb_together(parts: &[CellResult]) -> Option<RocksDbStats> {
     let stats: Vec<&RocksDbStats> = parts
         .iter()
         .map(|p| p.rocksdb.as_ref())
         .collect::<Option<Vec<_>>>()?;
     let sum = |f: fn(&RocksDbStats) -> u64| stats.iter().map(|s| f(s)).sum::<u64>();
-    let mean =
-        |f: fn(&RocksDbStats) -> f64| stats.iter().map(|s| f(s)).sum::<f64>() / stats.len() as f64;
-    let user = sum(|s| s.user_bytes_written);
-    let (flush, compaction_write) = (sum(|s| s.flush_bytes), sum(|s| s.compaction_write_bytes));
+    let sum_of = |f: fn(&RocksDbStats) -> Option<u64>| stats.iter().map(|s| f(s)).sum();
+    let mean_of = |f: fn(&RocksDbStats) -> Option<f64>| {
+        let total: Option<f64> = stats.iter().map(|s| f(s)).sum();
+        total.map(|t| t / stats.len() as f64)
+    };
+    let user: Option<u64> = sum_of(|s| s.user_bytes_written);
+    let (flush, compaction_write): (Option<u64>, Option<u64>) = (
+        sum_of(|s| s.flush_bytes),
+        sum_of(|s| s.compaction_write_bytes),
+    );
     let (sst, live) = (sum(|s| s.sst_bytes), sum(|s| s.live_data_bytes));
     let levels = stats
         .iter()
@@ -261,21 +268,23 @@ fn rocksdb_together(parts: &[CellResult]) -> Option<RocksDbStats> {
         .max()
         .unwrap_or(0);
     Some(RocksDbStats {
-        write_amplification: match user {
-            0 => 0.0,
-            u => (flush + compaction_write) as f64 / u as f64,
+        statistics: stats[0].statistics,
+        write_amplification: match (user, flush, compaction_write) {
+            (Some(0), Some(_), Some(_)) => Some(0.0),
+            (Some(u), Some(f), Some(c)) => Some((f + c) as f64 / u as f64),
+            _ => None,
         },
         space_amplification: match live {
             0 => 0.0,
             l => sst as f64 / l as f64,
         },
-        block_cache_hit_rate: mean(|s| s.block_cache_hit_rate),
-        block_bytes_per_get: mean(|s| s.block_bytes_per_get),
+        block_cache_hit_rate: mean_of(|s| s.block_cache_hit_rate),
+        block_bytes_per_get: mean_of(|s| s.block_bytes_per_get),
         stall_ms: stats.iter().map(|s| s.stall_ms).sum(),
         stall_count: sum(|s| s.stall_count),
         user_bytes_written: user,
         flush_bytes: flush,
-        compaction_read_bytes: sum(|s| s.compaction_read_bytes),
+        compaction_read_bytes: sum_of(|s| s.compaction_read_bytes),
         compaction_write_bytes: compaction_write,
         memtable_bytes: sum(|s| s.memtable_bytes),
         block_cache_usage: sum(|s| s.block_cache_usage),

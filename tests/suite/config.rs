@@ -158,6 +158,14 @@ fn mistakes_name_the_key_the_value_and_the_choices() {
             "state.backend.rocksdb.thread.num 4\n",
             &["line 1", "key: value"][..],
         ),
+        (
+            "state.backend.rocksdb.metrics.block-cache-hits: true\n",
+            &["did you mean `state.backend.rocksdb.metrics.block-cache-hit`"][..],
+        ),
+        (
+            "state.backend.rocksdb.metrics.stall-micros: yes please\n",
+            &["metrics.stall-micros", "\"yes please\""][..],
+        ),
     ];
     for (text, needles) in cases {
         let path = write(dir.path(), "flink-conf.yaml", text);

@@ -220,7 +220,8 @@ fn rocksdb_cell(workload: &Path, reports: &Path, extra: &[&str]) -> PathBuf {
 #[test]
 fn container_memory_bounds_each_repeat_and_defaults_to_the_process_size() {
     let dir = tempfile::tempdir().unwrap();
-    let workload = tiny_workload(dir.path(), 3_000);
+    // Long enough that the measured part takes several of the kernel's 10 ms CPU-time ticks.
+    let workload = tiny_workload(dir.path(), 40_000);
     // The default: the configuration's taskmanager.memory.process.size.
     let run = rocksdb_cell(
         &workload,

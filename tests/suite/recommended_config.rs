@@ -8,7 +8,7 @@ use crate::common;
 use std::path::Path;
 use std::time::Duration;
 
-use statebench::backend::rocksdb::{MemoryMode, PredefinedProfile, TimerFactory};
+use statebench::backend::rocksdb::{MemoryMode, PredefinedProfile, RocksStatistics, TimerFactory};
 use statebench::backend::BackendConfig;
 use statebench::checkpoint::CheckpointMode;
 use statebench::config::{
@@ -63,6 +63,7 @@ fn assert_round_trip(cell: &Cell, dir: &Path) -> String {
             assert_eq!(back.settings, rocks.settings, "{what}\n{yaml}");
             assert_eq!(back.memory, rocks.memory, "{what}\n{yaml}");
             assert_eq!(back.timers, rocks.timers, "{what}\n{yaml}");
+            assert_eq!(back.ticker_metrics, rocks.ticker_metrics, "{what}\n{yaml}");
             BackendConfig::RocksDb(back.clone())
         }
     };
@@ -169,9 +170,16 @@ fn config_set_and_user_profile_keys_are_recommended_as_measured() {
     let set = [
         "state.backend.rocksdb.timer-service.factory=HEAP".to_string(),
         "state.backend.rocksdb.block.cache-size=16mb".to_string(),
+        // A statistics-based native metric (modelled: the DB gets Flink's statistics object)
+        // and a property-based one (recorded only).
+        "state.backend.rocksdb.metrics.bytes-read=true".to_string(),
+        "state.backend.rocksdb.metrics.estimate-num-keys=true".to_string(),
     ];
     for interval in [None, Some("1500ms")] {
-        let plan = Plan::from_options(Some(&config), &set, Some(&profiles), interval).unwrap();
+        // statebench's own statistics are instrumentation, never a key of the job's.
+        let plan = Plan::from_options(Some(&config), &set, Some(&profiles), interval)
+            .unwrap()
+            .with_rocksdb_statistics(true);
         let cells = plan.matrix(&spec).unwrap();
         assert_eq!(
             cells.len(),
@@ -194,6 +202,7 @@ fn config_set_and_user_profile_keys_are_recommended_as_measured() {
             "state.backend.rocksdb.compression.per.level: [LZ4_COMPRESSION, ZSTD_COMPRESSION]",
             "state.backend.rocksdb.block.cache-size: 16mb",
             "state.backend.rocksdb.timer-service.factory: HEAP",
+            "state.backend.rocksdb.metrics.bytes-read: true",
             "taskmanager.memory.managed.size: 600mb",
             "taskmanager.numberOfTaskSlots: 2",
             "execution.checkpointing.incremental: false",
@@ -202,10 +211,19 @@ fn config_set_and_user_profile_keys_are_recommended_as_measured() {
             "execution.checkpointing.timeout: 600000ms",
             // Valid keys without a modelled effect: recorded and carried as written.
             "execution.checkpointing.unaligned.enabled: true",
+            "state.backend.rocksdb.metrics.estimate-num-keys: true",
         ] {
             assert!(yaml.lines().any(|l| l == line), "{line:?} not in\n{yaml}");
         }
         assert!(!yaml.contains("BIG_BUFFERS") && !yaml.contains("rocksdb.memory.managed"));
+        let BackendConfig::RocksDb(rocks) = &big.backend else {
+            panic!("a RocksDB cell")
+        };
+        assert_eq!(rocks.statistics_level(), RocksStatistics::Flink);
+        assert!(
+            !yaml.contains("statistics"),
+            "--rocksdb-statistics is no key: {yaml}"
+        );
         assert_eq!(key(big, "state.backend.type").1, KeySource::ConfigFile);
         assert_eq!(
             key(big, "state.backend.rocksdb.writebuffer.size"),

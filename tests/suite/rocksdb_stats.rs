@@ -1,30 +1,29 @@
 //! RocksDB's statistics are read per cell and are plausible on a workload that writes, flushes
-//! and compacts.
+//! and compacts; without a statistics object (Flink's default) the ticker figures are absent
+//! and the properties are still there.
 
 use crate::common;
 
 use std::time::Duration;
 
-use statebench::backend::rocksdb::{PredefinedProfile, RocksDbBackend, RocksDbConfig};
+use statebench::backend::rocksdb::{
+    PredefinedProfile, RocksDbBackend, RocksDbConfig, RocksStatistics,
+};
 use statebench::backend::{Backend, StateLayout};
 use statebench::checkpoint::CheckpointMode;
 use statebench::measure::summarize_stats;
 use statebench::workload::{fill_value, Namespace, OpKind, StateKind, StateOp, ValueRef};
 
-#[test]
-fn forced_flushes_and_compactions_show_in_the_statistics() {
+/// Writes 3 × 20k values with a full compaction after each round, then reads 5k of them:
+/// RocksDB's statistics of that, taken with `config`.
+fn forced_flushes_and_compactions(config: &RocksDbConfig) -> statebench::results::RocksDbStats {
     let dir = tempfile::tempdir().unwrap();
     let layout = StateLayout {
         states: vec![("v".into(), StateKind::Value)],
         max_parallelism: 128,
         ttl: None,
     };
-    let mut b = RocksDbBackend::open(
-        &RocksDbConfig::new(PredefinedProfile::Default),
-        &layout,
-        dir.path(),
-    )
-    .unwrap();
+    let mut b = RocksDbBackend::open(config, &layout, dir.path()).unwrap();
     let start = b.stats().unwrap().unwrap();
     let mut value = Vec::new();
     for round in 0..3u64 {
@@ -54,30 +53,59 @@ fn forced_flushes_and_compactions_show_in_the_statistics() {
         assert!(b.apply(&op, &[]).unwrap().found);
     }
     let end = b.stats().unwrap().unwrap();
-    let s = summarize_stats(&start, &end, vec![]);
-    assert!(s.user_bytes_written >= 3 * 20_000 * 100, "{s:?}");
-    assert!(
-        s.flush_bytes > 0 && s.compaction_write_bytes > 0 && s.compaction_read_bytes > 0,
-        "{s:?}"
+    summarize_stats(config.statistics_level(), &start, &end, vec![])
+}
+
+#[test]
+fn forced_flushes_and_compactions_show_in_the_statistics() {
+    let mut config = RocksDbConfig::new(PredefinedProfile::Default);
+    config.statistics = true;
+    assert_eq!(config.statistics_level(), RocksStatistics::Tickers);
+    let s = forced_flushes_and_compactions(&config);
+    let (user, flush, written, read) = (
+        s.user_bytes_written.unwrap(),
+        s.flush_bytes.unwrap(),
+        s.compaction_write_bytes.unwrap(),
+        s.compaction_read_bytes.unwrap(),
     );
+    assert!(user >= 3 * 20_000 * 100, "{s:?}");
+    assert!(flush > 0 && written > 0 && read > 0, "{s:?}");
     assert!(
-        s.write_amplification >= 1.0,
+        s.write_amplification.unwrap() >= 1.0,
         "flush + compaction rewrote everything: {s:?}"
     );
     assert!(
         s.space_amplification >= 0.5 && s.space_amplification < 3.0,
         "{s:?}"
     );
-    assert!(
-        s.block_cache_hit_rate > 0.0 && s.block_cache_hit_rate <= 1.0,
-        "{s:?}"
-    );
-    assert!(s.block_bytes_per_get > 0.0, "{s:?}");
+    let hits = s.block_cache_hit_rate.unwrap();
+    assert!(hits > 0.0 && hits <= 1.0, "{s:?}");
+    assert!(s.block_bytes_per_get.unwrap() > 0.0, "{s:?}");
     assert!(
         s.sst_bytes > 0 && s.live_data_bytes > 0 && s.block_cache_usage > 0,
         "{s:?}"
     );
     assert_eq!(s.files_per_level.len(), 7);
+    assert!(s.files_per_level.iter().sum::<u64>() >= 1, "{s:?}");
+}
+
+#[test]
+fn without_statistics_as_in_flink_only_the_properties_are_read() {
+    let config = RocksDbConfig::new(PredefinedProfile::Default);
+    assert_eq!(config.statistics_level(), RocksStatistics::Off);
+    let s = forced_flushes_and_compactions(&config);
+    assert_eq!(s.statistics, RocksStatistics::Off);
+    assert!(
+        s.write_amplification.is_none()
+            && s.block_cache_hit_rate.is_none()
+            && s.flush_bytes.is_none()
+            && s.stall_ms.is_none(),
+        "a DB without a statistics object counts no tickers: {s:?}"
+    );
+    assert!(
+        s.sst_bytes > 0 && s.live_data_bytes > 0 && s.block_cache_usage > 0,
+        "{s:?}"
+    );
     assert!(s.files_per_level.iter().sum::<u64>() >= 1, "{s:?}");
 }
 
@@ -94,11 +122,10 @@ fn rocksdb_cells_carry_statistics_and_samples() {
         &paths,
     );
     let s = result.rocksdb.expect("RocksDB statistics");
-    assert!(
-        s.user_bytes_written > 0 && s.flush_bytes > 0,
-        "checkpoints flush: {s:?}"
-    );
-    assert!(s.memtable_bytes > 0 || s.sst_bytes > 0);
+    assert_eq!(s.statistics, RocksStatistics::Off, "Flink's default");
+    assert!(s.flush_bytes.is_none(), "{s:?}");
+    assert!(s.sst_bytes > 0, "checkpoints flush: {s:?}");
+    assert!(!s.samples.is_empty());
     assert!(s.samples.windows(2).all(|w| w[0].t_s < w[1].t_s));
     let heap = common::run(
         &spec,
@@ -121,7 +148,12 @@ fn write_stalls_are_timed_and_counted() {
     config
         .set("state.backend.rocksdb.memory.managed=false")
         .unwrap();
+    // Flink's statistics-based native metric for it gives the DB Flink's statistics object.
+    config
+        .set("state.backend.rocksdb.metrics.stall-micros=true")
+        .unwrap();
     let rocks = config.resolve(None).unwrap().rocksdb_config;
+    assert_eq!(rocks.statistics_level(), RocksStatistics::Flink);
     let dir = tempfile::tempdir().unwrap();
     let layout = StateLayout {
         states: vec![("v".into(), StateKind::Value)],
@@ -142,8 +174,13 @@ fn write_stalls_are_timed_and_counted() {
         };
         b.apply(&op, &value).unwrap();
     }
-    let s = summarize_stats(&start, &b.stats().unwrap().unwrap(), vec![]);
-    assert!(s.stall_ms > 0.0 && s.stall_count > 0, "{s:?}");
+    let s = summarize_stats(
+        rocks.statistics_level(),
+        &start,
+        &b.stats().unwrap().unwrap(),
+        vec![],
+    );
+    assert!(s.stall_ms.unwrap() > 0.0 && s.stall_count > 0, "{s:?}");
     assert!(
         s.files_per_level[0] > 0 || s.files_per_level[1] > 0,
         "{s:?}"

@@ -13,6 +13,7 @@ mod options;
 pub mod options_file;
 pub mod profile;
 mod snapshot;
+mod statistics;
 mod stats;
 mod timer_queue;
 mod values;
@@ -42,6 +43,7 @@ use values::ValueCodec;
 pub use layout::KeyBuilder;
 pub use options::SharedMemory;
 pub use profile::{MemoryMode, PredefinedProfile, RocksSettings, TimerFactory};
+pub use statistics::{RocksStatistics, TickerMetrics, TICKER_METRIC_KEYS};
 
 /// RocksDB backend settings: a predefined profile (with Flink's defaults under it and the
 /// user's keys over it), memory, and where timers live.
@@ -62,10 +64,15 @@ pub struct RocksDbConfig {
     /// `checkpoint.transfer.thread.num`: threads uploading and downloading a native checkpoint's
     /// files (see [`transfer_threads`] for 0, 1 and negative values).
     pub transfer_threads: i32,
-    /// Whether RocksDB keeps its statistics (tickers only), which the per-cell amplification,
-    /// hit rate and stall figures come from. On by default; `cargo bench --bench overhead`
-    /// measures what it costs.
+    /// `--rocksdb-statistics`: RocksDB keeps its tickers (not its histograms), which the
+    /// report's write amplification, cache hit rate, bytes read per get and stall time come
+    /// from. Off by default, as in Flink: `cargo bench --bench overhead` measures them costing
+    /// several percent of a cell's throughput (statistics on against off).
     pub statistics: bool,
+    /// Flink's statistics-based native metric keys set to true
+    /// (`state.backend.rocksdb.metrics.block-cache-hit`, ...): with any of them Flink gives the
+    /// DB a statistics object ([`RocksStatistics::Flink`]).
+    pub ticker_metrics: TickerMetrics,
     /// Direct I/O for reads and for flushes and compactions (`use_direct_reads`,
     /// `use_direct_io_for_flush_and_compaction`): how `--container-memory` keeps SSTs out of the
     /// page cache where no cgroup can bound it. Not a Flink key (Flink sets it only through an
@@ -84,9 +91,15 @@ impl RocksDbConfig {
             timers: TimerFactory::Rocksdb,
             timer_cache_size: DEFAULT_TIMER_CACHE_SIZE,
             transfer_threads: DEFAULT_TRANSFER_THREADS,
-            statistics: true,
+            statistics: false,
+            ticker_metrics: TickerMetrics::default(),
             direct_io: false,
         }
+    }
+
+    /// The statistics object the DB gets ([`RocksStatistics::of`]).
+    pub fn statistics_level(&self) -> RocksStatistics {
+        RocksStatistics::of(self.ticker_metrics, self.statistics)
     }
 }
 
@@ -612,9 +625,6 @@ impl Backend for RocksDbBackend {
     }
 
     fn stats(&self) -> Result<Option<StatsSnapshot>> {
-        if !self.db.statistics {
-            return Ok(None);
-        }
         stats::snapshot(&self.db).map(Some)
     }
 }

@@ -1,11 +1,11 @@
 //! RocksDB's own numbers for one instance: tickers from its statistics object (cumulative since
-//! open) and properties summed over the state column families.
+//! open), when it has one, and properties summed over the state column families.
 
 use anyhow::Result;
 use rocksdb::statistics::Ticker;
 
 use super::db::OpenDb;
-use crate::backend::api::StatsSnapshot;
+use crate::backend::api::{StatsSnapshot, TickerCounts};
 
 /// LSM levels reported (RocksDB's default `num_levels`).
 const LEVELS: usize = 7;
@@ -46,7 +46,7 @@ pub(super) fn snapshot(db: &OpenDb) -> Result<StatsSnapshot> {
             .unwrap_or(0),
         None => 0,
     };
-    Ok(StatsSnapshot {
+    let tickers = db.statistics.then(|| TickerCounts {
         user_bytes_written: ticker(Ticker::BytesWritten),
         keys_read: ticker(Ticker::NumberKeysRead),
         flush_bytes: ticker(Ticker::FlushWriteBytes),
@@ -57,6 +57,9 @@ pub(super) fn snapshot(db: &OpenDb) -> Result<StatsSnapshot> {
         block_bytes_read: ticker(Ticker::BlockCacheBytesRead)
             + ticker(Ticker::BlockCacheBytesWrite),
         stall_micros: ticker(Ticker::StallMicros),
+    });
+    Ok(StatsSnapshot {
+        tickers,
         stall_count,
         memtable_bytes: sum("rocksdb.cur-size-all-mem-tables")?,
         block_cache_usage,
