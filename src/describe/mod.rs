@@ -16,6 +16,7 @@ use hdrhistogram::Histogram;
 
 use crate::workload::{Namespace, OpClass, OpGenerator, OpKind, StateId, StateOp, WorkloadSpec};
 use live::LiveState;
+use slots::{SlotKey, SlotTable};
 
 /// Points of the live-state curve.
 const STATE_SAMPLES: u64 = 10;
@@ -161,7 +162,8 @@ fn fill(generator: &mut OpGenerator, batch: &mut Batch) -> bool {
 struct Tally {
     live: LiveState,
     mix: [u64; OpClass::ALL.len()],
-    keys: HashSet<u64, FxBuild>,
+    /// The keys touched (in a table that can be prefetched: up to millions of keys).
+    keys: SlotTable<()>,
     namespaces: HashSet<(StateId, Namespace), FxBuild>,
     /// The previous op's key and (state, namespace): an event's ops mostly share them, and a
     /// set lookup skipped is a cache miss saved.
@@ -183,7 +185,7 @@ impl Tally {
         Ok(Tally {
             live: LiveState::new(spec.ttl),
             mix: [0; OpClass::ALL.len()],
-            keys: HashSet::default(),
+            keys: SlotTable::new(),
             namespaces: HashSet::default(),
             last_key: None,
             last_namespace: None,
@@ -204,13 +206,13 @@ impl Tally {
         let ops = &batch.ops;
         ops.iter()
             .take(LOOKAHEAD_OPS)
-            .for_each(|op| self.live.prefetch(op));
+            .for_each(|op| self.prefetch(op));
         let mut at = 0;
         for &(n, event_time) in &batch.events {
             self.live.set_time(event_time);
             for i in at..at + n {
                 if let Some(ahead) = ops.get(i + LOOKAHEAD_OPS) {
-                    self.live.prefetch(ahead);
+                    self.prefetch(ahead);
                 }
                 self.apply_op(&ops[i])?;
             }
@@ -228,10 +230,16 @@ impl Tally {
         Ok(())
     }
 
+    /// Starts loading the table buckets `op` will touch.
+    fn prefetch(&self, op: &StateOp) {
+        self.live.prefetch(op);
+        self.keys.prefetch(&SlotKey::key_only(op.key));
+    }
+
     fn apply_op(&mut self, op: &StateOp) -> Result<()> {
         self.mix[op.kind.class().index()] += 1;
         if self.last_key != Some(op.key) {
-            self.keys.insert(op.key);
+            self.keys.bucket_of(SlotKey::key_only(op.key));
             self.last_key = Some(op.key);
         }
         if self.last_namespace != Some((op.state, op.namespace)) {

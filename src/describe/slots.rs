@@ -43,6 +43,17 @@ impl SlotKey {
         }
     }
 
+    /// A key alone (state 0, the void namespace): for a set of the keys touched.
+    pub(super) fn key_only(key: u64) -> SlotKey {
+        SlotKey {
+            key,
+            start: 0,
+            end: 0,
+            state: 0,
+            namespace: 0,
+        }
+    }
+
     const EMPTY: SlotKey = SlotKey {
         key: 0,
         start: 0,
@@ -167,6 +178,11 @@ impl<V: Default> SlotTable<V> {
             }
             self.buckets[at] = (key, value);
         }
+    }
+
+    /// Records held.
+    pub(super) fn len(&self) -> usize {
+        self.len
     }
 
     /// Every record.
