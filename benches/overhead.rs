@@ -9,18 +9,20 @@
 //!   `CopyOnWriteStateMap`, one per key group: key group, then `get` or `put`), over
 //!   pre-generated ops and values; against the cell runner; and the cell runner's p50 of
 //!   `value.get` and `value.put` on this workload (issue 9: Flink 2.3's heap gives 100 / 40 ns);
-//! - a no-op backend through the replay loop: the harness's own cost per op (generation, value,
-//!   two clock reads, recording) and the in-op part (the no-op's recorded latency);
+//! - a no-op backend through the replay loop, with ops timed as a cell times them by default
+//!   (a seeded 1-in-k sample where reads weigh on the ops) and with every op timed
+//!   (`--time-every-op`): the harness's own cost per op (generation, values, clock reads,
+//!   recording, the loop), of which generation alone (left out of a cell's throughput), and the
+//!   in-op part (the no-op's median timed latency, to a clock tick, less one back-to-back clock
+//!   read: what lies between the reads besides the backend call);
 //! - key generation per distribution, keys per second on one core.
 //!
 //! Medians and the spread (min–max) are printed; ratios are of medians of one run.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 use rocksdb::WriteOptions;
@@ -28,9 +30,8 @@ use rocksdb::WriteOptions;
 use statebench::backend::heap::cow_map::{CopyState, CowStateMap};
 use statebench::backend::keygroup::key_group;
 use statebench::backend::rocksdb::{KeyBuilder, PredefinedProfile, RocksDbBackend, RocksDbConfig};
-use statebench::backend::{AsyncPhase, StateView, StatsSnapshot};
-use statebench::backend::{Backend, BackendConfig, Digest, Outcome, StateLayout};
-use statebench::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointTarget};
+use statebench::backend::{BackendConfig, ScriptedBackend, StateLayout};
+use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
 use statebench::measure::Clock;
 use statebench::run::{replay_only, run_cell, Cell, CellPaths, OpInput, Pacing};
 use statebench::workload::{
@@ -181,10 +182,21 @@ fn plain_heap(spec: &WorkloadSpec, events: &[Vec<StateOp>], values: &[Vec<Vec<u8
     events.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// The cell runner on `backend`: events per second, events per second of this thread's CPU
-/// time over the whole cell (the replay runs on the calling thread), and the p50 of `value.get`
-/// and `value.put`.
-fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> (f64, f64, f64, f64) {
+/// What the cell runner measured of one cell.
+struct Harness {
+    /// Events per second (the cell's figure: its generation left out).
+    events_per_s: f64,
+    /// Events per second of this thread's CPU time over the whole cell (the replay runs on the
+    /// calling thread), generation included.
+    per_cpu_s: f64,
+    get_p50: f64,
+    put_p50: f64,
+    /// 1 in `stride` ops timed.
+    stride: f64,
+}
+
+/// The cell runner on `backend`.
+fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let mut cell = Cell::new(
         backend,
@@ -208,42 +220,12 @@ fn harness(spec: &WorkloadSpec, backend: BackendConfig) -> (f64, f64, f64, f64) 
             .find(|o| o.op == name)
             .map_or(f64::NAN, |o| o.p50_ns as f64)
     };
-    (
-        result.events_per_s,
-        result.measured_events as f64 / cpu,
-        p50("value.get"),
-        p50("value.put"),
-    )
-}
-
-/// A backend that does nothing: what is left is the harness.
-struct Noop;
-
-impl Backend for Noop {
-    fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
-        black_box((op, value));
-        Ok(Outcome::default())
-    }
-    fn set_time(&mut self, now_ms: i64) {
-        black_box(now_ms);
-    }
-    fn snapshot(&mut self, _: CheckpointMode, _: &CheckpointTarget) -> Result<AsyncPhase> {
-        anyhow::bail!("the no-op backend takes no checkpoints")
-    }
-    fn savepoint(&mut self) -> Result<AsyncPhase> {
-        anyhow::bail!("the no-op backend takes no savepoints")
-    }
-    fn view(&self) -> Result<Box<dyn StateView>> {
-        anyhow::bail!("the no-op backend has no state to view")
-    }
-    fn digest(&self) -> Result<Digest> {
-        Ok(Digest::default())
-    }
-    fn options_file(&self) -> Option<PathBuf> {
-        None
-    }
-    fn stats(&self) -> Result<Option<StatsSnapshot>> {
-        Ok(None)
+    Harness {
+        events_per_s: result.events_per_s,
+        per_cpu_s: result.measured_events as f64 / cpu,
+        get_p50: p50("value.get"),
+        put_p50: p50("value.put"),
+        stride: result.latency_sampling.map_or(1.0, |s| f64::from(s.stride)),
     }
 }
 
@@ -257,21 +239,55 @@ fn thread_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// The harness's cost per op with the no-op backend (wall time of the measured part, and CPU
-/// time of the whole replay on this thread, generator set-up included), and the no-op's
-/// median recorded latency (what lies between the clock reads besides the backend), ns.
-fn noop(spec: &WorkloadSpec) -> (f64, f64, f64) {
+/// What the harness costs per op with the no-op backend, ns.
+struct NoopCost {
+    /// Wall time of the measured part per op: generation, values, clock reads, recording, loop.
+    per_op: f64,
+    /// CPU time of the whole replay on this thread per op, generator set-up included.
+    cpu: f64,
+    /// Generation alone (left out of a cell's throughput).
+    generation: f64,
+    /// The in-op part: the median timed no-op latency (to a tick) less one back-to-back clock
+    /// read.
+    in_op: f64,
+    /// The same from the mean (exact ticks; preemptions by other processes count in it).
+    in_op_mean: f64,
+    /// 1 in `stride` ops timed.
+    stride: f64,
+}
+
+/// The harness's cost per op with the no-op backend, every op timed or as a cell times them.
+fn noop(spec: &WorkloadSpec, every_op: bool) -> NoopCost {
     let dir = tempfile::tempdir().unwrap();
     let input = OpInput::Generated(spec.clone());
     let cpu = thread_cpu_ns();
-    let measured = replay_only(&input, &mut Noop, Pacing::Closed, dir.path()).unwrap();
+    let measured = replay_only(
+        &input,
+        &mut ScriptedBackend::noop(),
+        Pacing::Closed,
+        every_op,
+        dir.path(),
+    )
+    .unwrap();
     let cpu = thread_cpu_ns() - cpu;
     let ops = measured.ops as f64;
-    (
-        measured.elapsed.as_nanos() as f64 / ops,
-        cpu as f64 / ops,
-        measured.recorded.all.p50_ns as f64,
-    )
+    NoopCost {
+        per_op: measured.elapsed.as_nanos() as f64 / ops,
+        cpu: cpu as f64 / ops,
+        generation: measured.generation.as_nanos() as f64 / ops,
+        in_op: measured.recorded.timed_median_ns.unwrap_or(f64::NAN) - Clock::get().read_ns(),
+        in_op_mean: measured.recorded.timed_mean_ns.unwrap_or(f64::NAN) - Clock::get().read_ns(),
+        stride: f64::from(measured.sampling.stride),
+    }
+}
+
+/// Prints a no-op measurement.
+fn print_noop(cost: &NoopCost) {
+    println!(
+        "harness cost per op {:.1} ns (CPU {:.1} ns), of which generation {:.1} ns; \
+         in-op part {:.2} ns (from the mean {:.2} ns); 1 in {} ops timed",
+        cost.per_op, cost.cpu, cost.generation, cost.in_op, cost.in_op_mean, cost.stride
+    );
 }
 
 /// Median, min and max.
@@ -285,6 +301,7 @@ fn line(name: &str, values: &[f64], unit: &str) -> f64 {
     let (median, min, max) = spread(values);
     match unit {
         "x" => println!("{name:<40} median {median:>12.3} {unit}  (min {min:.3}, max {max:.3})"),
+        "" => println!("{name:<40} median {median:>12.0}  (min {min:.0}, max {max:.0})"),
         _ => println!("{name:<40} median {median:>12.1} {unit}  (min {min:.1}, max {max:.1})"),
     }
     median
@@ -330,8 +347,20 @@ fn main() {
     // `cargo bench` passes `--bench`; `-- noop` runs only the no-op backend (for profiling).
     if std::env::args().any(|a| a == "noop") {
         let spec = WorkloadSpec::parse(WORKLOAD, "overhead").unwrap();
-        let (per_op, cpu, in_op) = noop(&spec);
-        println!("harness cost per op {per_op:.1} ns (CPU {cpu:.1} ns), in-op part {in_op:.1} ns");
+        print!("default timing: ");
+        print_noop(&noop(&spec, false));
+        print!("every op timed: ");
+        print_noop(&noop(&spec, true));
+        return;
+    }
+    // `-- heap` runs only the heap cell (for profiling).
+    if std::env::args().any(|a| a == "heap") {
+        let spec = WorkloadSpec::parse(WORKLOAD, "overhead").unwrap();
+        let heap = harness(&spec, BackendConfig::HashMap);
+        println!(
+            "heap cell runner {:.0} events/s, 1 in {} ops timed",
+            heap.events_per_s, heap.stride
+        );
         return;
     }
     let spec = WorkloadSpec::parse(WORKLOAD, "overhead").unwrap();
@@ -355,7 +384,10 @@ fn main() {
         black_box(Instant::now());
     }
     let os = start.elapsed().as_nanos() as f64 / f64::from(reads);
-    println!("clock read: {ours:.1} ns; Instant::now(): {os:.1} ns");
+    println!(
+        "clock read: {ours:.1} ns (calibrated back-to-back: {:.2} ns); Instant::now(): {os:.1} ns",
+        clock.read_ns()
+    );
 
     let events = pregenerated(&spec);
     let rocks_ops = plain_rocksdb_ops(&spec, &events);
@@ -374,27 +406,33 @@ fn main() {
         })
         .collect();
 
-    let mut results: [Vec<f64>; 13] = Default::default();
+    let mut results: [Vec<f64>; 25] = Default::default();
     for round in 0..ROUNDS {
         eprintln!("round {}/{ROUNDS}", round + 1);
         let (wall, cpu) = plain_rocksdb(&spec, &rocks_ops);
         results[0].push(wall);
         results[10].push(cpu);
-        let (wall, cpu, _, _) = harness(&spec, BackendConfig::RocksDb(rocksdb_config(true)));
-        results[1].push(wall);
-        results[11].push(cpu);
-        let (wall, cpu, _, _) = harness(&spec, BackendConfig::RocksDb(rocksdb_config(false)));
-        results[2].push(wall);
-        results[12].push(cpu);
+        let on = harness(&spec, BackendConfig::RocksDb(rocksdb_config(true)));
+        results[1].push(on.events_per_s);
+        results[11].push(on.per_cpu_s);
+        let off = harness(&spec, BackendConfig::RocksDb(rocksdb_config(false)));
+        results[2].push(off.events_per_s);
+        results[12].push(off.per_cpu_s);
+        results[13].push(off.stride);
         results[3].push(plain_heap(&spec, &events, &heap_values));
-        let (heap, _, get_p50, put_p50) = harness(&spec, BackendConfig::HashMap);
-        results[4].push(heap);
-        results[7].push(get_p50);
-        results[8].push(put_p50);
-        let (per_op, cpu, in_op) = noop(&spec);
-        results[5].push(per_op);
-        results[6].push(in_op);
-        results[9].push(cpu);
+        let heap = harness(&spec, BackendConfig::HashMap);
+        results[4].push(heap.events_per_s);
+        results[7].push(heap.get_p50);
+        results[8].push(heap.put_p50);
+        results[14].push(heap.stride);
+        for (every_op, at) in [(false, 15), (true, 20)] {
+            let cost = noop(&spec, every_op);
+            results[at].push(cost.per_op);
+            results[at + 1].push(cost.cpu);
+            results[at + 2].push(cost.in_op);
+            results[at + 3].push(cost.generation);
+            results[at + 4].push(cost.stride);
+        }
     }
     println!("\n{} events, {ROUNDS} interleaved rounds:", spec.events);
     let plain_rocks = line("rocksdb plain loop", &results[0], "events/s");
@@ -408,6 +446,7 @@ fn main() {
         &results[2],
         "events/s",
     );
+    line("rocksdb cell: 1 in k ops timed, k", &results[13], "");
     let plain_rocks_cpu = line(
         "rocksdb plain loop, per CPU second",
         &results[10],
@@ -425,11 +464,21 @@ fn main() {
     );
     let plain_heap = line("heap plain loop", &results[3], "events/s");
     let heap = line("heap cell runner", &results[4], "events/s");
+    line("heap cell: 1 in k ops timed, k", &results[14], "");
     line("heap value.get p50 (Flink 2.3: 100)", &results[7], "ns");
     line("heap value.put p50 (Flink 2.3: 40)", &results[8], "ns");
-    line("harness cost per op (no-op backend)", &results[5], "ns");
-    line("  the same, CPU time of the thread", &results[9], "ns");
-    line("in-op part (no-op recorded p50)", &results[6], "ns");
+    for (name, at) in [("default timing", 15), ("every op timed", 20)] {
+        println!("no-op backend, {name}:");
+        line("  harness cost per op", &results[at], "ns");
+        line(
+            "    the same, CPU time of the thread",
+            &results[at + 1],
+            "ns",
+        );
+        line("    of which generation", &results[at + 3], "ns");
+        line("  in-op part (median, to a tick)", &results[at + 2], "ns");
+        line("  1 in k ops timed, k", &results[at + 4], "");
+    }
     println!(
         "\nrocksdb: cell runner (default, statistics off) / plain loop = {:.3}x",
         rocks_off / plain_rocks
@@ -448,6 +497,7 @@ fn main() {
     per_round("rocksdb statistics on / off", 1, 2);
     per_round("  the same, operator thread CPU", 11, 12);
     per_round("rocksdb runner / plain, thread CPU", 12, 10);
+    per_round("heap cell runner / plain loop", 4, 3);
     println!(
         "rocksdb, operator thread CPU: cell runner / plain loop = {:.3}x, statistics on / off = {:.3}x",
         rocks_off_cpu / plain_rocks_cpu,

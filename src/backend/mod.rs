@@ -9,6 +9,7 @@ pub mod heap;
 pub mod keygroup;
 pub mod priority_queue;
 pub mod rocksdb;
+mod scripted;
 pub mod timer_set;
 
 use std::ops::Range;
@@ -20,6 +21,7 @@ use crate::checkpoint::{CheckpointHandle, CheckpointMode, SnapshotFormat};
 
 pub use api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot, TickerCounts};
 pub use digest::{Digest, EntryAddress};
+pub use scripted::ScriptedBackend;
 
 /// Which backend to build, with its settings (serialized into a repeat's job file, see
 /// `run::repeat`).

@@ -56,6 +56,9 @@ pub struct Clock {
     origin_ticks: u64,
     /// The OS clock when the counter read `origin_ticks`.
     origin: Instant,
+    /// What one read of the clock costs, ns: the mean of back-to-back reads, measured once
+    /// ([`read_cost_ns`]). How often ops are timed is chosen from it (`measure::sampling`).
+    read_ns: f64,
 }
 
 impl Clock {
@@ -63,11 +66,12 @@ impl Clock {
     pub fn get() -> &'static Clock {
         static CLOCK: OnceLock<Clock> = OnceLock::new();
         CLOCK.get_or_init(|| {
-            if tsc_is_honest() {
-                Clock::calibrate_tsc()
-            } else {
-                Clock::os()
-            }
+            let mut clock = match tsc_is_honest() {
+                true => Clock::calibrate_tsc(),
+                false => Clock::os(),
+            };
+            clock.read_ns = read_cost_ns(&clock);
+            clock
         })
     }
 
@@ -78,6 +82,7 @@ impl Clock {
             ns_per_tick: 1 << SHIFT,
             origin_ticks: 0,
             origin: Instant::now(),
+            read_ns: 0.0,
         }
     }
 
@@ -93,6 +98,7 @@ impl Clock {
             ns_per_tick: ((ns << SHIFT) / ticks) as u64,
             origin_ticks,
             origin,
+            read_ns: 0.0,
         }
     }
 
@@ -108,6 +114,17 @@ impl Clock {
             Source::Tsc => read_tsc(),
             Source::Os => self.origin.elapsed().as_nanos() as u64,
         })
+    }
+
+    /// What one read of the clock costs, ns (measured once per process).
+    pub fn read_ns(&self) -> f64 {
+        self.read_ns
+    }
+
+    /// Nanoseconds in `ticks` ticks, with the fraction: for means of many short spans, which
+    /// whole nanoseconds would round away.
+    pub fn nanos_f64(&self, ticks: f64) -> f64 {
+        ticks * self.ns_per_tick as f64 / (1u64 << SHIFT) as f64
     }
 
     /// Nanoseconds from `start` to `end` (0 if `end` is earlier).
@@ -138,6 +155,24 @@ impl Clock {
     pub fn instant(&self, t: Ticks) -> Instant {
         self.origin + Duration::from_nanos(self.nanos_between(Ticks(self.origin_ticks), t))
     }
+}
+
+/// Back-to-back reads timed per try.
+const READS: u32 = 4096;
+
+/// What one read of `clock` costs, ns: the least mean of [`READS`] back-to-back reads over five
+/// tries (the least, so a try preempted by another process does not count), about 0.2 ms.
+fn read_cost_ns(clock: &Clock) -> f64 {
+    (0..5)
+        .map(|_| {
+            let start = clock.now();
+            let mut last = start;
+            for _ in 0..READS {
+                last = std::hint::black_box(clock.now());
+            }
+            clock.nanos_f64(last.ticks_since(start) as f64) / f64::from(READS)
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// `Instant::now()` and the TSC read as close together as three tries allow: the pair whose
@@ -240,5 +275,12 @@ mod tests {
             .as_nanos() as f64;
         assert!((converted / os - 1.0).abs() < 0.01, "{converted} vs {os}");
         assert_eq!(clock.nanos_between(t1, t0), 0);
+    }
+
+    /// A read costs something, and far less than a microsecond on any machine this runs on.
+    #[test]
+    fn a_read_has_a_measured_cost() {
+        let read = Clock::get().read_ns();
+        assert!(read > 0.0 && read < 1_000.0, "{read} ns");
     }
 }

@@ -8,6 +8,7 @@ mod interval_log;
 mod machine;
 mod process;
 mod recorder;
+mod sampling;
 mod stats;
 
 pub use clock::{Clock, Ticks};
@@ -17,4 +18,5 @@ pub use process::ProcessCounters;
 pub use recorder::{
     merge_latencies, summarize, EventLatencies, IntervalHistogram, Recorded, Recorder,
 };
+pub use sampling::{stride_for, OpSampler, CALIBRATION_OPS, MAX_STRIDE, READ_BUDGET};
 pub use stats::{sample, summarize_stats};

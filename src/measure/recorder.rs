@@ -1,5 +1,6 @@
-//! Records each op's latency for the whole measured part (an HdrHistogram per op class) and
-//! per second (the timeline and the interval log).
+//! Records each timed op's latency for the whole measured part (an HdrHistogram per op class)
+//! and per second (the timeline and the interval log), and counts every op, timed or not, per
+//! class and per second (`measure::sampling` says which ops are timed).
 //!
 //! An op's latency is first counted, in clock ticks, into a fixed array of log-linear buckets
 //! per op class ([`TickCounts`]: a leading-zero count, a shift and an increment, no bounds
@@ -54,6 +55,11 @@ pub struct Recorded {
     pub all: OpLatency,
     /// Per op class (classes that occurred).
     pub ops: Vec<OpLatency>,
+    /// The mean latency of the timed ops, ns, from their exact ticks (the histograms round to
+    /// whole nanoseconds); None when no op was timed.
+    pub timed_mean_ns: Option<f64>,
+    /// Their median, ns, to a clock tick (below 2048 ticks); None when no op was timed.
+    pub timed_median_ns: Option<f64>,
     /// Per-second summary.
     pub timeline: Vec<TimelinePoint>,
     /// Per-second histograms, for the interval log.
@@ -120,15 +126,23 @@ impl TickCounts {
         low + (1 << (b - 1))
     }
 
-    /// Adds the counts, converted to nanoseconds on `clock`, to every histogram in `into`, and
-    /// empties them.
-    fn drain_into(&mut self, clock: &Clock, into: &mut [&mut Histogram<u64>]) {
+    /// Adds the counts, converted to nanoseconds on `clock`, to every histogram in `into` (and,
+    /// in ticks, to `ticks` when given), and empties them.
+    fn drain_into(
+        &mut self,
+        clock: &Clock,
+        into: &mut [&mut Histogram<u64>],
+        mut ticks: Option<&mut [u64]>,
+    ) {
         if !self.touched {
             return;
         }
         for (index, count) in self.counts.iter_mut().enumerate() {
             if *count == 0 {
                 continue;
+            }
+            if let Some(ticks) = ticks.as_deref_mut() {
+                ticks[index] += u64::from(*count);
             }
             let ns = clock.nanos(Self::bucket_middle(index)).max(LOWEST_NS);
             for h in into.iter_mut() {
@@ -140,6 +154,16 @@ impl TickCounts {
         }
         self.touched = false;
     }
+}
+
+/// The bucket holding the median of `counts` (None when empty).
+fn median_bucket(counts: &[u64]) -> Option<usize> {
+    let total: u64 = counts.iter().sum();
+    let mut below = 0;
+    counts.iter().position(|&c| {
+        below += c;
+        c > 0 && 2 * below >= total
+    })
 }
 
 /// Open-loop event latencies being recorded.
@@ -154,6 +178,17 @@ struct EventRecorder {
 pub struct Recorder {
     clock: &'static Clock,
     per_class: Vec<Histogram<u64>>,
+    /// Ops counted per class (every op, timed or not).
+    counted: [u64; OpClass::ALL.len()],
+    /// Ops counted since the current interval started.
+    interval_ops: u64,
+    /// Timed ops and their ticks, all classes together: the exact mean, below the
+    /// histograms' resolution.
+    timed: u64,
+    timed_ticks: u64,
+    /// Every timed op's latency by tick bucket, all classes together, gathered when intervals
+    /// close: the median to a tick.
+    all_ticks: Box<[u64]>,
     /// Counts per class since the last interval closed.
     pending: Vec<TickCounts>,
     interval: Histogram<u64>,
@@ -175,6 +210,11 @@ impl Recorder {
         Recorder {
             clock,
             per_class: OpClass::ALL.iter().map(|_| new_histogram()).collect(),
+            counted: [0; OpClass::ALL.len()],
+            interval_ops: 0,
+            timed: 0,
+            timed_ticks: 0,
+            all_ticks: vec![0; BUCKETS].into_boxed_slice(),
             pending: OpClass::ALL.iter().map(|_| TickCounts::new()).collect(),
             interval: new_histogram(),
             epoch,
@@ -191,22 +231,43 @@ impl Recorder {
         }
     }
 
-    /// Records one op of `class` that ran from `start` to `end`.
+    /// Records the latency of one timed op of `class` that ran from `start` to `end` (the op
+    /// itself is counted by [`Recorder::count`]).
     #[inline(always)]
     pub fn record(&mut self, class: OpClass, start: Ticks, end: Ticks) {
-        if end >= self.interval_end {
-            self.close_intervals(end);
+        self.advance(end);
+        let ticks = end.ticks_since(start);
+        self.timed += 1;
+        self.timed_ticks += ticks;
+        self.pending[class.index()].add(ticks);
+    }
+
+    /// Counts `n` ops of `class`, timed or not, into the measured part's totals (the seconds
+    /// they fall in are [`Recorder::done`]'s).
+    pub fn count(&mut self, class: OpClass, n: u64) {
+        self.counted[class.index()] += n;
+    }
+
+    /// Counts `n` ops done by `at` into the second they were done in.
+    #[inline]
+    pub fn done(&mut self, n: u64, at: Ticks) {
+        self.advance(at);
+        self.interval_ops += n;
+    }
+
+    /// Closes the intervals that ended by `now`.
+    #[inline(always)]
+    fn advance(&mut self, now: Ticks) {
+        if now >= self.interval_end {
+            self.close_intervals(now);
         }
-        self.pending[class.index()].add(end.ticks_since(start));
     }
 
     /// Records one open-loop event meant to start at `intended`, started at `start` and done at
     /// `end` (its ops recorded first). Ignored by a closed-loop recorder.
     #[inline]
     pub fn record_event(&mut self, intended: Ticks, start: Ticks, end: Ticks) {
-        if end >= self.interval_end {
-            self.close_intervals(end);
-        }
+        self.advance(end);
         if let Some(events) = self.events.as_mut() {
             events.pending_corrected.add(end.ticks_since(intended));
             events.pending_uncorrected.add(end.ticks_since(start));
@@ -225,13 +286,17 @@ impl Recorder {
     /// Merges what was counted since the last interval closed into the histograms.
     fn merge_pending(&mut self) {
         for (pending, total) in self.pending.iter_mut().zip(&mut self.per_class) {
-            pending.drain_into(self.clock, &mut [total, &mut self.interval]);
+            pending.drain_into(
+                self.clock,
+                &mut [total, &mut self.interval],
+                Some(&mut self.all_ticks),
+            );
         }
         if let Some(e) = self.events.as_mut() {
             e.pending_corrected
-                .drain_into(self.clock, &mut [&mut e.corrected]);
+                .drain_into(self.clock, &mut [&mut e.corrected], None);
             e.pending_uncorrected
-                .drain_into(self.clock, &mut [&mut e.uncorrected]);
+                .drain_into(self.clock, &mut [&mut e.uncorrected], None);
         }
     }
 
@@ -242,7 +307,7 @@ impl Recorder {
         let h = &self.interval;
         self.timeline.push(TimelinePoint {
             t_s: offset.as_secs_f64(),
-            ops: h.len(),
+            ops: self.interval_ops,
             p50_ns: h.value_at_quantile(0.5),
             p99_ns: h.value_at_quantile(0.99),
             max_ns: h.max(),
@@ -255,28 +320,36 @@ impl Recorder {
             });
         }
         self.interval.reset();
+        self.interval_ops = 0;
     }
 
     /// Ends the measured part at `end`: closes the last partial interval and returns what was
     /// recorded.
     pub fn finish(mut self, end: Ticks) -> Recorded {
         self.merge_pending();
-        if !self.interval.is_empty() {
+        if self.interval_ops > 0 || !self.interval.is_empty() {
             let offset = Duration::from_nanos(self.clock.nanos_between(self.epoch, end));
             let length = offset.saturating_sub(self.interval_end_offset - INTERVAL);
             self.close_interval(offset, length);
         }
         let mut all = new_histogram();
         let mut ops = Vec::new();
-        for (class, h) in OpClass::ALL.iter().zip(&self.per_class) {
-            if h.is_empty() {
+        for ((class, h), &count) in OpClass::ALL.iter().zip(&self.per_class).zip(&self.counted) {
+            if count == 0 && h.is_empty() {
                 continue;
             }
             let _ = all.add(h);
-            ops.push(summarize(class.name(), h));
+            ops.push(summarize(class.name(), h).counting(count));
         }
+        let count = self.counted.iter().sum();
         Recorded {
-            all: summarize("all", &all),
+            all: summarize("all", &all).counting(count),
+            timed_mean_ns: match self.timed {
+                0 => None,
+                n => Some(self.clock.nanos_f64(self.timed_ticks as f64) / n as f64),
+            },
+            timed_median_ns: median_bucket(&self.all_ticks)
+                .map(|b| self.clock.nanos_f64(TickCounts::bucket_middle(b) as f64)),
             ops,
             timeline: self.timeline,
             intervals: self.intervals,
@@ -293,14 +366,14 @@ impl Recorder {
 pub fn merge_latencies(name: &str, parts: &[&OpLatency]) -> anyhow::Result<OpLatency> {
     let mut total: Histogram<u64> = Histogram::new(3)?;
     for part in parts {
-        if part.count == 0 {
+        if part.count == 0 || part.timed == Some(0) {
             continue;
         }
         let bytes = base64::engine::general_purpose::STANDARD.decode(&part.histogram)?;
         let h: Histogram<u64> = Deserializer::new().deserialize(&mut bytes.as_slice())?;
         total.add(&h)?;
     }
-    Ok(summarize(name, &total))
+    Ok(summarize(name, &total).counting(parts.iter().map(|p| p.count).sum()))
 }
 
 /// Summarizes a histogram: percentiles, a distribution ladder for plots, and the histogram itself.
@@ -308,6 +381,7 @@ pub fn summarize(name: &str, h: &Histogram<u64>) -> OpLatency {
     if h.is_empty() {
         return OpLatency {
             op: name.to_string(),
+            timed: Some(0),
             ..OpLatency::default()
         };
     }
@@ -333,6 +407,7 @@ pub fn summarize(name: &str, h: &Histogram<u64>) -> OpLatency {
     OpLatency {
         op: name.to_string(),
         count: h.len(),
+        timed: Some(h.len()),
         mean_ns: h.mean(),
         p50_ns: h.value_at_quantile(0.5),
         p90_ns: h.value_at_quantile(0.9),
@@ -355,19 +430,33 @@ mod tests {
         let at = |d: Duration| clock.after(start, d);
         let mut r = Recorder::new(start, false);
         for i in 1..=1000u64 {
-            r.record(OpClass::ValueGet, start, at(Duration::from_nanos(i * 10)));
+            let end = at(Duration::from_nanos(i * 10));
+            r.done(1, end);
+            r.record(OpClass::ValueGet, start, end);
         }
-        r.record(
-            OpClass::MapPut,
-            at(Duration::from_millis(1500)),
-            at(Duration::from_millis(1500) + Duration::from_micros(5)),
-        );
+        r.count(OpClass::ValueGet, 1000);
+        let end = at(Duration::from_millis(1500) + Duration::from_micros(5));
+        r.record(OpClass::MapPut, at(Duration::from_millis(1500)), end);
+        // Two ops, one of them not timed (a sampled stride): in the op counts and the timeline.
+        r.done(2, end);
+        r.count(OpClass::MapPut, 2);
         let recorded = r.finish(at(Duration::from_millis(1600)));
         let (all, classes, timeline) = (recorded.all, recorded.ops, recorded.timeline);
         assert_eq!(recorded.intervals.len(), 2);
         assert_eq!(recorded.intervals[1].start, Duration::from_secs(1));
         assert_eq!(recorded.intervals[1].histogram.len(), 1);
-        assert_eq!(all.count, 1001);
+        assert_eq!(all.count, 1002);
+        assert_eq!(all.timed, Some(1001));
+        assert_eq!(classes[1].count, 2);
+        assert_eq!(classes[1].timed, Some(1));
+        let median = recorded.timed_median_ns.unwrap();
+        assert!((median - 5000.0).abs() < 10.0, "median {median}");
+        let mean = recorded.timed_mean_ns.unwrap();
+        let expected = (500.5 * 10.0 * 1000.0 + 5000.0) / 1001.0;
+        assert!(
+            (mean - expected).abs() < 0.01 * expected,
+            "{mean} vs {expected}"
+        );
         assert_eq!(classes.len(), 2);
         let get = &classes[0];
         assert_eq!(get.op, "value.get");
@@ -375,7 +464,7 @@ mod tests {
         assert!((9890..=9910).contains(&get.p99_ns), "p99 {}", get.p99_ns);
         assert_eq!(timeline.len(), 2);
         assert_eq!(timeline[0].ops, 1000);
-        assert_eq!(timeline[1].ops, 1);
+        assert_eq!(timeline[1].ops, 2);
         assert!(get
             .distribution
             .windows(2)

@@ -482,6 +482,21 @@ fn protocol(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
         TREND_P,
         TREND_CHANGE * 100.0
     )?;
+    writeln!(
+        md,
+        "Throughput is over the operator's time: the measured part's wall time less what the \
+         operator thread spent generating the op batches (the harness's generator and value \
+         bytes, timed with a clock read each side of a batch; each cell gives it), so it is the \
+         state backend and the replay loop; checkpoint sync phases and anything else on the \
+         thread stay in. Wall-clock figures (checkpoint intervals, the timeline) are wall time. \
+         Latency: where a clock read is under 2 % of an op's time (RocksDB) every op is timed; \
+         elsewhere (heap) 1 in k ops, a seeded sample with one op at a random place in each \
+         block of k (so no op pattern aliases with it), k chosen from the ops' median time so \
+         the reads take at most 2 % of it (`--time-every-op` times them all); every op counts \
+         for throughput and op counts, and each cell says its k. Percentile intervals resample \
+         repeats and seconds, not ops, so the sample leaves them as they are; a tail percentile \
+         rests on the timed ops only.\n"
+    )?;
     let flagged: Vec<String> = r
         .cells
         .iter()
@@ -718,11 +733,15 @@ fn cell_section(md: &mut String, c: &CellResult) -> Result<()> {
     writeln!(md, "## `{}`\n", c.id)?;
     writeln!(
         md,
-        "{} measured events, {} ops in {:.2} s: {} ops/s.\n",
+        "{} measured events, {} ops in {:.2} s, of which {:.2} s ({:.1} ns per op) generating \
+         the op batches, left out: {} ops/s. {}\n",
         c.measured_events,
         c.measured_ops,
         c.elapsed_s,
-        rate(c.ops_per_s)
+        c.generation_s,
+        c.generation_ns_per_op,
+        rate(c.ops_per_s),
+        latency_timing(c)
     )?;
     let set: Vec<String> = c
         .setup
@@ -897,6 +916,32 @@ const STATISTICS_OFF: &str = "Write amplification, block cache hit rate, bytes r
     off). Run with `--rocksdb-statistics` to measure them at that cost.";
 
 /// A latency summary as table cells: mean, p50, p90, p99, p99.9 and max.
+/// How a cell's ops were timed, in a sentence (empty for results that timed every op before
+/// sampling existed).
+fn latency_timing(c: &CellResult) -> String {
+    let Some(s) = &c.latency_sampling else {
+        return String::new();
+    };
+    let read = format!("{:.1} ns", s.clock_read_ns);
+    match (s.every_op_forced, s.stride, s.op_ns) {
+        (true, _, _) => "Latency: every op timed (`--time-every-op`).".to_string(),
+        (false, 1, Some(op)) => format!(
+            "Latency: every op timed (a clock read, {read}, is under 2 % of an op's {}).",
+            latency(op)
+        ),
+        (false, 1, None) => "Latency: every op timed (too few ops to choose a stride).".into(),
+        (false, k, op) => format!(
+            "Latency timed on 1 in {k} ops ({} timed), a seeded sample: a clock read ({read}) \
+             would be {} of an op's time; throughput from all ops.",
+            s.timed_ops,
+            op.map_or_else(
+                || "much".to_string(),
+                |op| format!("{:.0} %", s.clock_read_ns / op * 100.0)
+            )
+        ),
+    }
+}
+
 fn latency_columns(l: &OpLatency) -> String {
     [
         l.mean_ns,

@@ -121,8 +121,11 @@ pub(crate) mod tests {
             measured_events: 10,
             measured_ops: 10,
             elapsed_s: 1.0,
+            generation_s: 0.0,
+            generation_ns_per_op: 0.0,
             ops_per_s: ops,
             events_per_s: ops,
+            latency_sampling: None,
             all_ops: OpLatency {
                 op: "all".into(),
                 p999_ns: p999,
@@ -162,6 +165,7 @@ pub(crate) mod tests {
         OpLatency {
             op: op.to_string(),
             count: 1000,
+            timed: Some(1000),
             mean_ns: base_ns as f64 * 1.5,
             p50_ns: base_ns,
             p90_ns: base_ns * 2,

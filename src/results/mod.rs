@@ -258,10 +258,23 @@ pub struct CellResult {
     pub measured_ops: u64,
     /// Wall time of the measured part, seconds.
     pub elapsed_s: f64,
-    /// Measured ops per second.
+    /// Of that wall time, the seconds the operator thread spent generating the op batches
+    /// (ops and their value bytes, before each batch's clock starts): the harness's work, not
+    /// the operator's, so left out of the throughput (0 in results written before it was).
+    #[serde(default)]
+    pub generation_s: f64,
+    /// The same per measured op, ns (0 in older results).
+    #[serde(default)]
+    pub generation_ns_per_op: f64,
+    /// Measured ops per second of the operator's time (`elapsed_s − generation_s`): the state
+    /// backend and the replay loop, checkpoint sync phases included.
     pub ops_per_s: f64,
-    /// Measured events per second.
+    /// Measured events per second, over the same time.
     pub events_per_s: f64,
+    /// How ops were timed: the stride of the seeded sample (None in results written when every
+    /// op was timed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_sampling: Option<LatencySampling>,
     /// Latency of every measured op together.
     pub all_ops: OpLatency,
     /// Latency per op class (only classes that occurred).
@@ -536,13 +549,34 @@ pub struct StatsSample {
     pub stall_ms: Option<f64>,
 }
 
+/// How a cell's ops were timed, as results.json records it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySampling {
+    /// 1 in `stride` ops was timed (1: every op).
+    pub stride: u32,
+    /// Ops timed in the measured part (every op counts for throughput and op counts).
+    pub timed_ops: u64,
+    /// Whether every op was timed because `--time-every-op` asked for it.
+    pub every_op_forced: bool,
+    /// What an op cost when timed one by one (the median), ns, from which the stride was chosen (None when
+    /// it was forced, or the input ended before the ops to choose it from were timed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op_ns: Option<f64>,
+    /// What one clock read cost, ns.
+    pub clock_read_ns: f64,
+}
+
 /// Latency summary of one op class, in nanoseconds.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct OpLatency {
     /// Op class name, e.g. `value.get`, or `all`.
     pub op: String,
-    /// Ops recorded.
+    /// Ops of the class applied in the measured part (every op, timed or not).
     pub count: u64,
+    /// Ops whose latency was timed: the histogram's count (None in results written when every
+    /// op was timed). With a stride above 1 a seeded sample ([`LatencySampling`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timed: Option<u64>,
     /// Mean.
     pub mean_ns: f64,
     /// Median.
@@ -559,6 +593,14 @@ pub struct OpLatency {
     pub distribution: Vec<(f64, u64)>,
     /// The whole HdrHistogram, V2 deflate serialized, base64.
     pub histogram: String,
+}
+
+impl OpLatency {
+    /// The same summary with `count` ops applied (the histogram holds the timed ones).
+    pub fn counting(mut self, count: u64) -> OpLatency {
+        self.count = count;
+        self
+    }
 }
 
 /// One second of the measured part.

@@ -22,8 +22,8 @@ use crate::checkpoint::{
 };
 use crate::measure::{summarize_stats, write_interval_log, Clock, Recorded};
 use crate::results::{
-    CellResult, CellSetup, CheckpointRecord, FailedCheckpoint, OpenLoop, Recovery, RecoveryPhases,
-    Rescale, ResourceUse, RestoreRecord, RocksDbStats, StorageRecord,
+    CellResult, CellSetup, CheckpointRecord, FailedCheckpoint, LatencySampling, OpenLoop, Recovery,
+    RecoveryPhases, Rescale, ResourceUse, RestoreRecord, RocksDbStats, StorageRecord,
 };
 use crate::workload::trace::{self, TraceReader};
 use crate::workload::{
@@ -112,6 +112,10 @@ pub struct CellOptions {
     /// Operator threads in the TaskManager process (`--slots`), each with its own backend over
     /// its share of the key groups; 1 by default.
     pub slots: u32,
+    /// Time every op (`--time-every-op`), even where the clock reads would weigh on cheap ops;
+    /// by default a seeded 1-in-k sample is timed there (`measure::sampling`).
+    #[serde(default)]
+    pub time_every_op: bool,
 }
 
 impl Default for CellOptions {
@@ -123,6 +127,7 @@ impl Default for CellOptions {
             find_max_rate: None,
             container_memory: None,
             slots: 1,
+            time_every_op: false,
         }
     }
 }
@@ -203,6 +208,7 @@ pub(super) fn run_share(
     let mut coordinator = Coordinator::new(cell.checkpoint, store, verifier)?;
     let replayed = Replay::new(&id, backend.as_mut(), &mut coordinator)
         .paced(cell.options.pacing)
+        .timed_every_op(cell.options.time_every_op)
         .shared(share)
         .run(input, progress)?;
     coordinator
@@ -361,13 +367,21 @@ fn finish_measurement(
         )),
         _ => None,
     };
-    let elapsed = Clock::get().instant(replayed.end) - measurement.start;
+    let clock = Clock::get();
+    let elapsed = clock.instant(replayed.end) - measurement.start;
+    let generation = Duration::from_nanos(clock.nanos(measurement.generation)).min(elapsed);
+    let sampling = LatencySampling {
+        timed_ops: recorded.all.timed.unwrap_or(0),
+        ..replayed.sampling
+    };
     let resources = match (measurement.process_start, replayed.process_end) {
         (Some(start), Some(end)) => Some(start.used_until(&end, elapsed.as_secs_f64())),
         _ => None,
     };
     Ok(Measured {
         elapsed,
+        generation,
+        sampling,
         resources,
         ops: measurement.ops,
         events: measurement.events,
@@ -379,7 +393,11 @@ fn finish_measurement(
 
 /// What a cell's measured part gave.
 struct Measured {
+    /// Wall time of the measured part.
     elapsed: Duration,
+    /// Of it, generating the op batches.
+    generation: Duration,
+    sampling: LatencySampling,
     ops: u64,
     events: u64,
     recorded: Recorded,
@@ -410,15 +428,22 @@ fn cell_result(
     options_file: Option<String>,
 ) -> CellResult {
     let measured_events = spec.events - spec.warmup_events;
-    let secs = measured.elapsed.as_secs_f64().max(1e-9);
+    // The operator's time: the measured part's wall time less the batches' generation.
+    let secs = (measured.elapsed - measured.generation)
+        .as_secs_f64()
+        .max(1e-9);
+    let generation_s = measured.generation.as_secs_f64();
     CellResult {
         id: cell.id(),
         setup: cell.setup.clone(),
         measured_events,
         measured_ops: measured.ops,
         elapsed_s: measured.elapsed.as_secs_f64(),
+        generation_s,
+        generation_ns_per_op: generation_s * 1e9 / measured.ops.max(1) as f64,
         ops_per_s: measured.ops as f64 / secs,
         events_per_s: measured_events as f64 / secs,
+        latency_sampling: Some(measured.sampling),
         all_ops: measured.recorded.all,
         ops: measured.recorded.ops,
         timeline: measured.recorded.timeline,

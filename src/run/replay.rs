@@ -1,15 +1,21 @@
-//! The operator thread of a cell: the op stream replayed into a backend, every op timed, in a
-//! closed loop (each event as soon as the previous one is done) or an open loop (events at a
-//! fixed arrival rate, each measured from its intended start).
+//! The operator thread of a cell: the op stream replayed into a backend, every op counted and
+//! timed or a seeded sample of them timed (`measure::sampling`), in a closed loop (each event as
+//! soon as the previous one is done) or an open loop (events at a fixed arrival rate, each
+//! measured from its intended start).
 //!
 //! What the harness itself costs per op is kept off the measurement and small
 //! (`cargo bench --bench overhead`):
 //! - ops are generated a batch of events ahead ([`Batch`]), their value bytes made into one
-//!   buffer, before the batch's clock starts;
-//! - within a batch one clock read ends an op and starts the next (the end of op i is the start
-//!   of op i + 1), so what lies between two reads besides the backend call is the read itself,
-//!   one store and the loop; the times are stored, and counted into the recorder after the
-//!   batch;
+//!   buffer, before the batch's clock starts; the time this takes (one clock read each side of
+//!   a batch) is left out of the cell's throughput: it is the harness's generator, not the
+//!   operator;
+//! - ops are timed one by one until [`CALIBRATION_OPS`] were (warm-up first); then, where a
+//!   clock read is not small next to an op, only 1 in k ops is timed (a seeded, stratified
+//!   sample) and the others are applied without a read;
+//! - between timed ops one clock read ends an op and starts the next (the end of op i is the
+//!   start of op i + 1), so what lies between two reads besides the backend call is the read
+//!   itself, one store and the loop; the times are stored, and counted into the recorder after
+//!   the batch, with every op's class;
 //! - the coordinator, statistics samples, the interrupt flag and progress are looked at when
 //!   the op clock passes a deadline ([`POLL_EVERY`]), one comparison per event; whatever they do
 //!   is outside every op's time (the next op's clock starts afresh), but in open loop it delays
@@ -27,9 +33,12 @@ use super::interrupt::{self, Interrupted};
 use super::slots::SlotShare;
 use crate::backend::{Backend, StatsSnapshot};
 use crate::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointStore};
-use crate::measure::{sample, Clock, ProcessCounters, Recorded, Recorder, Ticks};
-use crate::results::StatsSample;
-use crate::workload::{append_value, OpSource, StateOp};
+use crate::measure::{
+    sample, stride_for, Clock, OpSampler, ProcessCounters, Recorded, Recorder, Ticks,
+    CALIBRATION_OPS,
+};
+use crate::results::{LatencySampling, StatsSample};
+use crate::workload::{write_value, OpClass, OpSource, StateOp};
 
 /// How events arrive at the operator.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -71,11 +80,16 @@ struct Batch {
     times: Vec<i64>,
     /// Each op's value bytes: a span of `values`.
     spans: Vec<(usize, usize)>,
+    /// The value bytes (its length the most a batch has needed; the spans say what is used).
     values: Vec<u8>,
-    /// Each op's start and end on the op clock, once applied.
-    stamps: Vec<(Ticks, Ticks)>,
+    /// Its ops per class (`OpClass::index`), counted as they are generated.
+    classes: [u32; OpClass::ALL.len()],
+    /// The timed ops, once applied: index in `ops`, start and end on the op clock.
+    timed: Vec<(u32, Ticks, Ticks)>,
     /// Open loop: each event's intended start, actual start and end.
     events: Vec<(Ticks, Ticks, Ticks)>,
+    /// When its last op was done.
+    end: Ticks,
 }
 
 impl Batch {
@@ -91,7 +105,8 @@ impl Batch {
         self.ends.clear();
         self.times.clear();
         self.spans.clear();
-        self.values.clear();
+        self.classes = [0; OpClass::ALL.len()];
+        let mut used = 0;
         let limit = limit.min(BATCH_EVENTS as u64) as usize;
         while self.ends.len() < limit && self.ops.len() < BATCH_OPS {
             let first = self.ops.len();
@@ -109,17 +124,21 @@ impl Batch {
                 self.ops.truncate(kept);
             }
             for op in &self.ops[first..] {
-                let start = self.values.len();
+                self.classes[op.kind.class().index()] += 1;
+                let start = used;
                 if let Some(v) = op.kind.value() {
-                    append_value(v, &mut self.values);
+                    used += v.len as usize;
+                    // Grown, never shrunk: refilled without zeroing it again.
+                    if self.values.len() < used {
+                        self.values.resize(used, 0);
+                    }
+                    write_value(v, &mut self.values[start..used]);
                 }
-                self.spans.push((start, self.values.len()));
+                self.spans.push((start, used));
             }
             self.ends.push(self.ops.len());
             self.times.push(source.event_time());
         }
-        self.stamps
-            .resize(self.ops.len(), (Ticks::default(), Ticks::default()));
         Ok(!self.ends.is_empty())
     }
 
@@ -150,6 +169,62 @@ impl Schedule {
     /// When measured event `k` (from 0) is meant to start.
     fn intended(&self, k: u64) -> Ticks {
         self.origin.plus((k as f64 * self.ticks_per_event) as u64)
+    }
+}
+
+/// How ops are timed: every op while the stride is being chosen, then as it says.
+struct Timing {
+    sampler: OpSampler,
+    /// The ticks of the ops timed one by one so far, while the stride is being chosen (None
+    /// once chosen, or when every op is to be timed).
+    calibrating: Option<Vec<u64>>,
+    /// Every op timed: `--time-every-op`.
+    every_op: bool,
+    /// The median op time the stride was chosen from, ns.
+    op_ns: Option<f64>,
+    /// Seeds the sample's positions (the workload's seed).
+    seed: u64,
+}
+
+impl Timing {
+    /// Every op timed until the stride is chosen; for good when `every_op`.
+    fn new(every_op: bool, seed: u64) -> Timing {
+        Timing {
+            sampler: OpSampler::every_op(),
+            calibrating: (!every_op).then(Vec::new),
+            every_op,
+            op_ns: None,
+            seed,
+        }
+    }
+
+    /// Adds an applied batch's timed ops to the calibration; once [`CALIBRATION_OPS`] were
+    /// timed, chooses the stride from their median time (which a preemption by another process
+    /// does not move, where it would move the mean) and the clock's read cost.
+    fn calibrate(&mut self, batch: &Batch, clock: &Clock) {
+        let Some(ticks) = self.calibrating.as_mut() else {
+            return;
+        };
+        ticks.extend(batch.timed.iter().map(|&(_, s, e)| e.ticks_since(s)));
+        if ticks.len() as u64 >= CALIBRATION_OPS {
+            let middle = ticks.len() / 2;
+            let median = *ticks.select_nth_unstable(middle).1;
+            let op_ns = clock.nanos_f64(median as f64);
+            self.op_ns = Some(op_ns);
+            self.sampler = OpSampler::new(stride_for(op_ns, clock.read_ns()), self.seed);
+            self.calibrating = None;
+        }
+    }
+
+    /// What results.json says of it (the timed ops are filled in from the recorder).
+    fn sampling(&self, clock: &Clock) -> LatencySampling {
+        LatencySampling {
+            stride: self.sampler.stride(),
+            timed_ops: 0,
+            every_op_forced: self.every_op,
+            op_ns: self.op_ns,
+            clock_read_ns: clock.read_ns(),
+        }
     }
 }
 
@@ -189,6 +264,8 @@ pub(super) struct Replay<'a> {
     poll_every: u64,
     /// Events when progress was last reported.
     reported: u64,
+    /// Which ops are timed.
+    timing: Timing,
 }
 
 impl<'a> Replay<'a> {
@@ -211,7 +288,15 @@ impl<'a> Replay<'a> {
             next_poll: Ticks::default(),
             poll_every: clock.ticks(POLL_EVERY),
             reported: 0,
+            timing: Timing::new(false, 0),
         }
+    }
+
+    /// Times every op when `every_op` (`--time-every-op`), else a sample where reads would
+    /// weigh on the ops.
+    pub(super) fn timed_every_op(mut self, every_op: bool) -> Self {
+        self.timing.every_op = every_op;
+        self
     }
 
     /// Paces the measured part as `pacing` says.
@@ -237,6 +322,7 @@ impl<'a> Replay<'a> {
     /// coordinator checkpoint, samples statistics and reports progress.
     pub(super) fn run(mut self, input: &OpInput, progress: Progress<'_>) -> Result<Replayed> {
         let warmup_events = input.spec().warmup_events;
+        self.timing = Timing::new(self.timing.every_op, input.spec().seed);
         let mut source = input.open()?;
         let total = source.events().min(self.limit);
         let mut batch = Batch::default();
@@ -248,11 +334,15 @@ impl<'a> Replay<'a> {
                 false => warmup_events - position,
                 true => total.saturating_sub(position),
             };
-            if limit == 0
-                || !batch
+            let fill_start = self.clock.now();
+            let filled = limit > 0
+                && batch
                     .fill(source.as_mut(), limit, self.share)
-                    .with_context(|| format!("cell {}", self.id))?
-            {
+                    .with_context(|| format!("cell {}", self.id))?;
+            if let Some(measurement) = self.measurement.as_mut() {
+                measurement.generation += self.clock.now().ticks_since(fill_start);
+            }
+            if !filled {
                 break;
             }
             if measuring && self.measurement.is_none() {
@@ -266,6 +356,7 @@ impl<'a> Replay<'a> {
             if let Some(measurement) = self.measurement.as_mut() {
                 measurement.record(&batch);
             }
+            self.timing.calibrate(&batch, self.clock);
             event_time = *batch.times.last().expect("a filled batch has events");
             if source.position() - self.reported >= PROGRESS_EVERY {
                 self.reported = source.position();
@@ -277,6 +368,7 @@ impl<'a> Replay<'a> {
         let stats_end = self.backend.stats()?;
         progress(source.position(), total);
         Ok(Replayed {
+            sampling: self.timing.sampling(self.clock),
             measurement: self.measurement,
             end,
             stats_end,
@@ -285,22 +377,31 @@ impl<'a> Replay<'a> {
         })
     }
 
-    /// Applies a batch's events, the first being event `position + 1` of the input: the clock
-    /// read that ends one op starts the next, unless something ran between them (a poll, an
-    /// open-loop wait), which a fresh read leaves out.
+    /// Applies a batch's events, the first being event `position + 1` of the input, timing the
+    /// ops the sampler picks: the clock read that ends a timed op starts the next one, unless
+    /// something ran between them (an untimed op, a poll, an open-loop wait), which a fresh read
+    /// leaves out.
     fn apply(&mut self, batch: &mut Batch, position: u64) -> Result<()> {
         let clock = self.clock;
         let schedule = self.measurement.as_ref().and_then(|m| m.schedule);
         let first_measured = self.measurement.as_ref().map_or(0, |m| m.events);
+        batch.timed.clear();
         batch.events.clear();
+        // The last clock read, and whether nothing ran since it.
         let mut last = clock.now();
+        let mut fresh = true;
         for e in 0..batch.ends.len() {
             if last >= self.next_poll {
                 self.poll(last, position + e as u64)?;
                 last = clock.now();
+                fresh = true;
             }
             let intended = match schedule {
                 Some(schedule) => {
+                    if !fresh {
+                        last = clock.now();
+                        fresh = true;
+                    }
                     let intended = schedule.intended(first_measured + e as u64);
                     if last < intended {
                         last = wait_until(clock, intended);
@@ -311,22 +412,40 @@ impl<'a> Replay<'a> {
             };
             let start = last;
             self.backend.set_time(batch.times[e]);
-            for i in batch.event(e) {
-                let (from, to) = batch.spans[i];
-                if let Err(err) = self.backend.apply(&batch.ops[i], &batch.values[from..to]) {
-                    let event = position + e as u64 + 1;
-                    let op = batch.ops[i];
-                    return Err(err.context(format!("cell {}: event {event}: {op:?}", self.id)));
+            let range = batch.event(e);
+            let first = range.start;
+            let ops = batch.ops[range.clone()].iter().zip(&batch.spans[range]);
+            for (i, (op, &(from, to))) in (first..).zip(ops) {
+                let timed = self.timing.sampler.timed();
+                if timed && !fresh {
+                    last = clock.now();
                 }
-                let end = clock.now();
-                batch.stamps[i] = (last, end);
-                last = end;
+                if let Err(err) = self.backend.apply(op, &batch.values[from..to]) {
+                    return Err(self.failed(err, position + e as u64 + 1, op));
+                }
+                fresh = timed;
+                if timed {
+                    let end = clock.now();
+                    batch.timed.push((i as u32, last, end));
+                    last = end;
+                }
             }
             if schedule.is_some() {
+                if !fresh {
+                    last = clock.now();
+                    fresh = true;
+                }
                 batch.events.push((intended, start, last));
             }
         }
+        batch.end = if fresh { last } else { clock.now() };
         Ok(())
+    }
+
+    /// The error of an op that failed: which cell, event and op.
+    #[cold]
+    fn failed(&self, err: anyhow::Error, event: u64, op: &StateOp) -> anyhow::Error {
+        err.context(format!("cell {}: event {event}: {op:?}", self.id))
     }
 
     /// Between events, at `now`, before event `position + 1`: statistics, checkpoints,
@@ -358,6 +477,8 @@ pub(super) struct Measurement {
     /// Ops and events applied in it.
     pub(super) ops: u64,
     pub(super) events: u64,
+    /// Ticks spent generating its batches (left out of its throughput).
+    pub(super) generation: u64,
     /// Open loop: when each event is meant to start.
     schedule: Option<Schedule>,
     /// The backend's statistics at the start (None for backends without any).
@@ -393,6 +514,7 @@ impl Measurement {
             started_at,
             ops: 0,
             events: 0,
+            generation: 0,
             schedule,
             stats_start,
             stats_samples: Vec::new(),
@@ -401,16 +523,24 @@ impl Measurement {
         })
     }
 
-    /// Counts an applied batch into the recorder, event by event.
+    /// Counts an applied batch into the recorder: its ops per class, the ops into the seconds
+    /// they were done in (each untimed op with the next timed one, or the batch's end), and the
+    /// timed ops' latencies.
     fn record(&mut self, batch: &Batch) {
-        for e in 0..batch.ends.len() {
-            for i in batch.event(e) {
-                let (start, end) = batch.stamps[i];
-                self.recorder.record(batch.ops[i].kind.class(), start, end);
-            }
-            if let Some(&(intended, start, end)) = batch.events.get(e) {
-                self.recorder.record_event(intended, start, end);
-            }
+        let mut next = 0;
+        for &(i, start, end) in &batch.timed {
+            let i = i as usize;
+            self.recorder.done((i + 1 - next) as u64, end);
+            self.recorder.record(batch.ops[i].kind.class(), start, end);
+            next = i + 1;
+        }
+        self.recorder
+            .done((batch.ops.len() - next) as u64, batch.end);
+        for (class, &n) in OpClass::ALL.iter().zip(&batch.classes) {
+            self.recorder.count(*class, u64::from(n));
+        }
+        for &(intended, start, end) in &batch.events {
+            self.recorder.record_event(intended, start, end);
         }
         self.ops += batch.ops.len() as u64;
         self.events += batch.ends.len() as u64;
@@ -435,6 +565,8 @@ impl Measurement {
 
 /// A replay that reached the end of its input (or its limit).
 pub(super) struct Replayed {
+    /// How its ops were timed (`timed_ops` still 0: the recorder knows).
+    pub(super) sampling: LatencySampling,
     /// None when no event came after warm-up.
     pub(super) measurement: Option<Measurement>,
     /// When the last event's ops were done.
@@ -456,33 +588,46 @@ pub struct ReplayOnly {
     pub events: u64,
     /// From the end of warm-up to the last op's end.
     pub elapsed: Duration,
+    /// Of that, generating the batches (left out of a cell's throughput).
+    pub generation: Duration,
     /// The latencies recorded.
     pub recorded: Recorded,
+    /// How the ops were timed.
+    pub sampling: LatencySampling,
 }
 
-/// Replays `input` into `backend` through the cell's replay loop, paced as `pacing` says,
-/// without checkpoints and without writing anything but the coordinator's empty directory
-/// under `scratch`: how the harness's own cost is measured against a plain loop or a no-op
-/// backend (`benches/overhead.rs`), and how the loop is tested with a backend under the test's
-/// control.
+/// Replays `input` into `backend` through the cell's replay loop, paced as `pacing` says and
+/// timing every op when `every_op` (else a sample where reads would weigh on the ops), without
+/// checkpoints and without writing anything but the coordinator's empty directory under
+/// `scratch`: how the harness's own cost is measured against a plain loop or a no-op backend
+/// (`benches/overhead.rs`), and how the loop is tested with a backend under the test's control.
 pub fn replay_only(
     input: &OpInput,
     backend: &mut dyn Backend,
     pacing: Pacing,
+    every_op: bool,
     scratch: &Path,
 ) -> Result<ReplayOnly> {
     let none = CheckpointSetting::new(CheckpointMode::None, Duration::ZERO);
     let mut coordinator = Coordinator::new(none, CheckpointStore::new(scratch)?, None)?;
     let replayed = Replay::new("replay", backend, &mut coordinator)
         .paced(pacing)
+        .timed_every_op(every_op)
         .run(input, &mut |_, _| {})?;
     let measurement = replayed
         .measurement
         .context("the workload has no events after warm-up")?;
+    let clock = Clock::get();
+    let recorded = measurement.recorder.finish(replayed.end);
     Ok(ReplayOnly {
         ops: measurement.ops,
         events: measurement.events,
-        elapsed: Clock::get().instant(replayed.end) - measurement.start,
-        recorded: measurement.recorder.finish(replayed.end),
+        elapsed: clock.instant(replayed.end) - measurement.start,
+        generation: Duration::from_nanos(clock.nanos(measurement.generation)),
+        sampling: LatencySampling {
+            timed_ops: recorded.all.timed.unwrap_or(0),
+            ..replayed.sampling
+        },
+        recorded,
     })
 }

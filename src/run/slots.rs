@@ -26,8 +26,8 @@ use crate::backend::keygroup::{
 };
 use crate::measure::merge_latencies;
 use crate::results::{
-    CellResult, CheckpointRecord, RestoreRecord, RocksDbStats, SlotResult, StatsSample,
-    TimelinePoint,
+    CellResult, CheckpointRecord, LatencySampling, RestoreRecord, RocksDbStats, SlotResult,
+    StatsSample, TimelinePoint,
 };
 
 /// Most slots a cell may have (one thread and one backend each).
@@ -117,7 +117,12 @@ fn together(
     let first = &parts[0];
     let elapsed_s = parts.iter().map(|p| p.elapsed_s).fold(0.0, f64::max);
     let measured_ops = parts.iter().map(|p| p.measured_ops).sum();
-    let secs = elapsed_s.max(1e-9);
+    // The slowest slot's operator time (its wall time less its batch generation).
+    let busy_s = parts
+        .iter()
+        .map(|p| p.elapsed_s - p.generation_s)
+        .fold(0.0, f64::max);
+    let secs = busy_s.max(1e-9);
     let classes: Vec<String> = {
         let mut names: Vec<String> = parts
             .iter()
@@ -145,10 +150,14 @@ fn together(
         id: cell.id(),
         measured_ops,
         elapsed_s,
+        generation_s: elapsed_s - busy_s,
+        generation_ns_per_op: parts.iter().map(|p| p.generation_s).sum::<f64>() * 1e9
+            / measured_ops.max(1) as f64,
         ops_per_s: measured_ops as f64 / secs,
         events_per_s: first.measured_events as f64 / secs,
         all_ops: merge_latencies("all", &parts.iter().map(|p| &p.all_ops).collect::<Vec<_>>())?,
         ops,
+        latency_sampling: sampling_together(parts),
         timeline: zip_by_index(
             parts,
             |p| &p.timeline,
@@ -189,6 +198,16 @@ fn together(
             .collect(),
         ..first.clone()
     })
+}
+
+/// How the slots timed their ops: each chose its own stride; the widest is given, with the
+/// timed ops of all.
+fn sampling_together(parts: &[CellResult]) -> Option<LatencySampling> {
+    let mut sampling = parts.iter().find_map(|p| p.latency_sampling.clone())?;
+    let each = || parts.iter().filter_map(|p| p.latency_sampling.as_ref());
+    sampling.stride = each().map(|s| s.stride).max().unwrap_or(1);
+    sampling.timed_ops = each().map(|s| s.timed_ops).sum();
+    Some(sampling)
 }
 
 /// Combines the slots' `field` element by element, as far as every slot has one.

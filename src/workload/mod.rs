@@ -21,7 +21,9 @@ pub mod trace;
 pub use generation::{KeyChooser, SizeChooser};
 pub use generator::OpGenerator;
 pub(crate) use op::splitmix64;
-pub use op::{append_value, fill_value, Namespace, OpClass, OpKind, StateId, StateOp, ValueRef};
+pub use op::{
+    append_value, fill_value, write_value, Namespace, OpClass, OpKind, StateId, StateOp, ValueRef,
+};
 pub use source::OpSource;
 pub use spec::{
     Aggregation, DedupState, GapDistribution, KeyDistribution, KeySpec, MapMix, OperatorSpec,

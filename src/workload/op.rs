@@ -202,6 +202,7 @@ impl OpClass {
     }
 
     /// Position in [`OpClass::ALL`], for array-indexed per-class tables.
+    #[inline]
     pub fn index(self) -> usize {
         self as usize
     }
@@ -209,6 +210,7 @@ impl OpClass {
 
 impl OpKind {
     /// The value this op writes, if any.
+    #[inline]
     pub fn value(&self) -> Option<ValueRef> {
         match *self {
             OpKind::ValuePut(v)
@@ -220,6 +222,7 @@ impl OpKind {
     }
 
     /// The class this op is reported under.
+    #[inline]
     pub fn class(&self) -> OpClass {
         match self {
             OpKind::ValueGet => OpClass::ValueGet,
@@ -267,7 +270,14 @@ pub fn fill_value(value: ValueRef, out: &mut Vec<u8>) {
 pub fn append_value(value: ValueRef, out: &mut Vec<u8>) {
     let start = out.len();
     out.resize(start + value.len as usize, 0);
-    let bytes = &mut out[start..];
+    write_value(value, &mut out[start..]);
+}
+
+/// Writes the bytes of `value` into `bytes`, which is exactly `value.len` long (see
+/// [`fill_value`]): for a buffer reused without zeroing it first.
+#[inline]
+pub fn write_value(value: ValueRef, bytes: &mut [u8]) {
+    debug_assert_eq!(bytes.len(), value.len as usize);
     let mut chunks = bytes.chunks_exact_mut(8);
     let mut state = value.tag;
     for chunk in &mut chunks {
@@ -279,6 +289,7 @@ pub fn append_value(value: ValueRef, out: &mut Vec<u8>) {
 }
 
 /// One step of SplitMix64 (Steele, Lea, Flood 2014).
+#[inline]
 pub(crate) fn splitmix64(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
     let mut z = *state;

@@ -21,6 +21,7 @@ mod rocksdb_stats;
 mod semantics;
 mod storage;
 mod timers;
+mod timing;
 mod trace;
 mod ttl;
 mod verdict;

@@ -4,71 +4,15 @@
 //! an event cannot start before its time, and one that waits behind a stall of d has a
 //! corrected latency of at least d minus the time between its intended start and the stall's.
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::Result;
 use statebench::backend::rocksdb::{PredefinedProfile, RocksDbConfig};
-use statebench::backend::{
-    AsyncPhase, Backend, BackendConfig, Digest, Outcome, StateView, StatsSnapshot,
-};
-use statebench::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointTarget};
+use statebench::backend::{BackendConfig, ScriptedBackend};
+use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
 use statebench::results::OpLatency;
 use statebench::run::{replay_only, run_cell, Cell, OpInput, Pacing, RateSearch};
-use statebench::workload::StateOp;
 
 use crate::common;
-
-/// A backend under the test's control: does nothing, except that op number `stall_at` sleeps
-/// for `stall`; it records how long that op really took.
-struct Stalling {
-    applied: u64,
-    stall_at: u64,
-    stall: Duration,
-    stalled: Option<Duration>,
-}
-
-impl Stalling {
-    fn new(stall_at: u64, stall: Duration) -> Stalling {
-        Stalling {
-            applied: 0,
-            stall_at,
-            stall,
-            stalled: None,
-        }
-    }
-}
-
-impl Backend for Stalling {
-    fn apply(&mut self, _: &StateOp, _: &[u8]) -> Result<Outcome> {
-        self.applied += 1;
-        if self.applied == self.stall_at {
-            let start = Instant::now();
-            std::thread::sleep(self.stall);
-            self.stalled = Some(start.elapsed());
-        }
-        Ok(Outcome::default())
-    }
-    fn set_time(&mut self, _: i64) {}
-    fn snapshot(&mut self, _: CheckpointMode, _: &CheckpointTarget) -> Result<AsyncPhase> {
-        anyhow::bail!("no checkpoints")
-    }
-    fn savepoint(&mut self) -> Result<AsyncPhase> {
-        anyhow::bail!("no savepoints")
-    }
-    fn view(&self) -> Result<Box<dyn StateView>> {
-        anyhow::bail!("no views")
-    }
-    fn digest(&self) -> Result<Digest> {
-        Ok(Digest::default())
-    }
-    fn options_file(&self) -> Option<PathBuf> {
-        None
-    }
-    fn stats(&self) -> Result<Option<StatsSnapshot>> {
-        Ok(None)
-    }
-}
 
 fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6
@@ -100,12 +44,13 @@ fn a_stall_shows_in_the_corrected_percentiles() {
     let measured = spec.events - spec.warmup_events;
     let input = OpInput::Generated(spec.clone());
     // Stalls a quarter into the measured part (the mixed workload has 3 ops per event).
-    let mut backend = Stalling::new(
+    let mut backend = ScriptedBackend::stalling(
         (spec.warmup_events + measured / 4) * 3,
         Duration::from_millis(30),
     );
     let dir = tempfile::tempdir().unwrap();
-    let replayed = replay_only(&input, &mut backend, Pacing::Rate(rate), dir.path()).unwrap();
+    let replayed =
+        replay_only(&input, &mut backend, Pacing::Rate(rate), false, dir.path()).unwrap();
     let stall = backend.stalled.expect("the stall happened").as_secs_f64() * 1e3;
     let events = replayed.recorded.events.expect("open loop records events");
     corrected_at_least_uncorrected(&events.corrected, &events.uncorrected);
@@ -129,9 +74,10 @@ fn rate_pacing_holds_the_mean_rate() {
     let rate = 5_000.0;
     let spec = common::mixed_spec(2_750, 50);
     let input = OpInput::Generated(spec.clone());
-    let mut backend = Stalling::new(u64::MAX, Duration::ZERO);
+    let mut backend = ScriptedBackend::stalling(u64::MAX, Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();
-    let replayed = replay_only(&input, &mut backend, Pacing::Rate(rate), dir.path()).unwrap();
+    let replayed =
+        replay_only(&input, &mut backend, Pacing::Rate(rate), false, dir.path()).unwrap();
     let achieved = replayed.events as f64 / replayed.elapsed.as_secs_f64();
     let events = replayed.events as f64;
     // The last of n events is meant to start (n − 1) / rate after the first.

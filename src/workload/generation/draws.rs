@@ -36,17 +36,20 @@ impl Draws {
     }
 
     /// Draws a key.
+    #[inline]
     pub(crate) fn key(&mut self) -> u64 {
         self.keys.sample(&mut self.rng)
     }
 
     /// A fresh value: its size drawn from the spec, its bytes named by a unique tag.
+    #[inline]
     pub(crate) fn value(&mut self) -> ValueRef {
         let len = self.sizes.sample(&mut self.rng);
         self.value_of_len(len)
     }
 
     /// A fresh value of a given size (an accumulator, a serialized list), named by a unique tag.
+    #[inline]
     pub(crate) fn value_of_len(&mut self, len: u32) -> ValueRef {
         let mut tag_state = self.value_seed ^ self.values_made;
         self.values_made += 1;

@@ -1,5 +1,6 @@
 //! The plain keyed model: each event draws one key and touches every declared state once.
 
+use rand::distr::{Bernoulli, Distribution};
 use rand::RngExt;
 
 use crate::workload::generation::{Draws, OperatorModel};
@@ -11,8 +12,9 @@ use crate::workload::spec::StateSpec;
 enum StatePlan {
     /// Value state: a get, then a put unless the event only reads.
     Value {
-        /// Fraction of events that only read.
-        read_only: f64,
+        /// Whether an event only reads: `random_bool(read_only_fraction)` made once (the same
+        /// draws from the stream, without rebuilding the distribution per event).
+        read_only: Bernoulli,
     },
     /// List state: a get below the first bound, a clear below the second, else an add.
     List {
@@ -46,7 +48,8 @@ impl KeyedMix {
                 StateSpec::Value {
                     read_only_fraction, ..
                 } => StatePlan::Value {
-                    read_only: *read_only_fraction,
+                    read_only: Bernoulli::new(*read_only_fraction)
+                        .expect("a validated fraction is within [0, 1]"),
                 },
                 StateSpec::List {
                     get_fraction,
@@ -97,7 +100,7 @@ impl OperatorModel for KeyedMix {
             match *plan {
                 StatePlan::Value { read_only } => {
                     out.push(op(OpKind::ValueGet));
-                    if !draws.rng.random_bool(read_only) {
+                    if !read_only.sample(&mut draws.rng) {
                         let v = draws.value();
                         out.push(op(OpKind::ValuePut(v)));
                     }

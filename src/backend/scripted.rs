@@ -1,0 +1,100 @@
+//! A backend that keeps no state and does what it is told per op: nothing, a spin of a fixed
+//! time, or one long sleep at a given op. A replay into it measures the replay loop alone (the
+//! overhead bench's harness cost) and puts op costs under a test's control (the latency stride,
+//! open-loop stalls); it takes no checkpoints.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use super::api::{AsyncPhase, Backend, Outcome, StateView, StatsSnapshot};
+use super::digest::Digest;
+use crate::checkpoint::{CheckpointMode, CheckpointTarget};
+use crate::workload::StateOp;
+
+/// A backend without state whose ops cost what it is told (see the module).
+#[derive(Debug, Default)]
+pub struct ScriptedBackend {
+    /// Ops applied so far.
+    pub applied: u64,
+    /// Each op spins this long (zero: returns at once).
+    pub per_op: Duration,
+    /// Op number `stall_at` (from 1) sleeps `stall` (0: none does).
+    pub stall_at: u64,
+    /// How long that op sleeps.
+    pub stall: Duration,
+    /// How long it really took, once it happened.
+    pub stalled: Option<Duration>,
+}
+
+impl ScriptedBackend {
+    /// Every op does nothing: what is left of a replay is the harness.
+    pub fn noop() -> ScriptedBackend {
+        ScriptedBackend::default()
+    }
+
+    /// Every op spins for `per_op`.
+    pub fn busy(per_op: Duration) -> ScriptedBackend {
+        ScriptedBackend {
+            per_op,
+            ..ScriptedBackend::default()
+        }
+    }
+
+    /// Op number `stall_at` (from 1) sleeps for `stall`; the others do nothing.
+    pub fn stalling(stall_at: u64, stall: Duration) -> ScriptedBackend {
+        ScriptedBackend {
+            stall_at,
+            stall,
+            ..ScriptedBackend::default()
+        }
+    }
+}
+
+impl Backend for ScriptedBackend {
+    fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
+        std::hint::black_box((op, value));
+        self.applied += 1;
+        if !self.per_op.is_zero() {
+            let start = Instant::now();
+            while start.elapsed() < self.per_op {
+                std::hint::spin_loop();
+            }
+        }
+        if self.applied == self.stall_at {
+            let start = Instant::now();
+            std::thread::sleep(self.stall);
+            self.stalled = Some(start.elapsed());
+        }
+        Ok(Outcome::default())
+    }
+
+    fn set_time(&mut self, now_ms: i64) {
+        std::hint::black_box(now_ms);
+    }
+
+    fn snapshot(&mut self, _: CheckpointMode, _: &CheckpointTarget) -> Result<AsyncPhase> {
+        bail!("the scripted backend takes no checkpoints")
+    }
+
+    fn savepoint(&mut self) -> Result<AsyncPhase> {
+        bail!("the scripted backend takes no savepoints")
+    }
+
+    fn view(&self) -> Result<Box<dyn StateView>> {
+        bail!("the scripted backend has no state to view")
+    }
+
+    fn digest(&self) -> Result<Digest> {
+        Ok(Digest::default())
+    }
+
+    fn options_file(&self) -> Option<PathBuf> {
+        None
+    }
+
+    fn stats(&self) -> Result<Option<StatsSnapshot>> {
+        Ok(None)
+    }
+}

@@ -1,0 +1,173 @@
+//! How ops are timed and what throughput is over: a seeded 1-in-k sample of cheap ops, every
+//! op of slow ones (or of any with `--time-every-op`), every op counted either way, and the
+//! batches' generation left out of the throughput. The assertions are orderings with wide
+//! margins (an op spinning 5 µs against a clock read; 60 KB of value bytes made against an op
+//! that does nothing), never a machine's speed.
+
+use std::time::Duration;
+
+use statebench::backend::{BackendConfig, ScriptedBackend};
+use statebench::checkpoint::CheckpointMode;
+use statebench::measure::CALIBRATION_OPS;
+use statebench::results::read_results;
+use statebench::run::{replay_only, OpInput, Pacing, ReplayOnly};
+use statebench::workload::WorkloadSpec;
+
+use crate::common;
+
+/// `spec` replayed into `backend`, every op timed when `every_op`.
+fn replay(spec: &WorkloadSpec, backend: &mut ScriptedBackend, every_op: bool) -> ReplayOnly {
+    let dir = tempfile::tempdir().unwrap();
+    let input = OpInput::Generated(spec.clone());
+    replay_only(&input, backend, Pacing::Closed, every_op, dir.path()).unwrap()
+}
+
+/// Every op applied in the measured part is counted, per class and per second, timed or not.
+fn every_op_counted(replayed: &ReplayOnly) {
+    let recorded = &replayed.recorded;
+    assert_eq!(recorded.all.count, replayed.ops);
+    assert_eq!(
+        recorded.ops.iter().map(|o| o.count).sum::<u64>(),
+        replayed.ops
+    );
+    assert_eq!(
+        recorded.timeline.iter().map(|t| t.ops).sum::<u64>(),
+        replayed.ops
+    );
+    assert_eq!(recorded.all.timed, Some(replayed.sampling.timed_ops));
+}
+
+#[test]
+fn ops_that_cost_nothing_are_sampled_and_every_one_counted() {
+    // The warm-up (a tenth) holds more than the ops the stride is chosen from.
+    let spec = common::mixed_spec(200_000, 50);
+    let mut backend = ScriptedBackend::noop();
+    let replayed = replay(&spec, &mut backend, false);
+    assert!(backend.applied - replayed.ops > CALIBRATION_OPS + 4096);
+    every_op_counted(&replayed);
+    let sampling = &replayed.sampling;
+    // A clock read is most of what such an op costs: far above 2 % of it.
+    assert!(sampling.stride > 1, "{sampling:?}");
+    assert!(sampling.op_ns.is_some() && !sampling.every_op_forced);
+    // One timed op in each block of `stride` (the measured part may start mid-block).
+    let blocks = replayed.ops / u64::from(sampling.stride);
+    assert!(
+        sampling.timed_ops.abs_diff(blocks) <= 1,
+        "{} timed of {} ops at stride {}",
+        sampling.timed_ops,
+        replayed.ops,
+        sampling.stride
+    );
+    // Per class, the timed ops never exceed the class's ops, and every class that has more
+    // than a few blocks of ops is timed.
+    for class in &replayed.recorded.ops {
+        assert!(class.timed.unwrap() <= class.count, "{class:?}");
+        if class.count > 20 * u64::from(sampling.stride) {
+            assert!(class.timed.unwrap() > 0, "{class:?}");
+        }
+    }
+}
+
+#[test]
+fn slow_ops_are_timed_every_one() {
+    let spec = common::mixed_spec(7_000, 50);
+    let mut backend = ScriptedBackend::busy(Duration::from_micros(5));
+    let replayed = replay(&spec, &mut backend, false);
+    assert!(
+        backend.applied >= CALIBRATION_OPS,
+        "{} ops",
+        backend.applied
+    );
+    every_op_counted(&replayed);
+    let sampling = &replayed.sampling;
+    // A clock read (ns) is far below 2 % of 5 µs.
+    assert_eq!(sampling.stride, 1, "{sampling:?}");
+    assert!(sampling.op_ns.unwrap() >= 5_000.0, "{sampling:?}");
+    assert_eq!(sampling.timed_ops, replayed.ops);
+}
+
+#[test]
+fn time_every_op_times_every_op_however_cheap() {
+    let spec = common::mixed_spec(20_000, 50);
+    let replayed = replay(&spec, &mut ScriptedBackend::noop(), true);
+    every_op_counted(&replayed);
+    let sampling = &replayed.sampling;
+    assert_eq!(sampling.stride, 1);
+    assert!(sampling.every_op_forced);
+    assert_eq!(sampling.op_ns, None);
+    assert_eq!(sampling.timed_ops, replayed.ops);
+}
+
+/// Values of 60 KB: making their bytes costs far more than an op that does nothing.
+fn big_values(events: u64) -> WorkloadSpec {
+    let json = format!(
+        r#"{{ "name": "big", "description": "test", "seed": 1, "events": {events},
+        "warmup_events": 100, "max_parallelism": 128,
+        "keys": {{ "count": 20, "distribution": {{ "type": "uniform" }} }},
+        "value_size": {{ "type": "fixed", "bytes": 60000 }},
+        "states": [ {{ "type": "value", "name": "v", "read_only_fraction": 0.0 }} ] }}"#
+    );
+    WorkloadSpec::parse(&json, "big").unwrap()
+}
+
+#[test]
+fn generation_is_timed_apart_from_the_ops() {
+    let replayed = replay(&big_values(3_000), &mut ScriptedBackend::noop(), false);
+    assert!(
+        replayed.generation > replayed.elapsed / 2 && replayed.generation < replayed.elapsed,
+        "generation {:?} of {:?}",
+        replayed.generation,
+        replayed.elapsed
+    );
+}
+
+#[test]
+fn a_cells_throughput_leaves_generation_out() {
+    let spec = big_values(1_000);
+    let dir = tempfile::tempdir().unwrap();
+    let r = common::run(
+        &spec,
+        BackendConfig::HashMap,
+        CheckpointMode::None,
+        Duration::from_secs(1),
+        &common::cell_paths(dir.path()),
+    );
+    assert!(
+        r.generation_s > 0.0 && r.generation_s < r.elapsed_s,
+        "{r:?}"
+    );
+    let operator_s = r.elapsed_s - r.generation_s;
+    let expected = r.measured_events as f64 / operator_s;
+    assert!(
+        (r.events_per_s / expected - 1.0).abs() < 1e-9,
+        "{} events/s, {expected} expected",
+        r.events_per_s
+    );
+    assert!(r.events_per_s > r.measured_events as f64 / r.elapsed_s);
+    let per_op = r.generation_s * 1e9 / r.measured_ops as f64;
+    assert!((r.generation_ns_per_op / per_op - 1.0).abs() < 1e-9);
+}
+
+#[test]
+fn the_command_line_times_every_op_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = dir.path().join("tiny.json");
+    let spec = common::mixed_spec(3_000, 50);
+    std::fs::write(&workload, serde_json::to_vec(&spec).unwrap()).unwrap();
+    let run = common::run_heap_cell(
+        &workload,
+        &dir.path().join("reports"),
+        &["--repeats", "1", "--time-every-op"],
+    );
+    let results = read_results(&run).unwrap();
+    let cell = &results.cells[0];
+    let sampling = cell.latency_sampling.as_ref().expect("recorded");
+    assert!(sampling.every_op_forced);
+    assert_eq!(sampling.stride, 1);
+    assert_eq!(cell.all_ops.timed, Some(cell.measured_ops));
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(
+        report.contains("every op timed (`--time-every-op`)"),
+        "{report}"
+    );
+}
