@@ -89,3 +89,34 @@ fn live_size_counts_what_the_digest_counts() {
         );
     }
 }
+
+/// The windows describe counts (a set lookup only on a window's first element) are the distinct
+/// (key, window) pairs given an element, counted plainly; elements per window likewise.
+#[test]
+fn windows_are_counted_as_a_plain_set_counts_them() {
+    use statebench::workload::{Namespace, OpGenerator, OpKind};
+    use std::collections::HashSet;
+
+    for name in [
+        "sliding-holistic.json",
+        "session-window.json",
+        "window-join.json",
+    ] {
+        let spec = load(name, 20_000);
+        let mut generator = OpGenerator::new(&spec).unwrap();
+        let (mut ops, mut windows, mut elements) = (Vec::new(), HashSet::new(), 0u64);
+        while generator.next_event(&mut ops) {
+            for op in &ops {
+                if let (Namespace::Window { .. }, OpKind::ValuePut(_) | OpKind::ListAdd(_)) =
+                    (op.namespace, op.kind)
+                {
+                    windows.insert((op.key, op.namespace));
+                    elements += 1;
+                }
+            }
+        }
+        let (counted, per_window) = describe(&spec).unwrap().windows.unwrap();
+        assert_eq!(counted, windows.len() as u64, "{name}");
+        assert_eq!(per_window, elements as f64 / windows.len() as f64, "{name}");
+    }
+}
