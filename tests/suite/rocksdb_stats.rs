@@ -125,7 +125,6 @@ fn rocksdb_cells_carry_statistics_and_samples() {
     assert_eq!(s.statistics, RocksStatistics::Off, "Flink's default");
     assert!(s.flush_bytes.is_none(), "{s:?}");
     assert!(s.sst_bytes > 0, "checkpoints flush: {s:?}");
-    assert!(!s.samples.is_empty());
     assert!(s.samples.windows(2).all(|w| w[0].t_s < w[1].t_s));
     let heap = common::run(
         &spec,
