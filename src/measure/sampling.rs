@@ -12,6 +12,8 @@
 //! cannot alias with the stride. The positions come from SplitMix64 seeded by the workload's
 //! seed: the same ops are timed on every run with the same stride.
 
+use crate::analysis::rng::SplitMix64;
+
 /// The most of an op's time clock reads may take.
 pub const READ_BUDGET: f64 = 0.02;
 /// The widest stride: enough timed ops for percentiles even when ops cost nothing.
@@ -39,7 +41,8 @@ pub fn stride_for(op_ns: f64, read_ns: f64) -> u32 {
 #[derive(Clone, Debug)]
 pub struct OpSampler {
     stride: u32,
-    rng: u64,
+    /// Draws each block's timed position.
+    rng: SplitMix64,
     /// Ops to leave untimed before the next timed one.
     skip: u32,
     /// Ops of the current block after its timed one.
@@ -51,7 +54,7 @@ impl OpSampler {
     pub fn every_op() -> OpSampler {
         OpSampler {
             stride: 1,
-            rng: 0,
+            rng: SplitMix64::new(0),
             skip: 0,
             rest: 0,
         }
@@ -61,7 +64,7 @@ impl OpSampler {
     pub fn new(stride: u32, seed: u64) -> OpSampler {
         let mut sampler = OpSampler {
             stride: stride.max(1),
-            rng: seed ^ SAMPLING_SALT,
+            rng: SplitMix64::new(seed ^ SAMPLING_SALT),
             skip: 0,
             rest: 0,
         };
@@ -90,19 +93,9 @@ impl OpSampler {
     /// Draws the timed position of the next block: skip the rest of this block and the new
     /// block's ops before it.
     fn next_block(&mut self) {
-        let position = self.position();
+        let position = self.rng.below(self.stride as usize) as u32;
         self.skip = self.rest + position;
         self.rest = self.stride - 1 - position;
-    }
-
-    /// A uniform position in `0..stride` (SplitMix64, then the high word of word · stride).
-    fn position(&mut self) -> u32 {
-        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        ((u128::from(z) * u128::from(self.stride)) >> 64) as u32
     }
 }
 
