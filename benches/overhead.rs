@@ -9,6 +9,10 @@
 //!   `CopyOnWriteStateMap`, one per key group: key group, then `get` or `put`), over
 //!   pre-generated ops and values; against the cell runner; and the cell runner's p50 of
 //!   `value.get` and `value.put` on this workload (issue 9: Flink 2.3's heap gives 100 / 40 ns);
+//!   between them, the heap backend called directly (`set_time` per event, `apply` per op,
+//!   through `dyn Backend` as the runner calls it) over the same pre-generated ops and values:
+//!   backend-direct / plain is the backend's own cost, cell runner / backend-direct the replay
+//!   loop's;
 //! - a no-op backend through the replay loop, with ops timed as a cell times them by default
 //!   (a seeded 1-in-k sample where reads weigh on the ops) and with every op timed
 //!   (`--time-every-op`): the harness's own cost per op (generation, values, clock reads,
@@ -28,9 +32,10 @@ use rand::SeedableRng;
 use rocksdb::WriteOptions;
 
 use statebench::backend::heap::cow_map::{CopyState, CowStateMap};
+use statebench::backend::heap::HeapBackend;
 use statebench::backend::keygroup::key_group;
 use statebench::backend::rocksdb::{KeyBuilder, PredefinedProfile, RocksDbBackend, RocksDbConfig};
-use statebench::backend::{BackendConfig, ScriptedBackend, StateLayout};
+use statebench::backend::{Backend, BackendConfig, ScriptedBackend, StateLayout};
 use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
 use statebench::measure::Clock;
 use statebench::run::{replay_only, run_cell, Cell, CellPaths, OpInput, Pacing};
@@ -180,6 +185,77 @@ fn plain_heap(spec: &WorkloadSpec, events: &[Vec<StateOp>], values: &[Vec<Vec<u8
         }
     }
     events.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Each event's time, as the cell runner hands it to `set_time`.
+fn event_times(spec: &WorkloadSpec) -> Vec<i64> {
+    let mut generator = OpGenerator::new(spec).unwrap();
+    let mut ops = Vec::new();
+    let mut times = Vec::with_capacity(spec.events as usize);
+    while generator.next_event(&mut ops) {
+        times.push(generator.event_time());
+    }
+    times
+}
+
+/// Events per second of the heap backend called directly, without the replay loop: per event
+/// `set_time`, per op `apply`, through `dyn Backend` as the cell runner calls them.
+fn heap_direct(
+    spec: &WorkloadSpec,
+    events: &[Vec<StateOp>],
+    times: &[i64],
+    values: &[Vec<Vec<u8>>],
+) -> f64 {
+    let mut heap = HeapBackend::new(&StateLayout::of(spec));
+    let backend: &mut dyn Backend = black_box(&mut heap);
+    let start = Instant::now();
+    for ((ops, values), &time) in events.iter().zip(values).zip(times) {
+        backend.set_time(time);
+        for (op, value) in ops.iter().zip(values) {
+            // As the cell runner does: the outcome is not used, an error ends the run.
+            if let Err(err) = backend.apply(op, value) {
+                panic!("{err:#}");
+            }
+        }
+    }
+    events.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The heap contenders alone, interleaved: plain loop, backend direct, cell runner.
+fn heap_rounds(
+    spec: &WorkloadSpec,
+    events: &[Vec<StateOp>],
+    times: &[i64],
+    values: &[Vec<Vec<u8>>],
+) -> [Vec<f64>; 3] {
+    let mut results: [Vec<f64>; 3] = Default::default();
+    for round in 0..ROUNDS {
+        eprintln!("heap round {}/{ROUNDS}", round + 1);
+        results[0].push(plain_heap(spec, events, values));
+        results[1].push(heap_direct(spec, events, times, values));
+        results[2].push(harness(spec, BackendConfig::HashMap).events_per_s);
+    }
+    results
+}
+
+/// Prints the heap contenders and their per-round ratios.
+fn print_heap(results: &[Vec<f64>; 3]) {
+    line("heap plain loop", &results[0], "events/s");
+    line("heap backend direct", &results[1], "events/s");
+    line("heap cell runner", &results[2], "events/s");
+    for (name, x, y) in [
+        ("heap backend direct / plain loop", 1, 0),
+        ("heap cell runner / backend direct", 2, 1),
+        ("heap cell runner / plain loop", 2, 0),
+    ] {
+        ratio_line(name, &results[x], &results[y]);
+    }
+}
+
+/// Prints the median and spread of the ratios `over / under` within each round.
+fn ratio_line(name: &str, over: &[f64], under: &[f64]) {
+    let ratios: Vec<f64> = over.iter().zip(under).map(|(a, b)| a / b).collect();
+    line(name, &ratios, "x");
 }
 
 /// What the cell runner measured of one cell.
@@ -405,6 +481,12 @@ fn main() {
                 .collect()
         })
         .collect();
+    let times = event_times(&spec);
+    // `-- heap-rounds` runs only the heap contenders, interleaved.
+    if std::env::args().any(|a| a == "heap-rounds") {
+        print_heap(&heap_rounds(&spec, &events, &times, &heap_values));
+        return;
+    }
 
     let mut results: [Vec<f64>; 25] = Default::default();
     for round in 0..ROUNDS {
@@ -420,6 +502,7 @@ fn main() {
         results[12].push(off.per_cpu_s);
         results[13].push(off.stride);
         results[3].push(plain_heap(&spec, &events, &heap_values));
+        results[5].push(heap_direct(&spec, &events, &times, &heap_values));
         let heap = harness(&spec, BackendConfig::HashMap);
         results[4].push(heap.events_per_s);
         results[7].push(heap.get_p50);
@@ -463,6 +546,7 @@ fn main() {
         "events/s",
     );
     let plain_heap = line("heap plain loop", &results[3], "events/s");
+    line("heap backend direct", &results[5], "events/s");
     let heap = line("heap cell runner", &results[4], "events/s");
     line("heap cell: 1 in k ops timed, k", &results[14], "");
     line("heap value.get p50 (Flink 2.3: 100)", &results[7], "ns");
@@ -484,19 +568,14 @@ fn main() {
         rocks_off / plain_rocks
     );
     println!("rocksdb: statistics on / off = {:.3}x", rocks / rocks_off);
-    let per_round = |name: &str, x: usize, y: usize| {
-        let ratios: Vec<f64> = results[x]
-            .iter()
-            .zip(&results[y])
-            .map(|(a, b)| a / b)
-            .collect();
-        line(name, &ratios, "x");
-    };
+    let per_round = |name: &str, x: usize, y: usize| ratio_line(name, &results[x], &results[y]);
     println!("\nratios within each round (medians of them, and their spread):");
     per_round("rocksdb cell runner / plain loop", 2, 0);
     per_round("rocksdb statistics on / off", 1, 2);
     per_round("  the same, operator thread CPU", 11, 12);
     per_round("rocksdb runner / plain, thread CPU", 12, 10);
+    per_round("heap backend direct / plain loop", 5, 3);
+    per_round("heap cell runner / backend direct", 4, 5);
     per_round("heap cell runner / plain loop", 4, 3);
     println!(
         "rocksdb, operator thread CPU: cell runner / plain loop = {:.3}x, statistics on / off = {:.3}x",

@@ -30,7 +30,7 @@ use crate::backend::timer_set::Timer;
 use crate::checkpoint::stream::{StreamReader, FULL_SNAPSHOT_FILE};
 use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointTarget, SnapshotFormat};
 use crate::workload::{Namespace, OpKind, StateId, StateKind, StateOp};
-use access::{access, AccessTime};
+use access::{access, get_value, put_value, AccessTime};
 use codec::Input;
 use cow_map::CowStateMap;
 use snapshot::{HeapSnapshot, RestoredEntry, StateSnapshot, HEAP_SNAPSHOT_FILE};
@@ -342,13 +342,20 @@ impl Backend for HeapBackend {
         }
         match &mut self.states[state] {
             HeapState::Table(maps) => {
-                let kg = key_group(op.key, self.layout.max_parallelism) as usize;
+                let map = &mut maps[key_group(op.key, self.layout.max_parallelism) as usize];
                 let time = AccessTime::new(self.now, self.layout.ttl);
-                let Some(outcome) = access(&mut maps[kg], op, value, time) else {
-                    bail!(
-                        "timer op {:?} on state {state}, which holds no timers",
-                        op.kind
-                    );
+                let outcome = match op.kind {
+                    // A ValueState's ops go straight to their map: the most common ops, and
+                    // the ones whose cost the map itself dominates.
+                    OpKind::ValueGet => get_value(map, op.key, &op.namespace, time),
+                    OpKind::ValuePut(_) => put_value(map, op.key, op.namespace, value, time),
+                    _ => match access(map, op, value, time) {
+                        Some(outcome) => outcome,
+                        None => bail!(
+                            "timer op {:?} on state {state}, which holds no timers",
+                            op.kind
+                        ),
+                    },
                 };
                 if let Some(ttl) = self.layout.ttl {
                     self.cleanup[state].step(maps, &ttl, self.now);

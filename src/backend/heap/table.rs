@@ -72,6 +72,7 @@ pub(super) enum NamespaceSerializer {
 
 impl NamespaceSerializer {
     /// The serializer of `namespace`.
+    #[inline]
     pub(super) fn of(namespace: &Namespace) -> NamespaceSerializer {
         match namespace {
             Namespace::Void => NamespaceSerializer::Void,
@@ -114,6 +115,7 @@ pub(super) struct StateNamespace(Option<NamespaceSerializer>);
 impl StateNamespace {
     /// Admits a write in `namespace` to the state `name`: its namespace must be of the kind
     /// the state's earlier writes had.
+    #[inline]
     pub(super) fn admit(&mut self, namespace: &Namespace, name: &str) -> Result<()> {
         let serializer = NamespaceSerializer::of(namespace);
         match self.0 {
