@@ -168,7 +168,7 @@ pub(super) fn get_value(
 }
 
 /// `ValueState.update`.
-#[inline]
+#[inline(always)]
 pub(super) fn put_value(
     map: &mut Map,
     key: u64,

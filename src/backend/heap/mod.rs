@@ -199,6 +199,54 @@ impl HeapBackend {
             now: self.now,
         }
     }
+
+    /// Any op: the namespace a write brings admitted, then the op on its state's map (with
+    /// TTL, a step of incremental cleanup after it) or on its timer queue. Kept out of line so
+    /// that [`Backend::apply`]'s ValueState path stays small.
+    #[inline(never)]
+    fn apply_any(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
+        let state = op.state as usize;
+        let writes = match op.kind {
+            OpKind::TimerRegister(_) => true,
+            kind => kind.value().is_some(),
+        };
+        if writes {
+            self.namespaces[state].admit(&op.namespace, &self.layout.states[state].0)?;
+        }
+        match &mut self.states[state] {
+            HeapState::Table(maps) => {
+                let kg = key_group(op.key, self.layout.max_parallelism) as usize;
+                let time = AccessTime::new(self.now, self.layout.ttl);
+                let Some(outcome) = access(&mut maps[kg], op, value, time) else {
+                    bail!(
+                        "timer op {:?} on state {state}, which holds no timers",
+                        op.kind
+                    );
+                };
+                if let Some(ttl) = self.layout.ttl {
+                    self.cleanup[state].step(maps, &ttl, self.now);
+                }
+                Ok(outcome)
+            }
+            HeapState::Timers(queue) => {
+                let timer = |timestamp| Timer {
+                    timestamp,
+                    key: op.key,
+                    namespace: op.namespace,
+                };
+                match op.kind {
+                    OpKind::TimerRegister(ts) => {
+                        queue.add(timer(ts));
+                    }
+                    OpKind::TimerDelete(ts) => {
+                        queue.remove(&timer(ts));
+                    }
+                    other => bail!("op {other:?} on timer state {state}"),
+                }
+                Ok(Outcome::default())
+            }
+        }
+    }
 }
 
 /// The namespace of a savepoint key, whatever its serializer (the stream frames it).
@@ -331,55 +379,30 @@ impl StateView for HeapSnapshot {
 }
 
 impl Backend for HeapBackend {
+    /// A ValueState's `value()` and `update()`, the most common ops, go straight to their map:
+    /// what the backend adds to them shows in every heap figure. Every other op takes
+    /// [`HeapBackend::apply_any`].
     fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
         let state = op.state as usize;
-        let writes = match op.kind {
-            OpKind::TimerRegister(_) => true,
-            kind => kind.value().is_some(),
+        let (OpKind::ValueGet | OpKind::ValuePut(_), HeapState::Table(maps)) =
+            (op.kind, &mut self.states[state])
+        else {
+            return self.apply_any(op, value);
         };
-        if writes {
+        let put = op.kind != OpKind::ValueGet;
+        if put {
             self.namespaces[state].admit(&op.namespace, &self.layout.states[state].0)?;
         }
-        match &mut self.states[state] {
-            HeapState::Table(maps) => {
-                let map = &mut maps[key_group(op.key, self.layout.max_parallelism) as usize];
-                let time = AccessTime::new(self.now, self.layout.ttl);
-                let outcome = match op.kind {
-                    // A ValueState's ops go straight to their map: the most common ops, and
-                    // the ones whose cost the map itself dominates.
-                    OpKind::ValueGet => get_value(map, op.key, &op.namespace, time),
-                    OpKind::ValuePut(_) => put_value(map, op.key, op.namespace, value, time),
-                    _ => match access(map, op, value, time) {
-                        Some(outcome) => outcome,
-                        None => bail!(
-                            "timer op {:?} on state {state}, which holds no timers",
-                            op.kind
-                        ),
-                    },
-                };
-                if let Some(ttl) = self.layout.ttl {
-                    self.cleanup[state].step(maps, &ttl, self.now);
-                }
-                Ok(outcome)
-            }
-            HeapState::Timers(queue) => {
-                let timer = |timestamp| Timer {
-                    timestamp,
-                    key: op.key,
-                    namespace: op.namespace,
-                };
-                match op.kind {
-                    OpKind::TimerRegister(ts) => {
-                        queue.add(timer(ts));
-                    }
-                    OpKind::TimerDelete(ts) => {
-                        queue.remove(&timer(ts));
-                    }
-                    other => bail!("op {other:?} on timer state {state}"),
-                }
-                Ok(Outcome::default())
-            }
+        let map = &mut maps[key_group(op.key, self.layout.max_parallelism) as usize];
+        let time = AccessTime::new(self.now, self.layout.ttl);
+        let outcome = match put {
+            false => get_value(map, op.key, &op.namespace, time),
+            true => put_value(map, op.key, op.namespace, value, time),
+        };
+        if let Some(ttl) = self.layout.ttl {
+            self.cleanup[state].step(maps, &ttl, self.now);
         }
+        Ok(outcome)
     }
 
     fn set_time(&mut self, now_ms: i64) {
