@@ -153,13 +153,33 @@ impl CopyState for PlainValue {
     }
 }
 
-/// Events per second of a plain loop over the heap backend's map, one per key group, as
-/// `HeapValueState` uses it: `value()` is `get`, `update()` is `put` (overwriting a value no
-/// snapshot holds in place, as the backend does).
-fn plain_heap(spec: &WorkloadSpec, events: &[Vec<StateOp>], values: &[Vec<Vec<u8>>]) -> f64 {
+/// Events per second, by the wall clock and by this thread's CPU time (which other processes
+/// on the machine do not stretch), of `run` over `events` events.
+fn rates(events: usize, run: impl FnOnce()) -> (f64, f64) {
+    let cpu = thread_cpu_ns();
+    let start = Instant::now();
+    run();
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = (thread_cpu_ns() - cpu) as f64 / 1e9;
+    (events as f64 / wall, events as f64 / cpu)
+}
+
+/// Events per second (wall, thread CPU) of a plain loop over the heap backend's map, one per
+/// key group, as `HeapValueState` uses it: `value()` is `get`, `update()` is `put`
+/// (overwriting a value no snapshot holds in place, as the backend does).
+fn plain_heap(spec: &WorkloadSpec, events: &[Vec<StateOp>], values: &[Vec<Vec<u8>>]) -> (f64, f64) {
     let groups = spec.max_parallelism;
     let mut maps: Vec<CowStateMap<PlainValue>> = (0..groups).map(|_| CowStateMap::new()).collect();
-    let start = Instant::now();
+    rates(events.len(), || plain_heap_loop(&mut maps, events, values))
+}
+
+/// The plain heap loop itself.
+fn plain_heap_loop(
+    maps: &mut [CowStateMap<PlainValue>],
+    events: &[Vec<StateOp>],
+    values: &[Vec<Vec<u8>>],
+) {
+    let groups = maps.len() as u32;
     for (ops, values) in events.iter().zip(values) {
         for (op, value) in ops.iter().zip(values) {
             let map = &mut maps[key_group(op.key, groups) as usize];
@@ -184,7 +204,6 @@ fn plain_heap(spec: &WorkloadSpec, events: &[Vec<StateOp>], values: &[Vec<Vec<u8
             }
         }
     }
-    events.len() as f64 / start.elapsed().as_secs_f64()
 }
 
 /// Each event's time, as the cell runner hands it to `set_time`.
@@ -198,48 +217,54 @@ fn event_times(spec: &WorkloadSpec) -> Vec<i64> {
     times
 }
 
-/// Events per second of the heap backend called directly, without the replay loop: per event
-/// `set_time`, per op `apply`, through `dyn Backend` as the cell runner calls them.
+/// Events per second (wall, thread CPU) of the heap backend called directly, without the
+/// replay loop: per event `set_time`, per op `apply`, through `dyn Backend` as the cell runner
+/// calls them.
 fn heap_direct(
     spec: &WorkloadSpec,
     events: &[Vec<StateOp>],
     times: &[i64],
     values: &[Vec<Vec<u8>>],
-) -> f64 {
+) -> (f64, f64) {
     let mut heap = HeapBackend::new(&StateLayout::of(spec));
     let backend: &mut dyn Backend = black_box(&mut heap);
-    let start = Instant::now();
-    for ((ops, values), &time) in events.iter().zip(values).zip(times) {
-        backend.set_time(time);
-        for (op, value) in ops.iter().zip(values) {
-            // As the cell runner does: the outcome is not used, an error ends the run.
-            if let Err(err) = backend.apply(op, value) {
-                panic!("{err:#}");
+    rates(events.len(), || {
+        for ((ops, values), &time) in events.iter().zip(values).zip(times) {
+            backend.set_time(time);
+            for (op, value) in ops.iter().zip(values) {
+                // As the cell runner does: the outcome is not used, an error ends the run.
+                if let Err(err) = backend.apply(op, value) {
+                    panic!("{err:#}");
+                }
             }
         }
-    }
-    events.len() as f64 / start.elapsed().as_secs_f64()
+    })
 }
 
-/// The heap contenders alone, interleaved: plain loop, backend direct, cell runner.
+/// The heap contenders alone, interleaved: plain loop, backend direct, cell runner (wall),
+/// then plain loop and backend direct by thread CPU time.
 fn heap_rounds(
     spec: &WorkloadSpec,
     events: &[Vec<StateOp>],
     times: &[i64],
     values: &[Vec<Vec<u8>>],
-) -> [Vec<f64>; 3] {
-    let mut results: [Vec<f64>; 3] = Default::default();
+) -> [Vec<f64>; 5] {
+    let mut results: [Vec<f64>; 5] = Default::default();
     for round in 0..ROUNDS {
         eprintln!("heap round {}/{ROUNDS}", round + 1);
-        results[0].push(plain_heap(spec, events, values));
-        results[1].push(heap_direct(spec, events, times, values));
+        let (wall, cpu) = plain_heap(spec, events, values);
+        results[0].push(wall);
+        results[3].push(cpu);
+        let (wall, cpu) = heap_direct(spec, events, times, values);
+        results[1].push(wall);
+        results[4].push(cpu);
         results[2].push(harness(spec, BackendConfig::HashMap).events_per_s);
     }
     results
 }
 
 /// Prints the heap contenders and their per-round ratios.
-fn print_heap(results: &[Vec<f64>; 3]) {
+fn print_heap(results: &[Vec<f64>; 5]) {
     line("heap plain loop", &results[0], "events/s");
     line("heap backend direct", &results[1], "events/s");
     line("heap cell runner", &results[2], "events/s");
@@ -247,6 +272,7 @@ fn print_heap(results: &[Vec<f64>; 3]) {
         ("heap backend direct / plain loop", 1, 0),
         ("heap cell runner / backend direct", 2, 1),
         ("heap cell runner / plain loop", 2, 0),
+        ("heap direct / plain, thread CPU", 4, 3),
     ] {
         ratio_line(name, &results[x], &results[y]);
     }
@@ -501,8 +527,12 @@ fn main() {
         results[2].push(off.events_per_s);
         results[12].push(off.per_cpu_s);
         results[13].push(off.stride);
-        results[3].push(plain_heap(&spec, &events, &heap_values));
-        results[5].push(heap_direct(&spec, &events, &times, &heap_values));
+        let (wall, cpu) = plain_heap(&spec, &events, &heap_values);
+        results[3].push(wall);
+        results[6].push(cpu);
+        let (wall, cpu) = heap_direct(&spec, &events, &times, &heap_values);
+        results[5].push(wall);
+        results[9].push(cpu);
         let heap = harness(&spec, BackendConfig::HashMap);
         results[4].push(heap.events_per_s);
         results[7].push(heap.get_p50);
@@ -575,6 +605,7 @@ fn main() {
     per_round("  the same, operator thread CPU", 11, 12);
     per_round("rocksdb runner / plain, thread CPU", 12, 10);
     per_round("heap backend direct / plain loop", 5, 3);
+    per_round("heap direct / plain, thread CPU", 9, 6);
     per_round("heap cell runner / backend direct", 4, 5);
     per_round("heap cell runner / plain loop", 4, 3);
     println!(
