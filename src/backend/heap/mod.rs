@@ -394,14 +394,16 @@ impl Backend for HeapBackend {
             self.namespaces[state].admit(&op.namespace, &self.layout.states[state].0)?;
         }
         let map = &mut maps[key_group(op.key, self.layout.max_parallelism) as usize];
-        let time = AccessTime::new(self.now, self.layout.ttl);
-        let outcome = match put {
+        let value_op = |map, time| match put {
             false => get_value(map, op.key, &op.namespace, time),
             true => put_value(map, op.key, op.namespace, value, time),
         };
-        if let Some(ttl) = self.layout.ttl {
-            self.cleanup[state].step(maps, &ttl, self.now);
-        }
+        let Some(ttl) = self.layout.ttl else {
+            // Without TTL there is no timestamp to check or refresh, and no cleanup.
+            return Ok(value_op(map, AccessTime::new(self.now, None)));
+        };
+        let outcome = value_op(map, AccessTime::new(self.now, Some(ttl)));
+        self.cleanup[state].step(maps, &ttl, self.now);
         Ok(outcome)
     }
 
