@@ -17,6 +17,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod describe;
 pub mod fuzz_entries;
+mod fxhash;
 pub mod input;
 pub mod measure;
 pub mod report;

@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 
 use super::slots::{SlotKey, SlotTable};
-use super::FxBuild;
+use crate::fxhash::FxBuild;
 use crate::workload::{OpKind, StateOp, TtlSpec, TtlUpdate};
 
 /// `last` of an entry not touched since it was created or cleared.

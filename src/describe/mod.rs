@@ -8,52 +8,18 @@ mod slots;
 
 use std::collections::HashSet;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::mpsc;
 
 use anyhow::{anyhow, Result};
 use hdrhistogram::Histogram;
 
+use crate::fxhash::FxBuild;
 use crate::workload::{Namespace, OpClass, OpGenerator, OpKind, StateId, StateOp, WorkloadSpec};
 use live::LiveState;
 use slots::{SlotKey, SlotTable};
 
 /// Points of the live-state curve.
 const STATE_SAMPLES: u64 = 10;
-
-/// FxHash (rustc's): one rotate, xor and multiply per word. The maps here hold millions of
-/// entries looked up on every op, where SipHash's flood resistance buys nothing: the keys are
-/// the workload's own.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    /// FxHash's state with a final mix (MurmurHash3's fmix64): the state's low bits depend only
-    /// on the low bits of what was written, and hashbrown picks buckets by the low bits, so
-    /// window timestamps that are multiples of a slide collided into long probe chains.
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
-
-type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// The live state after some events.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -7,7 +7,7 @@
 
 use std::hash::Hasher;
 
-use super::FxHasher;
+use crate::fxhash::FxHasher;
 use crate::workload::{Namespace, StateId, StateOp};
 
 /// `namespace` of an empty bucket's key.
