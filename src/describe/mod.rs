@@ -200,9 +200,6 @@ impl Tally {
         self.live.prefetch(op);
         self.keys.prefetch(op.key);
         self.namespaces.prefetch(&SlotKey::namespace_of(op));
-        if gives_window_element(op) {
-            self.windows.prefetch(&SlotKey::window_of(op));
-        }
     }
 
     fn apply_op(&mut self, op: &StateOp) -> Result<()> {
