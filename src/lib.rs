@@ -9,6 +9,8 @@
 //! → [`report`] (md, csv, plots).
 //! [`describe`] analyses a workload's op stream without measuring anything; [`stability`] tallies
 //! the answers of repeated runs.
+//! `fxhash` is the hasher of the in-process tables of the workload's own keys (generator models,
+//! describe).
 
 pub mod analysis;
 pub mod atomic;

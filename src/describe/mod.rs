@@ -14,7 +14,7 @@ use hdrhistogram::Histogram;
 
 use crate::workload::{Namespace, OpClass, OpGenerator, OpKind, StateId, StateOp, WorkloadSpec};
 use live::LiveState;
-use slots::{KeySet, SlotKey, SlotTable};
+use slots::{KeySet, LateSet, SlotKey, SlotTable};
 
 /// Points of the live-state curve.
 const STATE_SAMPLES: u64 = 10;
@@ -137,7 +137,7 @@ struct Tally {
     reuse: Histogram<u64>,
     first_touches: u64,
     ops: u64,
-    windows: SlotTable<SlotKey, ()>,
+    windows: LateSet,
     window_elements: u64,
     events: u64,
     total_events: u64,
@@ -157,7 +157,7 @@ impl Tally {
             reuse: Histogram::new(3)?,
             first_touches: 0,
             ops: 0,
-            windows: SlotTable::new(),
+            windows: LateSet::new(),
             window_elements: 0,
             events: 0,
             total_events: spec.events,
@@ -220,7 +220,7 @@ impl Tally {
         if gives_window_element(op) {
             // A slot given elements before is in a window already counted.
             if applied.first_element {
-                self.windows.bucket_of(SlotKey::window_of(op));
+                self.windows.insert(SlotKey::window_of(op));
             }
             self.window_elements += 1;
         }
@@ -228,7 +228,7 @@ impl Tally {
         Ok(())
     }
 
-    fn describe(self, spec: &WorkloadSpec, dropped_late: u64) -> Description {
+    fn describe(mut self, spec: &WorkloadSpec, dropped_late: u64) -> Description {
         let n = self.windows.len() as u64;
         let windows = (n > 0).then(|| (n, self.window_elements as f64 / n as f64));
         Description {

@@ -6,6 +6,7 @@
 //! ops' buckets lets those misses overlap instead of queueing one after another, which std's
 //! `HashMap` (no prefetch) cannot.
 
+use std::collections::VecDeque;
 use std::hash::Hasher;
 
 use crate::fxhash::FxHasher;
@@ -235,6 +236,53 @@ impl<K: TableKey, V: Default> SlotTable<K, V> {
     }
 }
 
+/// Inserts queued before they reach a [`LateSet`]'s table: enough for the prefetched buckets to
+/// arrive, few enough that they are still cached when written.
+const LATE_INSERTS: usize = 16;
+
+/// A set of slot keys, each insert made a few inserts late: its bucket is prefetched when it is
+/// queued and written when it leaves the queue, so the inserts' cache misses overlap. For a set
+/// that is only counted at the end (the windows given elements), looked up when its key is known
+/// and not before.
+#[derive(Debug)]
+pub(super) struct LateSet {
+    table: SlotTable<SlotKey, ()>,
+    queue: VecDeque<SlotKey>,
+}
+
+impl LateSet {
+    /// An empty set.
+    pub(super) fn new() -> LateSet {
+        LateSet {
+            table: SlotTable::new(),
+            queue: VecDeque::with_capacity(LATE_INSERTS + 1),
+        }
+    }
+
+    /// Adds `key` (to the table a few inserts from now).
+    pub(super) fn insert(&mut self, key: SlotKey) {
+        self.table.prefetch(&key);
+        self.queue.push_back(key);
+        if self.queue.len() > LATE_INSERTS {
+            self.flush_one();
+        }
+    }
+
+    fn flush_one(&mut self) {
+        if let Some(key) = self.queue.pop_front() {
+            self.table.bucket_of(key);
+        }
+    }
+
+    /// Keys held (the queued ones inserted first).
+    pub(super) fn len(&mut self) -> usize {
+        while !self.queue.is_empty() {
+            self.flush_one();
+        }
+        self.table.len()
+    }
+}
+
 /// A set of keys (each `u64`, the empty-bucket mark included), prefetchable as the tables are.
 #[derive(Debug)]
 pub(super) struct KeySet {
@@ -330,5 +378,19 @@ mod tests {
             set.insert(key);
         }
         assert_eq!(set.len(), 4);
+    }
+
+    /// A key inserted twice, queued or not, counts once.
+    #[test]
+    fn a_late_set_counts_each_key_once_queued_or_not() {
+        let mut set = LateSet::new();
+        for n in 0..1_000 {
+            set.insert(key(n % 300));
+            set.insert(key(n % 7));
+        }
+        assert_eq!(set.len(), 300);
+        set.insert(key(299));
+        set.insert(key(300));
+        assert_eq!(set.len(), 301);
     }
 }
