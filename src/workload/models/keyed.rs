@@ -87,6 +87,7 @@ impl OperatorModel for KeyedMix {
     }
 
     /// Draws one key and does each state's op on it, as the state's mix picks.
+    #[inline]
     fn event(&mut self, draws: &mut Draws, _last: bool, out: &mut Vec<StateOp>) {
         self.events += 1;
         let key = draws.key();
