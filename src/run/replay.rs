@@ -462,9 +462,12 @@ impl<'a> Replay<'a> {
                 fresh = true;
             }
             let range = events.event(e);
-            if schedule.is_none() {
+            let ahead = self.timing.sampler.untimed_ahead() as usize;
+            // Looked for only when the next op is untimed: a search here would otherwise fall
+            // between the last read and a timed op (every op timed: RocksDB).
+            if schedule.is_none() && ahead > 0 {
                 // The events wholly before the next timed op.
-                let next_timed = range.start + self.timing.sampler.untimed_ahead() as usize;
+                let next_timed = range.start + ahead;
                 let untimed = ends[e..].partition_point(|&end| end <= next_timed);
                 if untimed > 0 {
                     let run = e..e + untimed;
