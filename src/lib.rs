@@ -9,6 +9,8 @@
 //! → [`report`] (md, csv, plots).
 //! [`describe`] analyses a workload's op stream without measuring anything; [`stability`] tallies
 //! the answers of repeated runs.
+//! `fxhash` is the hasher of the in-process tables of the workload's own keys (generator models,
+//! describe).
 
 pub mod analysis;
 pub mod atomic;
@@ -17,6 +19,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod describe;
 pub mod fuzz_entries;
+mod fxhash;
 pub mod input;
 pub mod measure;
 pub mod report;

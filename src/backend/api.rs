@@ -2,6 +2,7 @@
 //! found, the two phases of a checkpoint or savepoint, a captured view of the state for
 //! verification, and the backend's own statistics.
 
+use std::ops::Range;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -59,6 +60,41 @@ pub trait StateView: Send {
 /// the captured state into the target; runs on the checkpoint thread while ops continue.
 pub type AsyncPhase = Box<dyn FnOnce(&CheckpointTarget) -> Result<UploadResult> + Send>;
 
+/// Events' ops with their times and value bytes, as the replay loop generated them ahead: what
+/// [`Backend::apply_events`] applies a stretch of.
+#[derive(Clone, Copy, Debug)]
+pub struct Events<'a> {
+    /// The ops of every event, in order.
+    pub ops: &'a [StateOp],
+    /// Event e's ops are `ops[ends[e - 1]..ends[e]]` (from 0 for the first).
+    pub ends: &'a [usize],
+    /// Each event's time, ms (see [`Backend::set_time`]).
+    pub times: &'a [i64],
+    /// Op i's value bytes are `values[spans[i].0..spans[i].1]`.
+    pub spans: &'a [(usize, usize)],
+    /// The value bytes.
+    pub values: &'a [u8],
+}
+
+impl Events<'_> {
+    /// Event `e`'s ops, as indices of `ops`.
+    pub fn event(&self, e: usize) -> Range<usize> {
+        let start = if e == 0 { 0 } else { self.ends[e - 1] };
+        start..self.ends[e]
+    }
+}
+
+/// An op of [`Backend::apply_events`] that failed.
+#[derive(Debug)]
+pub struct FailedOp {
+    /// Its event, an index of the events' `ends`.
+    pub event: usize,
+    /// The op, an index of the events' `ops`.
+    pub op: usize,
+    /// Why.
+    pub error: anyhow::Error,
+}
+
 /// A keyed state backend.
 pub trait Backend: Send {
     /// Applies one op; `value` holds the op's value bytes (empty for ops that write none).
@@ -67,6 +103,32 @@ pub trait Backend: Send {
     /// Sets the time state TTL is measured against (the current event's time, ms), before the
     /// event's ops are applied.
     fn set_time(&mut self, now_ms: i64);
+
+    /// Applies the ops of `events` of `batch`, each event after setting its time, none of them
+    /// timed: what the replay loop does between timed ops, in one call instead of one dynamic
+    /// call per op. This default is compiled for each backend, so its calls to
+    /// [`Backend::apply`] are static and inlined: the loop around a 20 ns heap op costs what a
+    /// plain loop's does. Stops at the first op that fails.
+    fn apply_events(&mut self, batch: &Events<'_>, events: Range<usize>) -> Result<(), FailedOp> {
+        for e in events {
+            self.set_time(batch.times[e]);
+            let ops = batch.event(e);
+            let first = ops.start;
+            for (op, (&(from, to), i)) in batch.ops[ops.clone()]
+                .iter()
+                .zip(batch.spans[ops].iter().zip(first..))
+            {
+                if let Err(error) = self.apply(op, &batch.values[from..to]) {
+                    return Err(FailedOp {
+                        event: e,
+                        op: i,
+                        error,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 
     /// The synchronous phase of a checkpoint, run on the operator thread. `target` is where the
     /// checkpoint goes: what Flink writes synchronously (the operator's raw keyed state, which

@@ -19,7 +19,10 @@ use anyhow::Result;
 
 use crate::checkpoint::{CheckpointHandle, CheckpointMode, SnapshotFormat};
 
-pub use api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot, TickerCounts};
+pub use api::{
+    AsyncPhase, Backend, Events, FailedOp, Outcome, StateLayout, StateView, StatsSnapshot,
+    TickerCounts,
+};
 pub use digest::{Digest, EntryAddress};
 pub use scripted::ScriptedBackend;
 

@@ -1,7 +1,7 @@
 //! A backend that keeps no state and does what it is told per op: nothing, a spin of a fixed
-//! time, or one long sleep at a given op. A replay into it measures the replay loop alone (the
-//! overhead bench's harness cost) and puts op costs under a test's control (the latency stride,
-//! open-loop stalls); it takes no checkpoints.
+//! time, one long sleep at a given op, or a failure at a given op. A replay into it measures the
+//! replay loop alone (the overhead bench's harness cost) and puts op costs and failures under a
+//! test's control (the latency stride, open-loop stalls, error reports); it takes no checkpoints.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -26,6 +26,8 @@ pub struct ScriptedBackend {
     pub stall: Duration,
     /// How long it really took, once it happened.
     pub stalled: Option<Duration>,
+    /// Op number `fail_at` (from 1) fails (0: none does).
+    pub fail_at: u64,
 }
 
 impl ScriptedBackend {
@@ -42,6 +44,14 @@ impl ScriptedBackend {
         }
     }
 
+    /// Op number `fail_at` (from 1) fails; the others do nothing.
+    pub fn failing(fail_at: u64) -> ScriptedBackend {
+        ScriptedBackend {
+            fail_at,
+            ..ScriptedBackend::default()
+        }
+    }
+
     /// Op number `stall_at` (from 1) sleeps for `stall`; the others do nothing.
     pub fn stalling(stall_at: u64, stall: Duration) -> ScriptedBackend {
         ScriptedBackend {
@@ -52,10 +62,11 @@ impl ScriptedBackend {
     }
 }
 
-impl Backend for ScriptedBackend {
-    fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
-        std::hint::black_box((op, value));
-        self.applied += 1;
+impl ScriptedBackend {
+    /// What the op just applied costs beside nothing: its spin, or the stall.
+    #[cold]
+    #[inline(never)]
+    fn take_time(&mut self) {
         if !self.per_op.is_zero() {
             let start = Instant::now();
             while start.elapsed() < self.per_op {
@@ -66,6 +77,20 @@ impl Backend for ScriptedBackend {
             let start = Instant::now();
             std::thread::sleep(self.stall);
             self.stalled = Some(start.elapsed());
+        }
+    }
+}
+
+impl Backend for ScriptedBackend {
+    #[inline]
+    fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
+        std::hint::black_box((op, value));
+        self.applied += 1;
+        if !self.per_op.is_zero() || self.applied == self.stall_at {
+            self.take_time();
+        }
+        if self.applied == self.fail_at {
+            bail!("scripted failure of op {}", self.applied);
         }
         Ok(Outcome::default())
     }

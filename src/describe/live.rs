@@ -14,11 +14,14 @@
 //! user keys or timers, and a slot stays in the table while it holds state or an entry touched
 //! since it was last cleared. A second test checks the reuse figures against a plain map from
 //! every entry ever touched to its last access.
+//!
+//! Without TTL nothing expires, so the state's size changes only with the ops: it is kept as
+//! running totals, each op adding what it changed; under TTL it is summed over the slots.
 
 use std::collections::HashMap;
 
 use super::slots::{SlotKey, SlotTable};
-use super::FxBuild;
+use crate::fxhash::FxBuild;
 use crate::workload::{OpKind, StateOp, TtlSpec, TtlUpdate};
 
 /// `last` of an entry not touched since it was created or cleared.
@@ -162,6 +165,18 @@ impl Fields {
                 &mut v[at].1
             }
             Fields::Large(m) => m.entry(user_key).or_insert(Field::NEW),
+        }
+    }
+
+    /// The value `user_key` holds (as entries and bytes), without creating the user key.
+    fn value_size(&self, user_key: u64) -> (u64, u64) {
+        let field = match self {
+            Fields::Small(v) => v.iter().find(|(k, _)| *k == user_key).map(|(_, f)| f),
+            Fields::Large(m) => m.get(&user_key),
+        };
+        match field.and_then(|f| f.value) {
+            Some(e) => (1, u64::from(e.len)),
+            None => (0, 0),
         }
     }
 
@@ -404,6 +419,23 @@ impl Slot {
         previous
     }
 
+    /// Without TTL (nothing expires), the part of the slot's size `kind` can change: one user
+    /// key's value for a map op on it (a whole map's would cost a pass over the map per op),
+    /// nothing for a map's iteration, the whole slot otherwise.
+    fn size_changed_by(&self, kind: OpKind, clock: &Clock) -> (u64, u64) {
+        match (kind, &self.object) {
+            (
+                OpKind::MapGet(uk)
+                | OpKind::MapPut(uk, _)
+                | OpKind::MapContains(uk)
+                | OpKind::MapRemove(uk),
+                Object::Map(m),
+            ) => m.value_size(uk),
+            (OpKind::MapIterate, _) => (0, 0),
+            _ => self.size(clock),
+        }
+    }
+
     /// Unexpired logical entries and their payload bytes now.
     fn size(&self, clock: &Clock) -> (u64, u64) {
         match &self.object {
@@ -435,7 +467,10 @@ pub(super) struct Applied {
 #[derive(Debug)]
 pub(super) struct LiveState {
     clock: Clock,
-    slots: SlotTable<Slot>,
+    slots: SlotTable<SlotKey, Slot>,
+    /// Without TTL, the size (entries, bytes) of the whole state, changed op by op: nothing
+    /// expires, so only ops change it, and a pass over millions of slots per sample is saved.
+    totals: (u64, u64),
 }
 
 impl LiveState {
@@ -444,6 +479,7 @@ impl LiveState {
         LiveState {
             clock: Clock { now: 0, ttl },
             slots: SlotTable::new(),
+            totals: (0, 0),
         }
     }
 
@@ -464,6 +500,11 @@ impl LiveState {
         let slot = self.slots.at(at);
         let first_element = matches!(op.kind, OpKind::ValuePut(_) | OpKind::ListAdd(_))
             && !std::mem::replace(&mut slot.given, true);
+        let totalled = self.clock.ttl.is_none();
+        let before = match totalled {
+            true => slot.size_changed_by(op.kind, &self.clock),
+            false => (0, 0),
+        };
         let previous = match op.kind {
             OpKind::MapGet(uk)
             | OpKind::MapPut(uk, _)
@@ -472,6 +513,11 @@ impl LiveState {
             OpKind::TimerRegister(t) | OpKind::TimerDelete(t) => slot.timer(op.kind, t, index),
             kind => slot.whole(kind, index, &self.clock),
         };
+        if totalled {
+            let after = slot.size_changed_by(op.kind, &self.clock);
+            self.totals.0 = self.totals.0 - before.0 + after.0;
+            self.totals.1 = self.totals.1 - before.1 + after.1;
+        }
         if slot.is_vacant() {
             self.slots.remove_at(at);
         }
@@ -483,6 +529,14 @@ impl LiveState {
 
     /// Unexpired logical entries and their payload bytes now.
     pub(super) fn size(&self) -> (u64, u64) {
+        match self.clock.ttl {
+            None => self.totals,
+            Some(_) => self.summed_size(),
+        }
+    }
+
+    /// [`LiveState::size`] summed over the slots: what expiry makes necessary under TTL.
+    fn summed_size(&self) -> (u64, u64) {
         self.slots
             .values()
             .map(|s| s.size(&self.clock))
@@ -533,6 +587,7 @@ mod tests {
                     "{file}, event {}",
                     generator.position()
                 );
+                assert_eq!(live.size(), live.summed_size(), "{file}");
                 compared += 1;
             }
         }

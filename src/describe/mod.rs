@@ -6,9 +6,7 @@
 mod live;
 mod slots;
 
-use std::collections::HashSet;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::mpsc;
 
 use anyhow::{anyhow, Result};
@@ -16,44 +14,10 @@ use hdrhistogram::Histogram;
 
 use crate::workload::{Namespace, OpClass, OpGenerator, OpKind, StateId, StateOp, WorkloadSpec};
 use live::LiveState;
-use slots::{SlotKey, SlotTable};
+use slots::{KeySet, LateSet, SlotKey, SlotTable};
 
 /// Points of the live-state curve.
 const STATE_SAMPLES: u64 = 10;
-
-/// FxHash (rustc's): one rotate, xor and multiply per word. The maps here hold millions of
-/// entries looked up on every op, where SipHash's flood resistance buys nothing: the keys are
-/// the workload's own.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    /// FxHash's state with a final mix (MurmurHash3's fmix64): the state's low bits depend only
-    /// on the low bits of what was written, and hashbrown picks buckets by the low bits, so
-    /// window timestamps that are multiples of a slide collided into long probe chains.
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
-
-type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// The live state after some events.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -162,9 +126,10 @@ fn fill(generator: &mut OpGenerator, batch: &mut Batch) -> bool {
 struct Tally {
     live: LiveState,
     mix: [u64; OpClass::ALL.len()],
-    /// The keys touched (in a table that can be prefetched: up to millions of keys).
-    keys: SlotTable<()>,
-    namespaces: HashSet<(StateId, Namespace), FxBuild>,
+    /// The keys touched, the (state, namespace) pairs and the windows given elements: up to
+    /// millions each, so in tables that can be prefetched.
+    keys: KeySet,
+    namespaces: SlotTable<SlotKey, ()>,
     /// The previous op's key and (state, namespace): an event's ops mostly share them, and a
     /// set lookup skipped is a cache miss saved.
     last_key: Option<u64>,
@@ -172,7 +137,7 @@ struct Tally {
     reuse: Histogram<u64>,
     first_touches: u64,
     ops: u64,
-    windows: HashSet<(u64, Namespace), FxBuild>,
+    windows: LateSet,
     window_elements: u64,
     events: u64,
     total_events: u64,
@@ -185,14 +150,14 @@ impl Tally {
         Ok(Tally {
             live: LiveState::new(spec.ttl),
             mix: [0; OpClass::ALL.len()],
-            keys: SlotTable::new(),
-            namespaces: HashSet::default(),
+            keys: KeySet::new(),
+            namespaces: SlotTable::new(),
             last_key: None,
             last_namespace: None,
             reuse: Histogram::new(3)?,
             first_touches: 0,
             ops: 0,
-            windows: HashSet::default(),
+            windows: LateSet::new(),
             window_elements: 0,
             events: 0,
             total_events: spec.events,
@@ -233,17 +198,18 @@ impl Tally {
     /// Starts loading the table buckets `op` will touch.
     fn prefetch(&self, op: &StateOp) {
         self.live.prefetch(op);
-        self.keys.prefetch(&SlotKey::key_only(op.key));
+        self.keys.prefetch(op.key);
+        self.namespaces.prefetch(&SlotKey::namespace_of(op));
     }
 
     fn apply_op(&mut self, op: &StateOp) -> Result<()> {
         self.mix[op.kind.class().index()] += 1;
         if self.last_key != Some(op.key) {
-            self.keys.bucket_of(SlotKey::key_only(op.key));
+            self.keys.insert(op.key);
             self.last_key = Some(op.key);
         }
         if self.last_namespace != Some((op.state, op.namespace)) {
-            self.namespaces.insert((op.state, op.namespace));
+            self.namespaces.bucket_of(SlotKey::namespace_of(op));
             self.last_namespace = Some((op.state, op.namespace));
         }
         let applied = self.live.apply(op, self.ops);
@@ -251,12 +217,10 @@ impl Tally {
             Some(previous) => self.reuse.record(self.ops - previous)?,
             None => self.first_touches += 1,
         }
-        if let (Namespace::Window { .. }, OpKind::ValuePut(_) | OpKind::ListAdd(_)) =
-            (op.namespace, op.kind)
-        {
+        if gives_window_element(op) {
             // A slot given elements before is in a window already counted.
             if applied.first_element {
-                self.windows.insert((op.key, op.namespace));
+                self.windows.insert(SlotKey::window_of(op));
             }
             self.window_elements += 1;
         }
@@ -264,11 +228,9 @@ impl Tally {
         Ok(())
     }
 
-    fn describe(self, spec: &WorkloadSpec, dropped_late: u64) -> Description {
-        let windows = (!self.windows.is_empty()).then(|| {
-            let n = self.windows.len() as u64;
-            (n, self.window_elements as f64 / n as f64)
-        });
+    fn describe(mut self, spec: &WorkloadSpec, dropped_late: u64) -> Description {
+        let n = self.windows.len() as u64;
+        let windows = (n > 0).then(|| (n, self.window_elements as f64 / n as f64));
         Description {
             name: spec.name.clone(),
             events: spec.events,
@@ -288,6 +250,17 @@ impl Tally {
             state: self.state,
         }
     }
+}
+
+/// Whether `op` gives a window an element (a value put or list add in a window's namespace).
+fn gives_window_element(op: &StateOp) -> bool {
+    matches!(
+        (op.namespace, op.kind),
+        (
+            Namespace::Window { .. },
+            OpKind::ValuePut(_) | OpKind::ListAdd(_)
+        )
+    )
 }
 
 impl fmt::Display for Description {

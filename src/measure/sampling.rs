@@ -90,6 +90,25 @@ impl OpSampler {
         true
     }
 
+    /// Ops before the next timed one: they can be applied without asking [`OpSampler::timed`]
+    /// of each (none at stride 1).
+    #[inline]
+    pub fn untimed_ahead(&self) -> u32 {
+        self.skip
+    }
+
+    /// Passes `n` ops, all before the next timed one (`n ≤ untimed_ahead()`), as `n` calls of
+    /// [`OpSampler::timed`] would.
+    #[inline]
+    pub fn pass(&mut self, n: u32) {
+        debug_assert!(
+            n <= self.skip,
+            "{n} ops passed, {} before a timed one",
+            self.skip
+        );
+        self.skip -= n;
+    }
+
     /// Draws the timed position of the next block: skip the rest of this block and the new
     /// block's ops before it.
     fn next_block(&mut self) {

@@ -11,7 +11,8 @@
 //!   operator;
 //! - ops are timed one by one until [`CALIBRATION_OPS`] were (warm-up first); then, where a
 //!   clock read is not small next to an op, only 1 in k ops is timed (a seeded, stratified
-//!   sample) and the others are applied without a read;
+//!   sample) and the others are applied without a read: in closed loop, the whole events before
+//!   the next timed op in one [`Backend::apply_events`] call, compiled per backend;
 //! - between timed ops one clock read ends an op and starts the next (the end of op i is the
 //!   start of op i + 1), so what lies between two reads besides the backend call is the read
 //!   itself, one store and the loop; the times are stored, and counted into the recorder after
@@ -31,14 +32,14 @@ use super::cell::OpInput;
 use super::coordinator::Coordinator;
 use super::interrupt::{self, Interrupted};
 use super::slots::SlotShare;
-use crate::backend::{Backend, StatsSnapshot};
+use crate::backend::{Backend, Events, StatsSnapshot};
 use crate::checkpoint::{CheckpointMode, CheckpointSetting, CheckpointStore};
 use crate::measure::{
     sample, stride_for, Clock, OpSampler, ProcessCounters, Recorded, Recorder, Ticks,
     CALIBRATION_OPS,
 };
 use crate::results::{LatencySampling, StatsSample};
-use crate::workload::{write_value, OpClass, OpSource, StateOp};
+use crate::workload::{write_value, EventBatch, OpClass, OpSource, StateOp};
 
 /// How events arrive at the operator.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -73,13 +74,12 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 /// The events of a batch, generated before its clock starts.
 #[derive(Default)]
 struct Batch {
-    ops: Vec<StateOp>,
-    /// Event i's ops are `ops[ends[i - 1]..ends[i]]` (from 0 for the first).
-    ends: Vec<usize>,
-    /// Event time of each event, ms.
-    times: Vec<i64>,
-    /// Each op's value bytes: a span of `values`.
+    /// Its events: ops, where each ends, times.
+    input: EventBatch,
+    /// Each op's value bytes: a span of `values` (empty for an op that writes none).
     spans: Vec<(usize, usize)>,
+    /// The ops that write a value, as indices of `input.ops` (the first so many).
+    writes: Vec<usize>,
     /// The value bytes (its length the most a batch has needed; the spans say what is used).
     values: Vec<u8>,
     /// Its ops per class (`OpClass::index`), counted as they are generated.
@@ -87,7 +87,7 @@ struct Batch {
     /// The timed ops, once applied: index in `ops`, start and end on the op clock.
     timed: Vec<(u32, Ticks, Ticks)>,
     /// Open loop: each event's intended start, actual start and end.
-    events: Vec<(Ticks, Ticks, Ticks)>,
+    arrivals: Vec<(Ticks, Ticks, Ticks)>,
     /// When its last op was done.
     end: Ticks,
 }
@@ -101,51 +101,60 @@ impl Batch {
         limit: u64,
         share: Option<SlotShare>,
     ) -> Result<bool> {
-        self.ops.clear();
-        self.ends.clear();
-        self.times.clear();
-        self.spans.clear();
-        self.classes = [0; OpClass::ALL.len()];
-        let mut used = 0;
+        self.input.clear();
         let limit = limit.min(BATCH_EVENTS as u64) as usize;
-        while self.ends.len() < limit && self.ops.len() < BATCH_OPS {
-            let first = self.ops.len();
-            if !source.append_event(&mut self.ops)? {
-                break;
-            }
-            if let Some(share) = share {
-                let mut kept = first;
-                for i in first..self.ops.len() {
-                    if share.owns(self.ops[i].key) {
-                        self.ops.swap(kept, i);
-                        kept += 1;
-                    }
-                }
-                self.ops.truncate(kept);
-            }
-            for op in &self.ops[first..] {
-                self.classes[op.kind.class().index()] += 1;
-                let start = used;
-                if let Some(v) = op.kind.value() {
-                    used += v.len as usize;
-                    // Grown, never shrunk: refilled without zeroing it again.
-                    if self.values.len() < used {
-                        self.values.resize(used, 0);
-                    }
-                    write_value(v, &mut self.values[start..used]);
-                }
-                self.spans.push((start, used));
-            }
-            self.ends.push(self.ops.len());
-            self.times.push(source.event_time());
+        if source.append_events(&mut self.input, limit, BATCH_OPS)? == 0 {
+            return Ok(false);
         }
-        Ok(!self.ends.is_empty())
+        if let Some(share) = share {
+            self.keep(share);
+        }
+        // Two passes, neither branching on the kind of each op (they come in random order and
+        // a mispredicted branch costs more than the op's bookkeeping): classes counted and the
+        // value-writing ops listed, then their bytes written.
+        let ops = &self.input.ops;
+        self.classes = [0; OpClass::ALL.len()];
+        self.spans.clear();
+        self.spans.resize(ops.len(), (0, 0));
+        self.writes.resize(ops.len(), 0);
+        let mut writes = 0;
+        for (i, op) in ops.iter().enumerate() {
+            let class = op.kind.class();
+            self.classes[class.index()] += 1;
+            self.writes[writes] = i;
+            writes += usize::from(class.writes_value());
+        }
+        let mut used = 0;
+        for &i in &self.writes[..writes] {
+            if let Some(v) = ops[i].kind.value() {
+                let start = used;
+                used += v.len as usize;
+                // Grown, never shrunk: refilled without zeroing it again.
+                if self.values.len() < used {
+                    self.values.resize(used, 0);
+                }
+                write_value(v, &mut self.values[start..used]);
+                self.spans[i] = (start, used);
+            }
+        }
+        Ok(true)
     }
 
-    /// Event `i`'s ops, as indices of `ops`.
-    fn event(&self, i: usize) -> std::ops::Range<usize> {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        start..self.ends[i]
+    /// Drops the ops of key groups `share` does not own, every event kept (emptied or not).
+    fn keep(&mut self, share: SlotShare) {
+        let EventBatch { ops, ends, .. } = &mut self.input;
+        let (mut kept, mut first) = (0, 0);
+        for end in ends.iter_mut() {
+            for i in first..*end {
+                if share.owns(ops[i].key) {
+                    ops.swap(kept, i);
+                    kept += 1;
+                }
+            }
+            first = *end;
+            *end = kept;
+        }
+        ops.truncate(kept);
     }
 }
 
@@ -394,7 +403,7 @@ impl<'a> Replay<'a> {
                 measurement.record(&batch);
             }
             self.timing.calibrate(&batch, self.clock);
-            event_time = *batch.times.last().expect("a filled batch has events");
+            event_time = *batch.input.times.last().expect("a filled batch has events");
             if source.position() - self.reported >= PROGRESS_EVERY {
                 self.reported = source.position();
                 progress(self.reported, total);
@@ -417,21 +426,61 @@ impl<'a> Replay<'a> {
     /// Applies a batch's events, the first being event `position + 1` of the input, timing the
     /// ops the sampler picks: the clock read that ends a timed op starts the next one, unless
     /// something ran between them (an untimed op, a poll, an open-loop wait), which a fresh read
-    /// leaves out.
+    /// leaves out. In closed loop the whole events before the next timed op go to the backend
+    /// in one call ([`Backend::apply_events`]), with no per-op check of the sampler.
     fn apply(&mut self, batch: &mut Batch, position: u64) -> Result<()> {
         let clock = self.clock;
         let schedule = self.measurement.as_ref().and_then(|m| m.schedule);
         let first_measured = self.measurement.as_ref().map_or(0, |m| m.events);
-        batch.timed.clear();
-        batch.events.clear();
+        let Batch {
+            input,
+            spans,
+            values,
+            timed,
+            arrivals,
+            end,
+            ..
+        } = batch;
+        timed.clear();
+        arrivals.clear();
+        let (ops, ends, times) = (&input.ops, &input.ends, &input.times);
+        let events = Events {
+            ops,
+            ends,
+            times,
+            spans,
+            values,
+        };
         // The last clock read, and whether nothing ran since it.
         let mut last = clock.now();
         let mut fresh = true;
-        for e in 0..batch.ends.len() {
+        let mut e = 0;
+        while e < ends.len() {
             if last >= self.next_poll {
                 self.poll(last, position + e as u64)?;
                 last = clock.now();
                 fresh = true;
+            }
+            let range = events.event(e);
+            let ahead = self.timing.sampler.untimed_ahead() as usize;
+            // Looked for only when the next op is untimed: a search here would otherwise fall
+            // between the last read and a timed op (every op timed: RocksDB).
+            if schedule.is_none() && ahead > 0 {
+                // The events wholly before the next timed op.
+                let next_timed = range.start + ahead;
+                let untimed = ends[e..].partition_point(|&end| end <= next_timed);
+                if untimed > 0 {
+                    let run = e..e + untimed;
+                    let applied = ends[run.end - 1] - range.start;
+                    if let Err(failed) = self.backend.apply_events(&events, run.clone()) {
+                        let event = position + failed.event as u64 + 1;
+                        return Err(self.failed(failed.error, event, &ops[failed.op]));
+                    }
+                    self.timing.sampler.pass(applied as u32);
+                    fresh = false;
+                    e = run.end;
+                    continue;
+                }
             }
             let intended = match schedule {
                 Some(schedule) => {
@@ -448,23 +497,22 @@ impl<'a> Replay<'a> {
                 None => last,
             };
             let start = last;
-            self.backend.set_time(batch.times[e]);
-            let range = batch.event(e);
+            self.backend.set_time(times[e]);
             let first = range.start;
-            let ops = batch.ops[range.clone()].iter().zip(&batch.spans[range]);
-            for (i, (op, &(from, to))) in (first..).zip(ops) {
-                let timed = self.timing.sampler.timed();
-                if timed && !fresh {
+            let event_ops = ops[range.clone()].iter().zip(&spans[range]);
+            for (i, (op, &(from, to))) in (first..).zip(event_ops) {
+                let is_timed = self.timing.sampler.timed();
+                if is_timed && !fresh {
                     last = clock.now();
                 }
-                if let Err(err) = self.backend.apply(op, &batch.values[from..to]) {
+                if let Err(err) = self.backend.apply(op, &values[from..to]) {
                     return Err(self.failed(err, position + e as u64 + 1, op));
                 }
-                fresh = timed;
-                if timed {
-                    let end = clock.now();
-                    batch.timed.push((i as u32, last, end));
-                    last = end;
+                fresh = is_timed;
+                if is_timed {
+                    let op_end = clock.now();
+                    timed.push((i as u32, last, op_end));
+                    last = op_end;
                 }
             }
             if schedule.is_some() {
@@ -472,10 +520,11 @@ impl<'a> Replay<'a> {
                     last = clock.now();
                     fresh = true;
                 }
-                batch.events.push((intended, start, last));
+                arrivals.push((intended, start, last));
             }
+            e += 1;
         }
-        batch.end = if fresh { last } else { clock.now() };
+        *end = if fresh { last } else { clock.now() };
         Ok(())
     }
 
@@ -545,8 +594,14 @@ impl Measurement {
         pacing: Pacing,
     ) -> Result<Measurement> {
         let stats_start = backend.stats()?;
+        let process_start = ProcessCounters::now();
         let clock = Clock::get();
+        let open_loop = matches!(pacing, Pacing::Rate(_));
+        // The recorder's tables (a few MB, filled in as they are made) before the clock starts:
+        // making them took 6–10 ms, which the measured part used to count as the operator's.
+        let recorder = Recorder::new(clock.now(), open_loop);
         let ticks = clock.now();
+        let recorder = recorder.starting_at(ticks);
         let start = clock.instant(ticks);
         let started_at = SystemTime::now();
         coordinator.set_epoch(start);
@@ -555,7 +610,7 @@ impl Measurement {
             Pacing::Rate(rate) => Some(Schedule::new(clock, ticks, rate)),
         };
         Ok(Measurement {
-            recorder: Recorder::new(ticks, schedule.is_some()),
+            recorder,
             start,
             started_at,
             ops: 0,
@@ -565,7 +620,7 @@ impl Measurement {
             stats_start,
             stats_samples: Vec::new(),
             next_stats_sample: start + STATS_EVERY,
-            process_start: ProcessCounters::now(),
+            process_start,
         })
     }
 
@@ -577,19 +632,20 @@ impl Measurement {
         for &(i, start, end) in &batch.timed {
             let i = i as usize;
             self.recorder.done((i + 1 - next) as u64, end);
-            self.recorder.record(batch.ops[i].kind.class(), start, end);
+            self.recorder
+                .record(batch.input.ops[i].kind.class(), start, end);
             next = i + 1;
         }
         self.recorder
-            .done((batch.ops.len() - next) as u64, batch.end);
+            .done((batch.input.ops.len() - next) as u64, batch.end);
         for (class, &n) in OpClass::ALL.iter().zip(&batch.classes) {
             self.recorder.count(*class, u64::from(n));
         }
-        for &(intended, start, end) in &batch.events {
+        for &(intended, start, end) in &batch.arrivals {
             self.recorder.record_event(intended, start, end);
         }
-        self.ops += batch.ops.len() as u64;
-        self.events += batch.ends.len() as u64;
+        self.ops += batch.input.ops.len() as u64;
+        self.events += batch.input.len() as u64;
     }
 
     /// Samples the backend's statistics if a sample is due at `now`.

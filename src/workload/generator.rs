@@ -10,7 +10,7 @@ use super::models::{
     WindowOperator, Ycsb,
 };
 use super::op::StateOp;
-use super::source::OpSource;
+use super::source::{EventBatch, OpSource};
 use super::spec::{OperatorSpec, WorkloadSpec, WINDOW_JOIN_AGGREGATION};
 
 /// Generates the ops of a workload, one event at a time.
@@ -61,6 +61,24 @@ impl OpGenerator {
         true
     }
 
+    /// Appends up to `max_events` events to `batch` (see [`OpSource::append_events`]), the
+    /// model generating them in one call; returns how many.
+    pub fn append_events(
+        &mut self,
+        batch: &mut EventBatch,
+        max_events: usize,
+        max_ops: usize,
+    ) -> usize {
+        let left = self.events - self.next_event;
+        let events = (max_events as u64).min(left) as usize;
+        let ends_input = events as u64 == left;
+        let appended =
+            self.model
+                .append_events(&mut self.draws, events, ends_input, batch, max_ops);
+        self.next_event += appended as u64;
+        appended
+    }
+
     /// Moves the end of the stream on to `events`: the events past the workload's `events` are
     /// the same deterministic stream continued (the draws do not depend on where it ends), and
     /// what the end of input causes moves to the new last event. False, and nothing changes,
@@ -88,6 +106,15 @@ impl OpGenerator {
 impl OpSource for OpGenerator {
     fn append_event(&mut self, out: &mut Vec<StateOp>) -> Result<bool> {
         Ok(OpGenerator::append_event(self, out))
+    }
+
+    fn append_events(
+        &mut self,
+        batch: &mut EventBatch,
+        max_events: usize,
+        max_ops: usize,
+    ) -> Result<usize> {
+        Ok(OpGenerator::append_events(self, batch, max_events, max_ops))
     }
 
     fn position(&self) -> u64 {

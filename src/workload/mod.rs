@@ -24,7 +24,7 @@ pub(crate) use op::splitmix64;
 pub use op::{
     append_value, fill_value, write_value, Namespace, OpClass, OpKind, StateId, StateOp, ValueRef,
 };
-pub use source::OpSource;
+pub use source::{EventBatch, OpSource};
 pub use spec::{
     Aggregation, DedupState, GapDistribution, KeyDistribution, KeySpec, MapMix, OperatorSpec,
     StateKind, StateSpec, StreamSpec, TtlSpec, TtlUpdate, ValueSize, WorkloadSpec, YcsbWorkload,

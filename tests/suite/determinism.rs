@@ -114,7 +114,7 @@ fn a_fixed_workloads_stream_is_pinned() {
     );
 }
 
-const PINNED_HASH: u64 = 0x6a9e_db98_a2ab_0b92;
+const PINNED_HASH: u64 = 0x192c_3277_4ad3_3abc;
 const PINNED_OPS: u64 = 76_041;
 
 #[test]

@@ -173,3 +173,38 @@ fn the_command_line_times_every_op_when_asked() {
         "{report}"
     );
 }
+
+/// An op failing among untimed ops (applied a stretch of events per backend call) is reported
+/// with its own event and op, as one failing among timed ops is.
+#[test]
+fn a_failing_op_names_its_event_and_op_timed_or_not() {
+    let spec = common::mixed_spec(60_000, 50);
+    // Event number (from 1) and op of the stream's op number `at` (from 1).
+    let locate = |at: u64| {
+        let mut generator = statebench::workload::OpGenerator::new(&spec).unwrap();
+        let (mut ops, mut seen) = (Vec::new(), 0);
+        while generator.next_event(&mut ops) {
+            if seen + ops.len() as u64 >= at {
+                return (generator.position(), ops[(at - seen - 1) as usize]);
+            }
+            seen += ops.len() as u64;
+        }
+        panic!("the stream has fewer than {at} ops");
+    };
+    // One op in calibration (every op timed), one long after it (a stride, untimed stretches).
+    for at in [100, 150_001] {
+        let dir = tempfile::tempdir().unwrap();
+        let input = OpInput::Generated(spec.clone());
+        let mut backend = ScriptedBackend::failing(at);
+        let err = replay_only(&input, &mut backend, Pacing::Closed, false, dir.path())
+            .expect_err("the op fails");
+        let (event, op) = locate(at);
+        let message = format!("{err:#}");
+        assert!(
+            message.contains(&format!("event {event}: {op:?}"))
+                && message.contains(&format!("scripted failure of op {at}")),
+            "op {at}: {message}"
+        );
+        assert_eq!(backend.applied, at, "nothing applied after the failure");
+    }
+}

@@ -109,7 +109,7 @@ impl KeyChooser {
     }
 
     /// Draws one key id.
-    #[inline]
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
         match &mut self.0 {
             Keys::Uniform { count } => rng.random_range(0..*count),
@@ -200,7 +200,7 @@ impl SizeChooser {
     }
 
     /// Draws one size. A fixed size draws nothing, so it leaves the random stream untouched.
-    #[inline]
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
         match *self {
             SizeChooser::Fixed(n) => n,

@@ -48,6 +48,26 @@ impl Draws {
         self.value_of_len(len)
     }
 
+    /// A fresh value when `wanted`; otherwise the value that would come next, with nothing drawn
+    /// and no tag used up, so the stream goes on as if it was never asked for. A model pushes
+    /// an op with it and keeps the op or not without branching on a random draw (a branch that
+    /// goes either way at random is mispredicted half the time, which costs more than the op's
+    /// generation). Only a size drawn from a distribution needs a branch.
+    #[inline]
+    pub(crate) fn value_when(&mut self, wanted: bool) -> ValueRef {
+        let len = match self.sizes {
+            SizeChooser::Fixed(n) => n,
+            _ if wanted => self.sizes.sample(&mut self.rng),
+            _ => 0,
+        };
+        let mut tag_state = self.value_seed ^ self.values_made;
+        self.values_made += u64::from(wanted);
+        ValueRef {
+            tag: splitmix64(&mut tag_state),
+            len,
+        }
+    }
+
     /// A fresh value of a given size (an accumulator, a serialized list), named by a unique tag.
     #[inline]
     pub(crate) fn value_of_len(&mut self, len: u32) -> ValueRef {

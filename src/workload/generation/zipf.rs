@@ -88,7 +88,7 @@ impl ZipfTable {
     }
 
     /// Draws one rank.
-    #[inline]
+    #[inline(always)]
     pub(super) fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         let cells = self.slots.len() as u64;
         let (cell, frac) = scale(rng.next_u64(), cells);

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::Result;
 
+use crate::fxhash::FxBuild;
 use crate::workload::generation::{Draws, Event, EventTimeModel, KeyChooser, TimerQueue};
 use crate::workload::op::{Namespace, OpKind, StateId, StateOp};
 use crate::workload::spec::{DedupState, KeySpec};
@@ -16,6 +17,46 @@ const COUNT: StateId = 1;
 /// Value state: the seen flag per (page, user) (`seen`).
 const SEEN: StateId = 0;
 
+/// The visits seen in the current period, by state key.
+#[derive(Debug)]
+enum Seen {
+    /// Map state: the users seen per page.
+    Users(HashMap<u64, HashSet<u64, FxBuild>, FxBuild>),
+    /// Value state: the (page, user) keys seen. A key holds one user, so the key is new exactly
+    /// when its user is: a set per key would be an allocation per visit pair (millions).
+    Pairs(HashSet<u64, FxBuild>),
+}
+
+impl Seen {
+    /// Records `user`'s visit under `key`: whether it is the key's first visit of the period,
+    /// and whether the user is new to the key.
+    fn visit(&mut self, key: u64, user: u64) -> (bool, bool) {
+        match self {
+            Seen::Users(pages) => {
+                let users = pages.entry(key).or_default();
+                let first_of_period = users.is_empty();
+                (first_of_period, users.insert(user))
+            }
+            Seen::Pairs(pairs) => {
+                let new = pairs.insert(key);
+                (new, new)
+            }
+        }
+    }
+
+    /// Forgets `key`'s visits (its period ended).
+    fn clear(&mut self, key: u64) {
+        match self {
+            Seen::Users(pages) => {
+                pages.remove(&key);
+            }
+            Seen::Pairs(pairs) => {
+                pairs.remove(&key);
+            }
+        }
+    }
+}
+
 /// Unique visitors per page and period, in map or value state.
 #[derive(Debug)]
 pub(crate) struct Dedup {
@@ -24,8 +65,8 @@ pub(crate) struct Dedup {
     user_count: u64,
     period: i64,
     watermark: i64,
-    /// Users seen per state key in the current period (what the state holds).
-    seen: HashMap<u64, HashSet<u64>>,
+    /// What the state holds in the current period.
+    seen: Seen,
     timers: TimerQueue<u64>,
 }
 
@@ -38,7 +79,10 @@ impl Dedup {
             user_count: users.count,
             period: period_ms as i64,
             watermark: i64::MIN,
-            seen: HashMap::new(),
+            seen: match state {
+                DedupState::Map => Seen::Users(HashMap::default()),
+                DedupState::Value => Seen::Pairs(HashSet::default()),
+            },
             timers: TimerQueue::new(),
         })
     }
@@ -72,7 +116,7 @@ impl EventTimeModel for Dedup {
                 }
                 DedupState::Value => out.push(op(SEEN, OpKind::ValueClear)),
             }
-            self.seen.remove(&key);
+            self.seen.clear(key);
         }
     }
 
@@ -93,9 +137,7 @@ impl EventTimeModel for Dedup {
             namespace: Namespace::Void,
             kind,
         };
-        let users = self.seen.entry(key).or_default();
-        let first_of_period = users.is_empty();
-        let new_user = users.insert(user);
+        let (first_of_period, new_user) = self.seen.visit(key, user);
         match self.state {
             DedupState::Map => {
                 out.push(op(USERS, OpKind::MapContains(user)));

@@ -15,7 +15,7 @@ const RIGHT_BUFFER: StateId = 1;
 const TIMERS: StateId = 2;
 
 /// Which input an element came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Side {
     /// The first input (`a` in `a.intervalJoin(b)`).
     Left,
@@ -51,7 +51,7 @@ impl Side {
 
 /// What a cleanup timer removes: a bucket of one side's buffer of a key. Timers of one timestamp
 /// fire in the order of key, then side.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct CleanupTimer {
     /// The key whose bucket it is.
     key: u64,

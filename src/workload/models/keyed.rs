@@ -87,6 +87,7 @@ impl OperatorModel for KeyedMix {
     }
 
     /// Draws one key and does each state's op on it, as the state's mix picks.
+    #[inline]
     fn event(&mut self, draws: &mut Draws, _last: bool, out: &mut Vec<StateOp>) {
         self.events += 1;
         let key = draws.key();
@@ -100,10 +101,10 @@ impl OperatorModel for KeyedMix {
             match *plan {
                 StatePlan::Value { read_only } => {
                     out.push(op(OpKind::ValueGet));
-                    if !read_only.sample(&mut draws.rng) {
-                        let v = draws.value();
-                        out.push(op(OpKind::ValuePut(v)));
-                    }
+                    // The put is pushed and then kept or dropped: no branch on the draw.
+                    let writes = !read_only.sample(&mut draws.rng);
+                    out.push(op(OpKind::ValuePut(draws.value_when(writes))));
+                    out.truncate(out.len() - usize::from(!writes));
                 }
                 StatePlan::List {
                     get_below,

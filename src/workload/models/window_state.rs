@@ -12,7 +12,7 @@ pub(crate) const TIMERS: StateId = 1;
 
 /// What a window timer fires for: a key's window `[start, end)`. Timers of one timestamp fire in
 /// the order of key, then start, then end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct WindowTimer {
     /// The key whose window it is.
     pub key: u64,
