@@ -10,7 +10,8 @@
 //!   pre-generated ops and values; against the cell runner; and the cell runner's p50 of
 //!   `value.get` and `value.put` on this workload (issue 9: Flink 2.3's heap gives 100 / 40 ns);
 //!   between them, the heap backend called directly (`set_time` per event, `apply` per op,
-//!   through `dyn Backend` as the runner calls it) over the same pre-generated ops and values:
+//!   static calls as the runner's `apply_events` makes them) over the same pre-generated ops and
+//!   values:
 //!   backend-direct / plain is the backend's own cost, cell runner / backend-direct the replay
 //!   loop's;
 //! - a no-op backend through the replay loop, with ops timed as a cell times them by default
@@ -218,8 +219,8 @@ fn event_times(spec: &WorkloadSpec) -> Vec<i64> {
 }
 
 /// Events per second (wall, thread CPU) of the heap backend called directly, without the
-/// replay loop: per event `set_time`, per op `apply`, through `dyn Backend` as the cell runner
-/// calls them.
+/// replay loop: per event `set_time`, per op `apply`, static calls as `Backend::apply_events`
+/// (the cell runner's untimed stretches) makes them.
 fn heap_direct(
     spec: &WorkloadSpec,
     events: &[Vec<StateOp>],
@@ -227,7 +228,7 @@ fn heap_direct(
     values: &[Vec<Vec<u8>>],
 ) -> (f64, f64) {
     let mut heap = HeapBackend::new(&StateLayout::of(spec));
-    let backend: &mut dyn Backend = black_box(&mut heap);
+    let backend = black_box(&mut heap);
     rates(events.len(), || {
         for ((ops, values), &time) in events.iter().zip(values).zip(times) {
             backend.set_time(time);

@@ -381,7 +381,9 @@ impl StateView for HeapSnapshot {
 impl Backend for HeapBackend {
     /// A ValueState's `value()` and `update()`, the most common ops, go straight to their map:
     /// what the backend adds to them shows in every heap figure. Every other op takes
-    /// [`HeapBackend::apply_any`].
+    /// [`HeapBackend::apply_any`]. Inlined where called statically (`apply_events`), so that
+    /// an outcome nobody reads is not even built.
+    #[inline]
     fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
         let state = op.state as usize;
         let (OpKind::ValueGet | OpKind::ValuePut(_), HeapState::Table(maps)) =
