@@ -36,12 +36,13 @@ use statebench::backend::heap::cow_map::{CopyState, CowStateMap};
 use statebench::backend::heap::HeapBackend;
 use statebench::backend::keygroup::key_group;
 use statebench::backend::rocksdb::{KeyBuilder, PredefinedProfile, RocksDbBackend, RocksDbConfig};
-use statebench::backend::{Backend, BackendConfig, ScriptedBackend, StateLayout};
+use statebench::backend::{Backend, BackendConfig, Events, ScriptedBackend, StateLayout};
 use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
 use statebench::measure::Clock;
 use statebench::run::{replay_only, run_cell, Cell, CellPaths, OpInput, Pacing};
 use statebench::workload::{
-    fill_value, KeyChooser, KeyDistribution, KeySpec, OpGenerator, OpKind, StateOp, WorkloadSpec,
+    append_value, fill_value, EventBatch, KeyChooser, KeyDistribution, KeySpec, OpGenerator,
+    OpKind, StateOp, WorkloadSpec,
 };
 
 /// Interleaved rounds of every contender.
@@ -60,15 +61,54 @@ const WORKLOAD: &str = r#"{
   "states": [ { "type": "value", "name": "v", "read_only_fraction": 0.5 } ]
 }"#;
 
-/// The workload's ops, generated before any clock starts.
-fn pregenerated(spec: &WorkloadSpec) -> Vec<Vec<StateOp>> {
-    let mut generator = OpGenerator::new(spec).unwrap();
-    let mut events = Vec::with_capacity(spec.events as usize);
-    let mut ops = Vec::new();
-    while generator.next_event(&mut ops) {
-        events.push(ops.clone());
+/// The workload's ops generated before any clock starts, flat as the cell runner's batches
+/// hold them: ops in order, where each event ends, event times, value bytes in one buffer and
+/// each op's span of them.
+struct Flat {
+    ops: Vec<StateOp>,
+    ends: Vec<usize>,
+    times: Vec<i64>,
+    spans: Vec<(usize, usize)>,
+    values: Vec<u8>,
+}
+
+impl Flat {
+    /// The stream of `spec`.
+    fn of(spec: &WorkloadSpec) -> Flat {
+        let mut generator = OpGenerator::new(spec).unwrap();
+        let mut batch = EventBatch::default();
+        while generator.append_events(&mut batch, usize::MAX, usize::MAX) > 0 {}
+        let mut values = Vec::new();
+        let spans = batch
+            .ops
+            .iter()
+            .map(|op| {
+                let start = values.len();
+                if let Some(v) = op.kind.value() {
+                    append_value(v, &mut values);
+                }
+                (start, values.len())
+            })
+            .collect();
+        Flat {
+            ops: batch.ops,
+            ends: batch.ends,
+            times: batch.times,
+            spans,
+            values,
+        }
     }
-    events
+
+    /// As a backend takes them.
+    fn events(&self) -> Events<'_> {
+        Events {
+            ops: &self.ops,
+            ends: &self.ends,
+            times: &self.times,
+            spans: &self.spans,
+            values: &self.values,
+        }
+    }
 }
 
 /// One op of the plain RocksDB loop: the key bytes, and for a put the serialized value.
@@ -79,31 +119,27 @@ struct PlainOp {
 
 /// The ops as the RocksDB backend would send them: Flink's key bytes, values as
 /// `BytePrimitiveArraySerializer` writes them (int length, bytes).
-fn plain_rocksdb_ops(spec: &WorkloadSpec, events: &[Vec<StateOp>]) -> Vec<Vec<PlainOp>> {
+fn plain_rocksdb_ops(spec: &WorkloadSpec, flat: &Flat) -> Vec<PlainOp> {
     let mut keys = KeyBuilder::new(spec.max_parallelism);
     let mut value = Vec::new();
-    events
+    flat.ops
         .iter()
-        .map(|ops| {
-            ops.iter()
-                .map(|op| {
-                    keys.set_key(op.key, op.namespace);
-                    let put = match op.kind {
-                        OpKind::ValuePut(v) => {
-                            fill_value(v, &mut value);
-                            let mut bytes = (value.len() as i32).to_be_bytes().to_vec();
-                            bytes.extend_from_slice(&value);
-                            Some(bytes)
-                        }
-                        OpKind::ValueGet => None,
-                        other => panic!("the overhead workload has no {other:?}"),
-                    };
-                    PlainOp {
-                        key: keys.bytes().to_vec(),
-                        put,
-                    }
-                })
-                .collect()
+        .map(|op| {
+            keys.set_key(op.key, op.namespace);
+            let put = match op.kind {
+                OpKind::ValuePut(v) => {
+                    fill_value(v, &mut value);
+                    let mut bytes = (value.len() as i32).to_be_bytes().to_vec();
+                    bytes.extend_from_slice(&value);
+                    Some(bytes)
+                }
+                OpKind::ValueGet => None,
+                other => panic!("the overhead workload has no {other:?}"),
+            };
+            PlainOp {
+                key: keys.bytes().to_vec(),
+                put,
+            }
         })
         .collect()
 }
@@ -118,7 +154,7 @@ fn rocksdb_config(statistics: bool) -> RocksDbConfig {
 
 /// Events per second of a plain rust-rocksdb loop on a DB the backend opened, and per second
 /// of this thread's CPU time (opening the DB included, as for the cell runner).
-fn plain_rocksdb(spec: &WorkloadSpec, ops: &[Vec<PlainOp>]) -> (f64, f64) {
+fn plain_rocksdb(spec: &WorkloadSpec, ops: &[PlainOp], events: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let cpu = thread_cpu_ns();
     let backend =
@@ -127,21 +163,16 @@ fn plain_rocksdb(spec: &WorkloadSpec, ops: &[Vec<PlainOp>]) -> (f64, f64) {
     let mut write = WriteOptions::default();
     write.disable_wal(true);
     let start = Instant::now();
-    for event in ops {
-        for op in event {
-            match &op.put {
-                None => {
-                    black_box(db.get_pinned_cf(cf, &op.key).unwrap().map(|v| v.len()));
-                }
-                Some(value) => db.put_cf_opt(cf, &op.key, value, &write).unwrap(),
+    for op in ops {
+        match &op.put {
+            None => {
+                black_box(db.get_pinned_cf(cf, &op.key).unwrap().map(|v| v.len()));
             }
+            Some(value) => db.put_cf_opt(cf, &op.key, value, &write).unwrap(),
         }
     }
-    let wall = ops.len() as f64 / start.elapsed().as_secs_f64();
-    (
-        wall,
-        ops.len() as f64 / ((thread_cpu_ns() - cpu) as f64 / 1e9),
-    )
+    let wall = events as f64 / start.elapsed().as_secs_f64();
+    (wall, events as f64 / ((thread_cpu_ns() - cpu) as f64 / 1e9))
 }
 
 /// A value as the plain heap loop holds it: the bytes, shared with snapshots until changed.
@@ -168,95 +199,63 @@ fn rates(events: usize, run: impl FnOnce()) -> (f64, f64) {
 /// Events per second (wall, thread CPU) of a plain loop over the heap backend's map, one per
 /// key group, as `HeapValueState` uses it: `value()` is `get`, `update()` is `put`
 /// (overwriting a value no snapshot holds in place, as the backend does).
-fn plain_heap(spec: &WorkloadSpec, events: &[Vec<StateOp>], values: &[Vec<Vec<u8>>]) -> (f64, f64) {
+fn plain_heap(spec: &WorkloadSpec, flat: &Flat) -> (f64, f64) {
     let groups = spec.max_parallelism;
     let mut maps: Vec<CowStateMap<PlainValue>> = (0..groups).map(|_| CowStateMap::new()).collect();
-    rates(events.len(), || plain_heap_loop(&mut maps, events, values))
+    rates(flat.ends.len(), || plain_heap_loop(&mut maps, flat))
 }
 
 /// The plain heap loop itself.
-fn plain_heap_loop(
-    maps: &mut [CowStateMap<PlainValue>],
-    events: &[Vec<StateOp>],
-    values: &[Vec<Vec<u8>>],
-) {
+fn plain_heap_loop(maps: &mut [CowStateMap<PlainValue>], flat: &Flat) {
     let groups = maps.len() as u32;
-    for (ops, values) in events.iter().zip(values) {
-        for (op, value) in ops.iter().zip(values) {
-            let map = &mut maps[key_group(op.key, groups) as usize];
-            match op.kind {
-                OpKind::ValueGet => {
-                    black_box(map.get(op.key, &op.namespace).map(|v| v.0.len()));
-                }
-                OpKind::ValuePut(_) => {
-                    let mut slot = map.put(op.key, op.namespace);
-                    let reused = match slot.reusable().and_then(|v| Arc::get_mut(&mut v.0)) {
-                        Some(bytes) if bytes.len() == value.len() => {
-                            bytes.copy_from_slice(value);
-                            true
-                        }
-                        _ => false,
-                    };
-                    if !reused {
-                        slot.set(PlainValue(Arc::from(&value[..])));
-                    }
-                }
-                other => panic!("the overhead workload has no {other:?}"),
+    for (op, &(from, to)) in flat.ops.iter().zip(&flat.spans) {
+        let map = &mut maps[key_group(op.key, groups) as usize];
+        match op.kind {
+            OpKind::ValueGet => {
+                black_box(map.get(op.key, &op.namespace).is_some());
             }
+            OpKind::ValuePut(_) => {
+                let value = &flat.values[from..to];
+                let mut slot = map.put(op.key, op.namespace);
+                let reused = match slot.reusable().and_then(|v| Arc::get_mut(&mut v.0)) {
+                    Some(bytes) if bytes.len() == value.len() => {
+                        bytes.copy_from_slice(value);
+                        true
+                    }
+                    _ => false,
+                };
+                if !reused {
+                    slot.set(PlainValue(Arc::from(value)));
+                }
+            }
+            other => panic!("the overhead workload has no {other:?}"),
         }
     }
 }
 
-/// Each event's time, as the cell runner hands it to `set_time`.
-fn event_times(spec: &WorkloadSpec) -> Vec<i64> {
-    let mut generator = OpGenerator::new(spec).unwrap();
-    let mut ops = Vec::new();
-    let mut times = Vec::with_capacity(spec.events as usize);
-    while generator.next_event(&mut ops) {
-        times.push(generator.event_time());
-    }
-    times
-}
-
 /// Events per second (wall, thread CPU) of the heap backend called directly, without the
-/// replay loop: per event `set_time`, per op `apply`, static calls as `Backend::apply_events`
-/// (the cell runner's untimed stretches) makes them.
-fn heap_direct(
-    spec: &WorkloadSpec,
-    events: &[Vec<StateOp>],
-    times: &[i64],
-    values: &[Vec<Vec<u8>>],
-) -> (f64, f64) {
+/// replay loop: the whole stream through `Backend::apply_events`, as the cell runner hands it
+/// the events between timed ops (per event `set_time`, per op `apply`, static calls).
+fn heap_direct(spec: &WorkloadSpec, flat: &Flat) -> (f64, f64) {
     let mut heap = HeapBackend::new(&StateLayout::of(spec));
     let backend = black_box(&mut heap);
-    rates(events.len(), || {
-        for ((ops, values), &time) in events.iter().zip(values).zip(times) {
-            backend.set_time(time);
-            for (op, value) in ops.iter().zip(values) {
-                // As the cell runner does: the outcome is not used, an error ends the run.
-                if let Err(err) = backend.apply(op, value) {
-                    panic!("{err:#}");
-                }
-            }
+    rates(flat.ends.len(), || {
+        if let Err(failed) = backend.apply_events(&flat.events(), 0..flat.ends.len()) {
+            panic!("{:#}", failed.error);
         }
     })
 }
 
 /// The heap contenders alone, interleaved: plain loop, backend direct, cell runner (wall),
 /// then plain loop and backend direct by thread CPU time.
-fn heap_rounds(
-    spec: &WorkloadSpec,
-    events: &[Vec<StateOp>],
-    times: &[i64],
-    values: &[Vec<Vec<u8>>],
-) -> [Vec<f64>; 5] {
+fn heap_rounds(spec: &WorkloadSpec, flat: &Flat) -> [Vec<f64>; 5] {
     let mut results: [Vec<f64>; 5] = Default::default();
     for round in 0..ROUNDS {
         eprintln!("heap round {}/{ROUNDS}", round + 1);
-        let (wall, cpu) = plain_heap(spec, events, values);
+        let (wall, cpu) = plain_heap(spec, flat);
         results[0].push(wall);
         results[3].push(cpu);
-        let (wall, cpu) = heap_direct(spec, events, times, values);
+        let (wall, cpu) = heap_direct(spec, flat);
         results[1].push(wall);
         results[4].push(cpu);
         results[2].push(harness(spec, BackendConfig::HashMap).events_per_s);
@@ -346,7 +345,8 @@ fn thread_cpu_ns() -> u64 {
 struct NoopCost {
     /// Wall time of the measured part per op: generation, values, clock reads, recording, loop.
     per_op: f64,
-    /// CPU time of the whole replay on this thread per op, generator set-up included.
+    /// The same by the thread's CPU time over the measured part (which other processes on the
+    /// machine do not stretch as they stretch wall time).
     cpu: f64,
     /// Generation alone (left out of a cell's throughput).
     generation: f64,
@@ -363,7 +363,6 @@ struct NoopCost {
 fn noop(spec: &WorkloadSpec, every_op: bool) -> NoopCost {
     let dir = tempfile::tempdir().unwrap();
     let input = OpInput::Generated(spec.clone());
-    let cpu = thread_cpu_ns();
     let measured = replay_only(
         &input,
         &mut ScriptedBackend::noop(),
@@ -372,11 +371,12 @@ fn noop(spec: &WorkloadSpec, every_op: bool) -> NoopCost {
         dir.path(),
     )
     .unwrap();
-    let cpu = thread_cpu_ns() - cpu;
     let ops = measured.ops as f64;
     NoopCost {
         per_op: measured.elapsed.as_nanos() as f64 / ops,
-        cpu: cpu as f64 / ops,
+        cpu: measured
+            .thread_cpu
+            .map_or(f64::NAN, |t| t.as_nanos() as f64 / ops),
         generation: measured.generation.as_nanos() as f64 / ops,
         in_op: measured.recorded.timed_median_ns.unwrap_or(f64::NAN) - Clock::get().read_ns(),
         in_op_mean: measured.recorded.timed_mean_ns.unwrap_or(f64::NAN) - Clock::get().read_ns(),
@@ -492,33 +492,18 @@ fn main() {
         clock.read_ns()
     );
 
-    let events = pregenerated(&spec);
-    let rocks_ops = plain_rocksdb_ops(&spec, &events);
-    let heap_values: Vec<Vec<Vec<u8>>> = events
-        .iter()
-        .map(|ops| {
-            ops.iter()
-                .map(|op| {
-                    let mut value = Vec::new();
-                    if let Some(v) = op.kind.value() {
-                        fill_value(v, &mut value);
-                    }
-                    value
-                })
-                .collect()
-        })
-        .collect();
-    let times = event_times(&spec);
+    let flat = Flat::of(&spec);
+    let rocks_ops = plain_rocksdb_ops(&spec, &flat);
     // `-- heap-rounds` runs only the heap contenders, interleaved.
     if std::env::args().any(|a| a == "heap-rounds") {
-        print_heap(&heap_rounds(&spec, &events, &times, &heap_values));
+        print_heap(&heap_rounds(&spec, &flat));
         return;
     }
 
     let mut results: [Vec<f64>; 25] = Default::default();
     for round in 0..ROUNDS {
         eprintln!("round {}/{ROUNDS}", round + 1);
-        let (wall, cpu) = plain_rocksdb(&spec, &rocks_ops);
+        let (wall, cpu) = plain_rocksdb(&spec, &rocks_ops, flat.ends.len());
         results[0].push(wall);
         results[10].push(cpu);
         let on = harness(&spec, BackendConfig::RocksDb(rocksdb_config(true)));
@@ -528,10 +513,10 @@ fn main() {
         results[2].push(off.events_per_s);
         results[12].push(off.per_cpu_s);
         results[13].push(off.stride);
-        let (wall, cpu) = plain_heap(&spec, &events, &heap_values);
+        let (wall, cpu) = plain_heap(&spec, &flat);
         results[3].push(wall);
         results[6].push(cpu);
-        let (wall, cpu) = heap_direct(&spec, &events, &times, &heap_values);
+        let (wall, cpu) = heap_direct(&spec, &flat);
         results[5].push(wall);
         results[9].push(cpu);
         let heap = harness(&spec, BackendConfig::HashMap);

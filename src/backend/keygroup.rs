@@ -29,6 +29,7 @@ pub fn murmur_hash(code: i32) -> i32 {
 }
 
 /// The key group of a `Long` key: `murmurHash(key.hashCode()) % maxParallelism`.
+#[inline]
 pub fn key_group(key: u64, max_parallelism: u32) -> u16 {
     (murmur_hash(java_long_hash_code(key)) as u32 % max_parallelism) as u16
 }

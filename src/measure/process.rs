@@ -1,6 +1,6 @@
 //! What the cell's process uses of the machine, from Linux's `/proc`: bytes it caused to be read
 //! from and written to the block device, its CPU time, the machine's iowait, and how long the
-//! operator thread waited for a core. Read at the start
+//! operator thread ran and waited for a core. Read at the start
 //! and the end of the measured part; the difference is the evidence for which resource binds.
 
 use std::fs;
@@ -25,6 +25,8 @@ pub struct ProcessCounters {
     iowait_ticks: u64,
     /// The machine's ticks of every kind, summed over CPUs.
     total_ticks: u64,
+    /// Nanoseconds the calling (operator) thread has run on a CPU.
+    thread_cpu_ns: u64,
     /// Nanoseconds the calling (operator) thread has waited on a run queue.
     run_delay_ns: u64,
 }
@@ -32,6 +34,14 @@ pub struct ProcessCounters {
 impl ProcessCounters {
     /// The counters now; None where `/proc` cannot be read (not Linux, or restricted).
     pub fn now() -> Option<ProcessCounters> {
+        let schedstat = fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+        let schedstat = |field| {
+            schedstat
+                .split_whitespace()
+                .nth(field)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
         let io = fs::read_to_string("/proc/self/io").ok()?;
         let field = |name: &str| {
             io.lines()
@@ -47,12 +57,17 @@ impl ProcessCounters {
             cpu_ticks,
             iowait_ticks,
             total_ticks,
-            // Absent without schedstats in the kernel: no waiting is then reported.
-            run_delay_ns: fs::read_to_string("/proc/thread-self/schedstat")
-                .ok()
-                .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
-                .unwrap_or(0),
+            // Absent without schedstats in the kernel: no running or waiting is then reported.
+            thread_cpu_ns: schedstat(0),
+            run_delay_ns: schedstat(1),
         })
+    }
+
+    /// Nanoseconds the operator thread (the one that read both) ran on a CPU from `self` to
+    /// `end`: what the thread itself cost, which other processes sharing the cores do not
+    /// stretch as they stretch wall time (0 without schedstats).
+    pub fn thread_cpu_ns_until(&self, end: &ProcessCounters) -> u64 {
+        end.thread_cpu_ns.saturating_sub(self.thread_cpu_ns)
     }
 
     /// What was used from `self` to `end`, over `elapsed_s` seconds of wall time.

@@ -594,12 +594,12 @@ impl Measurement {
         pacing: Pacing,
     ) -> Result<Measurement> {
         let stats_start = backend.stats()?;
-        let process_start = ProcessCounters::now();
         let clock = Clock::get();
         let open_loop = matches!(pacing, Pacing::Rate(_));
-        // The recorder's tables (a few MB, filled in as they are made) before the clock starts:
-        // making them took 6–10 ms, which the measured part used to count as the operator's.
+        // The recorder's tables (a few MB) before the clock starts: making them took 3–10 ms,
+        // which the measured part used to count as the operator's.
         let recorder = Recorder::new(clock.now(), open_loop);
+        let process_start = ProcessCounters::now();
         let ticks = clock.now();
         let recorder = recorder.starting_at(ticks);
         let start = clock.instant(ticks);
@@ -692,6 +692,9 @@ pub struct ReplayOnly {
     pub elapsed: Duration,
     /// Of that, generating the batches (left out of a cell's throughput).
     pub generation: Duration,
+    /// The CPU time the replaying thread ran in that time (None where `/proc` cannot be read):
+    /// its cost when other processes share the cores and stretch the wall time.
+    pub thread_cpu: Option<Duration>,
     /// The latencies recorded.
     pub recorded: Recorded,
     /// How the ops were timed.
@@ -726,6 +729,10 @@ pub fn replay_only(
         events: measurement.events,
         elapsed: clock.instant(replayed.end) - measurement.start,
         generation: Duration::from_nanos(clock.nanos(measurement.generation)),
+        thread_cpu: measurement
+            .process_start
+            .zip(replayed.process_end)
+            .map(|(start, end)| Duration::from_nanos(start.thread_cpu_ns_until(&end))),
         sampling: LatencySampling {
             timed_ops: recorded.all.timed.unwrap_or(0),
             ..replayed.sampling
