@@ -110,21 +110,26 @@ pub trait Backend: Send {
     /// [`Backend::apply`] are static and inlined: the loop around a 20 ns heap op costs what a
     /// plain loop's does. Stops at the first op that fails.
     fn apply_events(&mut self, batch: &Events<'_>, events: Range<usize>) -> Result<(), FailedOp> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        // One pass over the stretch's ops and spans, each event's end marking where its time
+        // is set: no per-event slicing or per-op index.
+        let first = batch.event(events.start).start;
+        let last = batch.ends[events.end - 1];
+        let mut ops = batch.ops[first..last].iter().zip(&batch.spans[first..last]);
+        let mut at = first;
         for e in events {
             self.set_time(batch.times[e]);
-            let ops = batch.event(e);
-            let first = ops.start;
-            for (op, (&(from, to), i)) in batch.ops[ops.clone()]
-                .iter()
-                .zip(batch.spans[ops].iter().zip(first..))
-            {
+            for (op, &(from, to)) in ops.by_ref().take(batch.ends[e] - at) {
                 if let Err(error) = self.apply(op, &batch.values[from..to]) {
                     return Err(FailedOp {
                         event: e,
-                        op: i,
+                        op: at,
                         error,
                     });
                 }
+                at += 1;
             }
         }
         Ok(())

@@ -147,7 +147,7 @@ fn visit(
 /// `ValueState.value`: an expired value is a miss and goes. Every value read takes this path,
 /// so it is kept as short as the map's own `get` allows: no closure, and without TTL nothing
 /// but the lookup (what the backend adds to a heap read shows in every heap figure).
-#[inline]
+#[inline(always)]
 pub(super) fn get_value(
     map: &mut Map,
     key: u64,

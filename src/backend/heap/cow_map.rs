@@ -285,6 +285,7 @@ impl<S: CopyState> CowStateMap<S> {
 
     /// Flink's `get`: the state of (key, namespace), for reading or changing in place. A state
     /// a snapshot still holds is copied first (and its entry, if the snapshot holds that too).
+    #[inline(always)]
     pub fn get(&mut self, key: u64, namespace: &Namespace) -> Option<&mut S> {
         let hash = self.hash_for_operation(key, namespace);
         let (table, index, mut e, _) = self.find(key, namespace, hash);
@@ -308,6 +309,7 @@ impl<S: CopyState> CowStateMap<S> {
 
     /// Flink's `putEntry`: the entry of (key, namespace) ready to take a new state (copied first
     /// if a snapshot holds it), or the place a new entry goes.
+    #[inline(always)]
     pub fn put(&mut self, key: u64, namespace: Namespace) -> PutSlot<'_, S> {
         let hash = self.hash_for_operation(key, &namespace);
         let (table, index, mut e, _) = self.find(key, &namespace, hash);
