@@ -82,7 +82,7 @@ struct Batch {
     writes: Vec<usize>,
     /// The value bytes (its length the most a batch has needed; the spans say what is used).
     values: Vec<u8>,
-    /// Its ops per class (`OpClass::index`), counted as they are generated.
+    /// Its ops per class (`OpClass::index`), counted when the batch is filled.
     classes: [u32; OpClass::ALL.len()],
     /// The timed ops, once applied: index in `ops`, start and end on the op clock.
     timed: Vec<(u32, Ticks, Ticks)>,
