@@ -195,7 +195,7 @@ struct Common {
     #[arg(long)]
     exact_events: bool,
     /// Time every op. By default, where a clock read (about 10 ns) is not small next to an op
-    /// (heap ops), a seeded 1-in-k sample of the ops is timed so the reads take at most 2 % of
+    /// (heap ops), a seeded 1-in-k sample of the ops is timed so the reads take at most 1 % of
     /// the ops' time; every op still counts for throughput. The report gives each cell's k.
     #[arg(long)]
     time_every_op: bool,

@@ -104,6 +104,13 @@ pub trait Backend: Send {
     /// event's ops are applied.
     fn set_time(&mut self, now_ms: i64);
 
+    /// Whether an op's outcome or the state it leaves can depend on the time set before it
+    /// (state TTL). When not, [`Backend::apply_events`] sets the time once per call, after the
+    /// ops, instead of before each event.
+    fn reads_time(&self) -> bool {
+        true
+    }
+
     /// Applies the ops of `events` of `batch`, each event after setting its time, none of them
     /// timed: what the replay loop does between timed ops, in one call instead of one dynamic
     /// call per op. This default is compiled for each backend, so its calls to
@@ -113,23 +120,42 @@ pub trait Backend: Send {
         if events.is_empty() {
             return Ok(());
         }
-        // One pass over the stretch's ops and spans, each event's end marking where its time
-        // is set: no per-event slicing or per-op index.
         let first = batch.event(events.start).start;
         let last = batch.ends[events.end - 1];
-        let mut ops = batch.ops[first..last].iter().zip(&batch.spans[first..last]);
-        let mut at = first;
-        for e in events {
-            self.set_time(batch.times[e]);
-            for (op, &(from, to)) in ops.by_ref().take(batch.ends[e] - at) {
+        if !self.reads_time() {
+            // One pass over the stretch's ops, the time set once, at the end.
+            let ops = batch.ops[first..last].iter().zip(&batch.spans[first..last]);
+            for (i, (op, &(from, to))) in ops.enumerate() {
                 if let Err(error) = self.apply(op, &batch.values[from..to]) {
+                    let op = first + i;
+                    let ends = &batch.ends[events.clone()];
+                    let event = events.start + ends.partition_point(|&end| end <= op);
+                    return Err(FailedOp { event, op, error });
+                }
+            }
+            self.set_time(batch.times[events.end - 1]);
+            return Ok(());
+        }
+        // One pass over the stretch's ops, each event's end marking where its time is set: no
+        // per-event slicing, and no per-op bounds check (an op's index is below its event's end,
+        // which is within the stretch's ops).
+        let (ops, spans) = (&batch.ops[first..last], &batch.spans[first..last]);
+        let ends = &batch.ends[events.clone()];
+        let times = &batch.times[events.clone()];
+        let mut i = 0;
+        for (e, (&end, &time)) in events.zip(ends.iter().zip(times)) {
+            self.set_time(time);
+            let end = (end - first).min(ops.len());
+            while i < end {
+                let (from, to) = spans[i];
+                if let Err(error) = self.apply(&ops[i], &batch.values[from..to]) {
                     return Err(FailedOp {
                         event: e,
-                        op: at,
+                        op: first + i,
                         error,
                     });
                 }
-                at += 1;
+                i += 1;
             }
         }
         Ok(())

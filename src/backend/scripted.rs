@@ -28,6 +28,11 @@ pub struct ScriptedBackend {
     pub stalled: Option<Duration>,
     /// Op number `fail_at` (from 1) fails (0: none does).
     pub fail_at: u64,
+    /// Says it reads no time (as the heap backend without TTL does), so that
+    /// [`Backend::apply_events`] takes its one-pass path.
+    pub timeless: bool,
+    /// The time last set.
+    pub time: i64,
 }
 
 impl ScriptedBackend {
@@ -96,7 +101,11 @@ impl Backend for ScriptedBackend {
     }
 
     fn set_time(&mut self, now_ms: i64) {
-        std::hint::black_box(now_ms);
+        self.time = now_ms;
+    }
+
+    fn reads_time(&self) -> bool {
+        !self.timeless
     }
 
     fn snapshot(&mut self, _: CheckpointMode, _: &CheckpointTarget) -> Result<AsyncPhase> {

@@ -6,7 +6,7 @@
 //! The stride k (1 in k ops timed) is chosen from what the ops cost when timed one by one (the
 //! median of [`CALIBRATION_OPS`] of them, warm-up first) and the clock's measured read cost, so that the
 //! reads take at most [`READ_BUDGET`] of the ops' time ([`stride_for`]): RocksDB ops (about
-//! 1 µs) stay timed every one, heap ops get a stride. The sample is stratified: one op at a
+//! 1 µs) are timed every one or nearly, heap ops get a stride of tens. The sample is stratified: one op at a
 //! uniformly drawn position in each block of k ops ([`OpSampler`]), so every op has the same
 //! chance 1/k of being timed whatever its place, and a periodic op pattern (get, put, get, put)
 //! cannot alias with the stride. The positions come from SplitMix64 seeded by the workload's
@@ -14,8 +14,12 @@
 
 use crate::analysis::rng::SplitMix64;
 
-/// The most of an op's time clock reads may take.
-pub const READ_BUDGET: f64 = 0.02;
+/// The most of an op's time clock reads may take. Timing an op costs more than its two reads:
+/// it ends the untimed stretch the backend was given in one call, and its event goes op by op
+/// with dynamic calls. On the heap's ~60 ns ops the whole came to about three times the reads
+/// (`cargo bench --bench overhead`: the heap cell 4 % faster at 1 % than at 2 %), so the
+/// budget is kept at 1 %, not the 2 % the reads alone would suggest.
+pub const READ_BUDGET: f64 = 0.01;
 /// The widest stride: enough timed ops for percentiles even when ops cost nothing.
 pub const MAX_STRIDE: u32 = 1024;
 /// Ops timed one by one, warm-up first, before the stride is chosen.

@@ -16,6 +16,7 @@ use crate::analysis::{analyze, throughput_ratio, MIN_CHECKPOINT_INTERVALS};
 use crate::backend::rocksdb::RocksStatistics;
 use crate::checkpoint::CheckpointMode;
 use crate::config::BackendType;
+use crate::measure::READ_BUDGET;
 use crate::results::{
     Analysis, CellResult, CellStatistics, DiskProbe, Estimate, OpLatency, Results, RocksDbStats,
 };
@@ -505,13 +506,14 @@ fn protocol(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
          bytes, timed with a clock read each side of a batch; each cell gives it), so it is the \
          state backend and the replay loop; checkpoint sync phases and anything else on the \
          thread stay in. Wall-clock figures (checkpoint intervals, the timeline) are wall time. \
-         Latency: where a clock read is under 2 % of an op's time (RocksDB) every op is timed; \
-         elsewhere (heap) 1 in k ops, a seeded sample with one op at a random place in each \
-         block of k (so no op pattern aliases with it), k chosen from the ops' median time so \
-         the reads take at most 2 % of it (`--time-every-op` times them all); every op counts \
-         for throughput and op counts, and each cell says its k. Percentile intervals resample \
-         repeats and seconds, not ops, so the sample leaves them as they are; a tail percentile \
-         rests on the timed ops only.\n"
+         Latency: where a clock read is under {budget} % of an op's time (RocksDB) every op is \
+         timed; elsewhere (heap) 1 in k ops, a seeded sample with one op at a random place in \
+         each block of k (so no op pattern aliases with it), k chosen from the ops' median time \
+         so the reads take at most {budget} % of it (`--time-every-op` times them all); every \
+         op counts for throughput and op counts, and each cell says its k. Percentile intervals \
+         resample repeats and seconds, not ops, so the sample leaves them as they are; a tail \
+         percentile rests on the timed ops only.\n",
+        budget = READ_BUDGET * 100.0
     )?;
     let workload_events = r.workload.events.saturating_sub(r.workload.warmup_events);
     let extended: Vec<String> = r
@@ -969,7 +971,8 @@ fn latency_timing(c: &CellResult) -> String {
     match (s.every_op_forced, s.stride, s.op_ns) {
         (true, _, _) => "Latency: every op timed (`--time-every-op`).".to_string(),
         (false, 1, Some(op)) => format!(
-            "Latency: every op timed (a clock read, {read}, is under 2 % of an op's {}).",
+            "Latency: every op timed (a clock read, {read}, is under {} % of an op's {}).",
+            READ_BUDGET * 100.0,
             latency(op)
         ),
         (false, 1, None) => "Latency: every op timed (too few ops to choose a stride).".into(),

@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use statebench::backend::{BackendConfig, ScriptedBackend};
+use statebench::backend::{Backend, BackendConfig, Events, ScriptedBackend};
 use statebench::checkpoint::CheckpointMode;
 use statebench::measure::CALIBRATION_OPS;
 use statebench::results::read_results;
 use statebench::run::{replay_only, OpInput, Pacing, ReplayOnly};
-use statebench::workload::WorkloadSpec;
+use statebench::workload::{Namespace, OpKind, StateOp, WorkloadSpec};
 
 use crate::common;
 
@@ -46,7 +46,7 @@ fn ops_that_cost_nothing_are_sampled_and_every_one_counted() {
     assert!(backend.applied - replayed.ops > CALIBRATION_OPS + 4096);
     every_op_counted(&replayed);
     let sampling = &replayed.sampling;
-    // A clock read is most of what such an op costs: far above 2 % of it.
+    // A clock read is most of what such an op costs: far above 1 % of it.
     assert!(sampling.stride > 1, "{sampling:?}");
     assert!(sampling.op_ns.is_some() && !sampling.every_op_forced);
     // One timed op in each block of `stride`. The measured part may start and end mid-block,
@@ -82,7 +82,7 @@ fn slow_ops_are_timed_every_one() {
     );
     every_op_counted(&replayed);
     let sampling = &replayed.sampling;
-    // A clock read (ns) is far below 2 % of 5 µs.
+    // A clock read (ns) is far below 1 % of 5 µs.
     assert_eq!(sampling.stride, 1, "{sampling:?}");
     assert!(sampling.op_ns.unwrap() >= 5_000.0, "{sampling:?}");
     assert_eq!(sampling.timed_ops, replayed.ops);
@@ -191,11 +191,18 @@ fn a_failing_op_names_its_event_and_op_timed_or_not() {
         }
         panic!("the stream has fewer than {at} ops");
     };
-    // One op in calibration (every op timed), one long after it (a stride, untimed stretches).
-    for at in [100, 150_001] {
+    // One op in calibration (every op timed), one long after it (a stride, untimed stretches),
+    // with the time set per event and (a backend that reads none) per stretch.
+    for (at, timeless) in [100, 150_001]
+        .into_iter()
+        .flat_map(|at| [(at, false), (at, true)])
+    {
         let dir = tempfile::tempdir().unwrap();
         let input = OpInput::Generated(spec.clone());
-        let mut backend = ScriptedBackend::failing(at);
+        let mut backend = ScriptedBackend {
+            timeless,
+            ..ScriptedBackend::failing(at)
+        };
         let err = replay_only(&input, &mut backend, Pacing::Closed, false, dir.path())
             .expect_err("the op fails");
         let (event, op) = locate(at);
@@ -203,8 +210,54 @@ fn a_failing_op_names_its_event_and_op_timed_or_not() {
         assert!(
             message.contains(&format!("event {event}: {op:?}"))
                 && message.contains(&format!("scripted failure of op {at}")),
-            "op {at}: {message}"
+            "op {at}, timeless {timeless}: {message}"
         );
         assert_eq!(backend.applied, at, "nothing applied after the failure");
+    }
+}
+
+/// `apply_events` on a stretch with events of no ops at its start, middle and end: every op
+/// applied once, in order; a failure names its event and op; the time left set is the last
+/// event's, whether the backend reads the time per event or not.
+#[test]
+fn apply_events_applies_each_op_once_and_leaves_the_last_events_time() {
+    let op = |key| StateOp {
+        state: 0,
+        key,
+        namespace: Namespace::Void,
+        kind: OpKind::ValueGet,
+    };
+    let ops: Vec<StateOp> = (0..5).map(op).collect();
+    // Events: [], [0, 1], [], [2], [3, 4], [].
+    let ends = [0, 2, 2, 3, 5, 5];
+    let times = [10, 20, 30, 40, 50, 60];
+    let spans = [(0, 0); 5];
+    let batch = Events {
+        ops: &ops,
+        ends: &ends,
+        times: &times,
+        spans: &spans,
+        values: &[],
+    };
+    for timeless in [false, true] {
+        for (events, applied, time) in [(0..6, 5, 60), (0..3, 2, 30), (2..5, 3, 50), (3..4, 1, 40)]
+        {
+            let mut backend = ScriptedBackend {
+                timeless,
+                ..ScriptedBackend::noop()
+            };
+            let result = backend.apply_events(&batch, events.clone());
+            assert!(result.is_ok(), "{events:?}, timeless {timeless}");
+            assert_eq!(backend.applied, applied, "{events:?}, timeless {timeless}");
+            assert_eq!(backend.time, time, "{events:?}, timeless {timeless}");
+        }
+        // The fourth op (op 3, of event 4) fails; nothing after it is applied.
+        let mut backend = ScriptedBackend {
+            timeless,
+            ..ScriptedBackend::failing(4)
+        };
+        let failed = backend.apply_events(&batch, 0..6).expect_err("op 3 fails");
+        assert_eq!((failed.event, failed.op), (4, 3), "timeless {timeless}");
+        assert_eq!(backend.applied, 4, "timeless {timeless}");
     }
 }

@@ -25,10 +25,15 @@ pub(super) struct AccessTime {
 }
 
 impl AccessTime {
-    /// An access at `now` (ms) to a state with `ttl`, if any.
+    /// An access at `now` (ms) to a state with `ttl`, if any. Without TTL no timestamp is ever
+    /// read or written out, so values are stamped 0 whatever the time (and the fast path
+    /// carries no time).
     #[inline]
     pub(super) fn new(now: i64, ttl: Option<TtlSpec>) -> AccessTime {
-        AccessTime { now, ttl }
+        match ttl {
+            Some(_) => AccessTime { now, ttl },
+            None => AccessTime { now: 0, ttl },
+        }
     }
 
     /// Whether `value` has expired: never without TTL.

@@ -379,38 +379,47 @@ impl StateView for HeapSnapshot {
 }
 
 impl Backend for HeapBackend {
-    /// A ValueState's `value()` and `update()`, the most common ops, go straight to their map:
-    /// what the backend adds to them shows in every heap figure. Every other op takes
-    /// [`HeapBackend::apply_any`]. Inlined where called statically (`apply_events`), so that
-    /// an outcome nobody reads is not even built.
-    #[inline]
+    /// Without state TTL, a ValueState's `value()` and `update()`, the most common ops, go
+    /// straight to their map: what the backend adds to them shows in every heap figure. Every
+    /// other op, and every op under TTL (timestamps to check, cleanup to step), takes
+    /// [`HeapBackend::apply_any`], as does a state's first write (which fixes its namespace
+    /// serializer). Inlined where called statically (`apply_events`), so that an outcome nobody
+    /// reads is not even built.
+    #[inline(always)]
     fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
+        let put = match op.kind {
+            OpKind::ValueGet => false,
+            OpKind::ValuePut(_) => true,
+            _ => return self.apply_any(op, value),
+        };
+        if self.layout.ttl.is_some() {
+            return self.apply_any(op, value);
+        }
         let state = op.state as usize;
-        let (OpKind::ValueGet | OpKind::ValuePut(_), HeapState::Table(maps)) =
-            (op.kind, &mut self.states[state])
-        else {
+        let Some(HeapState::Table(maps)) = self.states.get_mut(state) else {
             return self.apply_any(op, value);
         };
-        let put = op.kind != OpKind::ValueGet;
-        if put {
-            self.namespaces[state].admit(&op.namespace, &self.layout.states[state].0)?;
+        if put && !self.namespaces[state].admits(&op.namespace) {
+            return self.apply_any(op, value);
         }
-        let map = &mut maps[key_group(op.key, self.layout.max_parallelism) as usize];
-        let value_op = |map, time| match put {
+        let group = key_group(op.key, maps.len() as u32);
+        let map = &mut maps[group as usize];
+        let time = AccessTime::new(self.now, None);
+        Ok(match put {
             false => get_value(map, op.key, &op.namespace, time),
             true => put_value(map, op.key, op.namespace, value, time),
-        };
-        let Some(ttl) = self.layout.ttl else {
-            // Without TTL there is no timestamp to check or refresh, and no cleanup.
-            return Ok(value_op(map, AccessTime::new(self.now, None)));
-        };
-        let outcome = value_op(map, AccessTime::new(self.now, Some(ttl)));
-        self.cleanup[state].step(maps, &ttl, self.now);
-        Ok(outcome)
+        })
     }
 
     fn set_time(&mut self, now_ms: i64) {
         self.now = now_ms;
+    }
+
+    /// Only with state TTL: without it a value's timestamp is kept but never read or written
+    /// out (`codec::write_state`), and the time is read only by a snapshot, taken between
+    /// stretches of events.
+    fn reads_time(&self) -> bool {
+        self.layout.ttl.is_some()
     }
 
     fn snapshot(&mut self, mode: CheckpointMode, _target: &CheckpointTarget) -> Result<AsyncPhase> {

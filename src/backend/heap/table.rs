@@ -13,7 +13,7 @@ use crate::backend::timer_set::TimerHeapSet;
 use crate::workload::{Namespace, StateKind};
 
 /// A value with the time it was last written (or, with `OnReadAndWrite`, read): Flink's
-/// `TtlValue` under state TTL; without TTL the time is kept but never written or read.
+/// `TtlValue` under state TTL; without TTL it is 0, never read nor written out.
 #[derive(Clone, Debug)]
 pub(super) struct Stamped {
     /// The time, ms, TTL is measured from.
@@ -127,6 +127,13 @@ impl StateNamespace {
             ),
         }
         Ok(())
+    }
+
+    /// Whether a write in `namespace` is admitted without changing anything: the state was
+    /// written before in a namespace of its kind.
+    #[inline]
+    pub(super) fn admits(self, namespace: &Namespace) -> bool {
+        self.0 == Some(NamespaceSerializer::of(namespace))
     }
 
     /// The serializer, None for a state never written.
