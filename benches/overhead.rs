@@ -1,6 +1,7 @@
 //! What the harness costs next to what it measures (issue 11). One workload (1M events, 100k
 //! zipfian keys at 0.99, 100-byte values, one ValueState, half read-only and half get + put, no
-//! checkpoints) is run, interleaved over [`ROUNDS`] rounds:
+//! checkpoints) is run, interleaved over [`ROUNDS`] rounds ([`HEAP_ROUNDS`] for the heap
+//! contenders, which are short and noisier):
 //!
 //! - RocksDB: a plain rust-rocksdb loop (`get_pinned_cf`, `put_cf` on the same key bytes and
 //!   serialized values, pre-generated) on a DB the backend itself opened, so the options are the
@@ -47,6 +48,9 @@ use statebench::workload::{
 
 /// Interleaved rounds of every contender.
 const ROUNDS: usize = 5;
+/// Interleaved rounds of the heap contenders: each takes a tenth of a second, and a round's
+/// ratio moves by ±15 % on a shared machine, so more rounds than for RocksDB.
+const HEAP_ROUNDS: usize = 15;
 
 const WORKLOAD: &str = r#"{
   "name": "overhead",
@@ -246,42 +250,111 @@ fn heap_direct(spec: &WorkloadSpec, flat: &Flat) -> (f64, f64) {
     })
 }
 
-/// The heap contenders alone, interleaved: plain loop, backend direct, cell runner (wall),
-/// then plain loop and backend direct by thread CPU time.
-fn heap_rounds(spec: &WorkloadSpec, flat: &Flat) -> [Vec<f64>; 5] {
-    let mut results: [Vec<f64>; 5] = Default::default();
-    for round in 0..ROUNDS {
-        eprintln!("heap round {}/{ROUNDS}", round + 1);
-        let (wall, cpu) = plain_heap(spec, flat);
-        results[0].push(wall);
-        results[3].push(cpu);
-        let (wall, cpu) = heap_direct(spec, flat);
-        results[1].push(wall);
-        results[4].push(cpu);
-        results[2].push(harness(spec, BackendConfig::HashMap).events_per_s);
-    }
-    results
+/// What the heap contenders measured, one entry per round.
+#[derive(Default)]
+struct HeapRounds {
+    /// Events per second, wall.
+    plain: Vec<f64>,
+    direct: Vec<f64>,
+    runner: Vec<f64>,
+    /// Events per second of the thread's CPU time.
+    plain_cpu: Vec<f64>,
+    direct_cpu: Vec<f64>,
+    /// The cell runner's `value.get` and `value.put` p50, ns, and its stride.
+    get_p50: Vec<f64>,
+    put_p50: Vec<f64>,
+    stride: Vec<f64>,
 }
 
-/// Prints the heap contenders and their per-round ratios.
-fn print_heap(results: &[Vec<f64>; 5]) {
-    line("heap plain loop", &results[0], "events/s");
-    line("heap backend direct", &results[1], "events/s");
-    line("heap cell runner", &results[2], "events/s");
-    for (name, x, y) in [
-        ("heap backend direct / plain loop", 1, 0),
-        ("heap cell runner / backend direct", 2, 1),
-        ("heap cell runner / plain loop", 2, 0),
-        ("heap direct / plain, thread CPU", 4, 3),
-    ] {
-        ratio_line(name, &results[x], &results[y]);
-    }
+/// One of the heap contenders.
+#[derive(Clone, Copy)]
+enum HeapContender {
+    /// The plain loop over the backend's map.
+    Plain,
+    /// The heap backend called directly.
+    Direct,
+    /// The cell runner.
+    Runner,
 }
 
-/// Prints the median and spread of the ratios `over / under` within each round.
-fn ratio_line(name: &str, over: &[f64], under: &[f64]) {
+/// The heap contenders, interleaved over [`HEAP_ROUNDS`] rounds: plain loop, backend direct,
+/// cell runner, in that order in even rounds and the reverse in odd ones (so that none always
+/// runs on what another left in the caches and the allocator).
+fn heap_rounds(spec: &WorkloadSpec, flat: &Flat) -> HeapRounds {
+    let mut rounds = HeapRounds::default();
+    for round in 0..HEAP_ROUNDS {
+        eprintln!("heap round {}/{HEAP_ROUNDS}", round + 1);
+        let mut order = [
+            HeapContender::Plain,
+            HeapContender::Direct,
+            HeapContender::Runner,
+        ];
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for contender in order {
+            match contender {
+                HeapContender::Plain => {
+                    let (wall, cpu) = plain_heap(spec, flat);
+                    rounds.plain.push(wall);
+                    rounds.plain_cpu.push(cpu);
+                }
+                HeapContender::Direct => {
+                    let (wall, cpu) = heap_direct(spec, flat);
+                    rounds.direct.push(wall);
+                    rounds.direct_cpu.push(cpu);
+                }
+                HeapContender::Runner => {
+                    let heap = harness(spec, BackendConfig::HashMap);
+                    rounds.runner.push(heap.events_per_s);
+                    rounds.get_p50.push(heap.get_p50);
+                    rounds.put_p50.push(heap.put_p50);
+                    rounds.stride.push(heap.stride);
+                }
+            }
+        }
+    }
+    rounds
+}
+
+/// Prints the heap contenders and their per-round ratios; returns the cell runner / plain
+/// loop ratio (the median of the rounds').
+fn print_heap(rounds: &HeapRounds) -> f64 {
+    println!("\nheap, {HEAP_ROUNDS} interleaved rounds:");
+    line("heap plain loop", &rounds.plain, "events/s");
+    line("heap backend direct", &rounds.direct, "events/s");
+    line("heap cell runner", &rounds.runner, "events/s");
+    line("heap cell: 1 in k ops timed, k", &rounds.stride, "");
+    line("heap value.get p50 (Flink 2.3: 100)", &rounds.get_p50, "ns");
+    line("heap value.put p50 (Flink 2.3: 40)", &rounds.put_p50, "ns");
+    println!("ratios within each round (medians of them, and their spread):");
+    ratio_line(
+        "heap backend direct / plain loop",
+        &rounds.direct,
+        &rounds.plain,
+    );
+    ratio_line(
+        "heap direct / plain, thread CPU",
+        &rounds.direct_cpu,
+        &rounds.plain_cpu,
+    );
+    ratio_line(
+        "heap cell runner / backend direct",
+        &rounds.runner,
+        &rounds.direct,
+    );
+    ratio_line(
+        "heap cell runner / plain loop",
+        &rounds.runner,
+        &rounds.plain,
+    )
+}
+
+/// Prints the median and spread of the ratios `over / under` within each round; returns the
+/// median.
+fn ratio_line(name: &str, over: &[f64], under: &[f64]) -> f64 {
     let ratios: Vec<f64> = over.iter().zip(under).map(|(a, b)| a / b).collect();
-    line(name, &ratios, "x");
+    line(name, &ratios, "x")
 }
 
 /// What the cell runner measured of one cell.
@@ -500,31 +573,20 @@ fn main() {
         return;
     }
 
-    let mut results: [Vec<f64>; 25] = Default::default();
+    let mut results: [Vec<f64>; 17] = Default::default();
     for round in 0..ROUNDS {
         eprintln!("round {}/{ROUNDS}", round + 1);
         let (wall, cpu) = plain_rocksdb(&spec, &rocks_ops, flat.ends.len());
         results[0].push(wall);
-        results[10].push(cpu);
+        results[3].push(cpu);
         let on = harness(&spec, BackendConfig::RocksDb(rocksdb_config(true)));
         results[1].push(on.events_per_s);
-        results[11].push(on.per_cpu_s);
+        results[4].push(on.per_cpu_s);
         let off = harness(&spec, BackendConfig::RocksDb(rocksdb_config(false)));
         results[2].push(off.events_per_s);
-        results[12].push(off.per_cpu_s);
-        results[13].push(off.stride);
-        let (wall, cpu) = plain_heap(&spec, &flat);
-        results[3].push(wall);
-        results[6].push(cpu);
-        let (wall, cpu) = heap_direct(&spec, &flat);
-        results[5].push(wall);
-        results[9].push(cpu);
-        let heap = harness(&spec, BackendConfig::HashMap);
-        results[4].push(heap.events_per_s);
-        results[7].push(heap.get_p50);
-        results[8].push(heap.put_p50);
-        results[14].push(heap.stride);
-        for (every_op, at) in [(false, 15), (true, 20)] {
+        results[5].push(off.per_cpu_s);
+        results[6].push(off.stride);
+        for (every_op, at) in [(false, 7), (true, 12)] {
             let cost = noop(&spec, every_op);
             results[at].push(cost.per_op);
             results[at + 1].push(cost.cpu);
@@ -545,29 +607,23 @@ fn main() {
         &results[2],
         "events/s",
     );
-    line("rocksdb cell: 1 in k ops timed, k", &results[13], "");
+    line("rocksdb cell: 1 in k ops timed, k", &results[6], "");
     let plain_rocks_cpu = line(
         "rocksdb plain loop, per CPU second",
-        &results[10],
+        &results[3],
         "events/s",
     );
     let rocks_cpu = line(
         "rocksdb cell runner (on), per CPU s",
-        &results[11],
+        &results[4],
         "events/s",
     );
     let rocks_off_cpu = line(
         "rocksdb cell runner (off), per CPU s",
-        &results[12],
+        &results[5],
         "events/s",
     );
-    let plain_heap = line("heap plain loop", &results[3], "events/s");
-    line("heap backend direct", &results[5], "events/s");
-    let heap = line("heap cell runner", &results[4], "events/s");
-    line("heap cell: 1 in k ops timed, k", &results[14], "");
-    line("heap value.get p50 (Flink 2.3: 100)", &results[7], "ns");
-    line("heap value.put p50 (Flink 2.3: 40)", &results[8], "ns");
-    for (name, at) in [("default timing", 15), ("every op timed", 20)] {
+    for (name, at) in [("default timing", 7), ("every op timed", 12)] {
         println!("no-op backend, {name}:");
         line("  harness cost per op", &results[at], "ns");
         line(
@@ -584,25 +640,21 @@ fn main() {
         rocks_off / plain_rocks
     );
     println!("rocksdb: statistics on / off = {:.3}x", rocks / rocks_off);
-    let per_round = |name: &str, x: usize, y: usize| ratio_line(name, &results[x], &results[y]);
+    let per_round = |name: &str, x: usize, y: usize| {
+        ratio_line(name, &results[x], &results[y]);
+    };
     println!("\nratios within each round (medians of them, and their spread):");
     per_round("rocksdb cell runner / plain loop", 2, 0);
     per_round("rocksdb statistics on / off", 1, 2);
-    per_round("  the same, operator thread CPU", 11, 12);
-    per_round("rocksdb runner / plain, thread CPU", 12, 10);
-    per_round("heap backend direct / plain loop", 5, 3);
-    per_round("heap direct / plain, thread CPU", 9, 6);
-    per_round("heap cell runner / backend direct", 4, 5);
-    per_round("heap cell runner / plain loop", 4, 3);
+    per_round("  the same, operator thread CPU", 4, 5);
+    per_round("rocksdb runner / plain, thread CPU", 5, 3);
     println!(
         "rocksdb, operator thread CPU: cell runner / plain loop = {:.3}x, statistics on / off = {:.3}x",
         rocks_off_cpu / plain_rocks_cpu,
         rocks_cpu / rocks_off_cpu
     );
-    println!(
-        "heap:    cell runner / plain loop = {:.3}x",
-        heap / plain_heap
-    );
+    let heap = print_heap(&heap_rounds(&spec, &flat));
+    println!("\nheap: cell runner / plain loop = {heap:.3}x (median of the rounds' ratios)");
 
     key_generation();
 }

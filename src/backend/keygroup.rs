@@ -1,5 +1,7 @@
 //! Flink's key-group assignment for `Long` keys (`KeyGroupRangeAssignment.assignToKeyGroup`).
 
+use std::num::NonZeroU32;
+
 /// `Long.hashCode()`: the two 32-bit halves xor-ed.
 pub fn java_long_hash_code(key: u64) -> i32 {
     (key ^ (key >> 32)) as u32 as i32
@@ -31,6 +33,13 @@ pub fn murmur_hash(code: i32) -> i32 {
 /// The key group of a `Long` key: `murmurHash(key.hashCode()) % maxParallelism`.
 #[inline]
 pub fn key_group(key: u64, max_parallelism: u32) -> u16 {
+    let groups = NonZeroU32::new(max_parallelism).expect("a max parallelism of at least 1");
+    key_group_of(key, groups)
+}
+
+/// [`key_group`] for a max parallelism known not to be 0: the remainder needs no check.
+#[inline]
+pub fn key_group_of(key: u64, max_parallelism: NonZeroU32) -> u16 {
     (murmur_hash(java_long_hash_code(key)) as u32 % max_parallelism) as u16
 }
 

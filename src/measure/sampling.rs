@@ -6,7 +6,7 @@
 //! The stride k (1 in k ops timed) is chosen from what the ops cost when timed one by one (the
 //! median of [`CALIBRATION_OPS`] of them, warm-up first) and the clock's measured read cost, so that the
 //! reads take at most [`READ_BUDGET`] of the ops' time ([`stride_for`]): RocksDB ops (about
-//! 1 µs) are timed every one or nearly, heap ops get a stride of tens. The sample is stratified: one op at a
+//! 1 µs) get a stride of 1 to a few, heap ops one of tens. The sample is stratified: one op at a
 //! uniformly drawn position in each block of k ops ([`OpSampler`]), so every op has the same
 //! chance 1/k of being timed whatever its place, and a periodic op pattern (get, put, get, put)
 //! cannot alias with the stride. The positions come from SplitMix64 seeded by the workload's

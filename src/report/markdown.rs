@@ -506,10 +506,10 @@ fn protocol(md: &mut String, r: &Results, a: &Analysis) -> Result<()> {
          bytes, timed with a clock read each side of a batch; each cell gives it), so it is the \
          state backend and the replay loop; checkpoint sync phases and anything else on the \
          thread stay in. Wall-clock figures (checkpoint intervals, the timeline) are wall time. \
-         Latency: where a clock read is under {budget} % of an op's time (RocksDB) every op is \
-         timed; elsewhere (heap) 1 in k ops, a seeded sample with one op at a random place in \
-         each block of k (so no op pattern aliases with it), k chosen from the ops' median time \
-         so the reads take at most {budget} % of it (`--time-every-op` times them all); every \
+         Latency: where a clock read is under {budget} % of an op's time every op is timed; \
+         elsewhere 1 in k ops (heap: tens; RocksDB: one to a few), a seeded sample with one op \
+         at a random place in each block of k (so no op pattern aliases with it), k chosen from \
+         the ops' median time so the reads take at most {budget} % of it (`--time-every-op` times them all); every \
          op counts for throughput and op counts, and each cell says its k. Percentile intervals \
          resample repeats and seconds, not ops, so the sample leaves them as they are; a tail \
          percentile rests on the timed ops only.\n",

@@ -58,6 +58,7 @@ impl AccessTime {
     }
 
     /// `bytes` as written now.
+    #[inline]
     fn stamp(&self, bytes: &[u8]) -> Stamped {
         Stamped {
             at: self.now,

@@ -19,13 +19,14 @@ mod table;
 mod ttl;
 
 use std::fs::File;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use anyhow::{bail, ensure, Context, Result};
 
 use crate::backend::api::{AsyncPhase, Backend, Outcome, StateLayout, StateView, StatsSnapshot};
 use crate::backend::digest::{Digest, EntryAddress};
-use crate::backend::keygroup::key_group;
+use crate::backend::keygroup::{key_group, key_group_of};
 use crate::backend::timer_set::Timer;
 use crate::checkpoint::stream::{StreamReader, FULL_SNAPSHOT_FILE};
 use crate::checkpoint::{CheckpointHandle, CheckpointMode, CheckpointTarget, SnapshotFormat};
@@ -40,6 +41,8 @@ use ttl::Cleanup;
 /// Flink's heap keyed state backend.
 pub struct HeapBackend {
     layout: StateLayout,
+    /// The layout's max parallelism: the key groups of every map.
+    groups: NonZeroU32,
     states: Vec<HeapState>,
     namespaces: Vec<StateNamespace>,
     now: i64,
@@ -51,6 +54,8 @@ impl HeapBackend {
     pub fn new(layout: &StateLayout) -> HeapBackend {
         HeapBackend {
             layout: layout.clone(),
+            groups: NonZeroU32::new(layout.max_parallelism)
+                .expect("a workload's max parallelism is at least 1"),
             states: layout
                 .states
                 .iter()
@@ -198,6 +203,20 @@ impl HeapBackend {
             layout: self.layout.clone(),
             now: self.now,
         }
+    }
+
+    /// The map of `op`'s key group in its state, if that is a table and, for a `write`, the
+    /// op's namespace is of the kind the state's writes have been (None: not for the fast path).
+    #[inline(always)]
+    fn value_map(&mut self, op: &StateOp, write: bool) -> Option<&mut CowStateMap<StateObject>> {
+        let state = op.state as usize;
+        if write && !self.namespaces.get(state)?.admits(&op.namespace) {
+            return None;
+        }
+        let HeapState::Table(maps) = self.states.get_mut(state)? else {
+            return None;
+        };
+        maps.get_mut(key_group_of(op.key, self.groups) as usize)
     }
 
     /// Any op: the namespace a write brings admitted, then the op on its state's map (with
@@ -387,28 +406,24 @@ impl Backend for HeapBackend {
     /// reads is not even built.
     #[inline(always)]
     fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
-        let put = match op.kind {
-            OpKind::ValueGet => false,
-            OpKind::ValuePut(_) => true,
-            _ => return self.apply_any(op, value),
-        };
-        if self.layout.ttl.is_some() {
-            return self.apply_any(op, value);
+        if self.layout.ttl.is_none() {
+            // Without TTL there is no timestamp to check or refresh, and no cleanup.
+            let time = AccessTime::new(self.now, None);
+            match op.kind {
+                OpKind::ValueGet => {
+                    if let Some(map) = self.value_map(op, false) {
+                        return Ok(get_value(map, op.key, &op.namespace, time));
+                    }
+                }
+                OpKind::ValuePut(_) => {
+                    if let Some(map) = self.value_map(op, true) {
+                        return Ok(put_value(map, op.key, op.namespace, value, time));
+                    }
+                }
+                _ => {}
+            }
         }
-        let state = op.state as usize;
-        let Some(HeapState::Table(maps)) = self.states.get_mut(state) else {
-            return self.apply_any(op, value);
-        };
-        if put && !self.namespaces[state].admits(&op.namespace) {
-            return self.apply_any(op, value);
-        }
-        let group = key_group(op.key, maps.len() as u32);
-        let map = &mut maps[group as usize];
-        let time = AccessTime::new(self.now, None);
-        Ok(match put {
-            false => get_value(map, op.key, &op.namespace, time),
-            true => put_value(map, op.key, op.namespace, value, time),
-        })
+        self.apply_any(op, value)
     }
 
     fn set_time(&mut self, now_ms: i64) {
