@@ -44,7 +44,6 @@ pub struct HeapBackend {
     /// The layout's max parallelism: the key groups of every map.
     groups: NonZeroU32,
     states: Vec<HeapState>,
-    namespaces: Vec<StateNamespace>,
     now: i64,
     cleanup: Vec<Cleanup>,
 }
@@ -61,7 +60,6 @@ impl HeapBackend {
                 .iter()
                 .map(|(_, kind)| HeapState::new(*kind, layout.max_parallelism))
                 .collect(),
-            namespaces: vec![StateNamespace::default(); layout.states.len()],
             now: 0,
             cleanup: layout.states.iter().map(|_| Cleanup::default()).collect(),
         }
@@ -74,10 +72,10 @@ impl HeapBackend {
         match handle.format {
             SnapshotFormat::Native => {
                 let path = handle.dir.join(HEAP_SNAPSHOT_FILE);
-                backend.namespaces =
-                    snapshot::read_checkpoint(&path, layout, |state, kg, entry| {
-                        insert_restored(&mut backend.states, state, kg, entry)
-                    })?;
+                let namespaces = snapshot::read_checkpoint(&path, layout, |state, kg, entry| {
+                    insert_restored(&mut backend.states, state, kg, entry)
+                })?;
+                backend.set_namespaces(namespaces);
             }
             SnapshotFormat::Canonical => backend.restore_savepoint(handle)?,
         }
@@ -127,7 +125,9 @@ impl HeapBackend {
                 RestoredEntry::State(_, ns, _) => *ns,
                 RestoredEntry::Timer(t) => t.namespace,
             };
-            self.namespaces[state].admit(&namespace, &layout.states[state].0)?;
+            self.states[state]
+                .namespace
+                .admit(&namespace, &layout.states[state].0)?;
             insert_restored(&mut self.states, e.state, e.key_group, entry)?;
         }
         Ok(())
@@ -147,13 +147,21 @@ impl HeapBackend {
         );
         let mut backend = HeapBackend::new(layout);
         let path = handle.dir.join(HEAP_SNAPSHOT_FILE);
-        backend.namespaces = snapshot::read_checkpoint(&path, layout, |state, kg, entry| {
+        let namespaces = snapshot::read_checkpoint(&path, layout, |state, kg, entry| {
             match key_groups.contains(&kg) {
                 true => insert_restored(&mut backend.states, state, kg, entry),
                 false => Ok(()),
             }
         })?;
+        backend.set_namespaces(namespaces);
         Ok(backend)
+    }
+
+    /// Takes the namespace serializers a checkpoint's header gives, state by state.
+    fn set_namespaces(&mut self, namespaces: Vec<StateNamespace>) {
+        for (state, namespace) in self.states.iter_mut().zip(namespaces) {
+            state.namespace = namespace;
+        }
     }
 
     /// Unexpired logical entries (as a digest counts them) and their payload bytes, without
@@ -176,11 +184,9 @@ impl HeapBackend {
     fn live_sources(&self) -> Vec<Source<'_>> {
         self.states
             .iter()
-            .map(|s| match s {
-                HeapState::Table(maps) => {
-                    Source::Maps(maps.iter().map(CowStateMap::iter).collect())
-                }
-                HeapState::Timers(queue) => Source::Timers(queue.to_vec()),
+            .map(|s| match &s.timers {
+                Some(queue) => Source::Timers(queue.to_vec()),
+                None => Source::Maps(s.maps.iter().map(CowStateMap::iter).collect()),
             })
             .collect()
     }
@@ -190,16 +196,14 @@ impl HeapBackend {
         let states = self
             .states
             .iter()
-            .map(|s| match s {
-                HeapState::Table(maps) => {
-                    StateSnapshot::Table(maps.iter().map(|m| Some(m.snapshot())).collect())
-                }
-                HeapState::Timers(queue) => StateSnapshot::Timers(queue.to_vec()),
+            .map(|s| match &s.timers {
+                Some(queue) => StateSnapshot::Timers(queue.to_vec()),
+                None => StateSnapshot::Table(s.maps.iter().map(|m| Some(m.snapshot())).collect()),
             })
             .collect();
         HeapSnapshot {
             states,
-            namespaces: self.namespaces.clone(),
+            namespaces: self.states.iter().map(|s| s.namespace).collect(),
             layout: self.layout.clone(),
             now: self.now,
         }
@@ -209,14 +213,13 @@ impl HeapBackend {
     /// op's namespace is of the kind the state's writes have been (None: not for the fast path).
     #[inline(always)]
     fn value_map(&mut self, op: &StateOp, write: bool) -> Option<&mut CowStateMap<StateObject>> {
-        let state = op.state as usize;
-        if write && !self.namespaces.get(state)?.admits(&op.namespace) {
+        let state = self.states.get_mut(op.state as usize)?;
+        if write && !state.namespace.admits(&op.namespace) {
             return None;
         }
-        let HeapState::Table(maps) = self.states.get_mut(state)? else {
-            return None;
-        };
-        maps.get_mut(key_group_of(op.key, self.groups) as usize)
+        state
+            .maps
+            .get_mut(key_group_of(op.key, self.groups) as usize)
     }
 
     /// Any op: the namespace a write brings admitted, then the op on its state's map (with
@@ -229,12 +232,15 @@ impl HeapBackend {
             OpKind::TimerRegister(_) => true,
             kind => kind.value().is_some(),
         };
+        let slot = &mut self.states[state];
         if writes {
-            self.namespaces[state].admit(&op.namespace, &self.layout.states[state].0)?;
+            slot.namespace
+                .admit(&op.namespace, &self.layout.states[state].0)?;
         }
-        match &mut self.states[state] {
-            HeapState::Table(maps) => {
-                let kg = key_group(op.key, self.layout.max_parallelism) as usize;
+        match &mut slot.timers {
+            None => {
+                let maps = &mut slot.maps;
+                let kg = key_group_of(op.key, self.groups) as usize;
                 let time = AccessTime::new(self.now, self.layout.ttl);
                 let Some(outcome) = access(&mut maps[kg], op, value, time) else {
                     bail!(
@@ -247,7 +253,7 @@ impl HeapBackend {
                 }
                 Ok(outcome)
             }
-            HeapState::Timers(queue) => {
+            Some(queue) => {
                 let timer = |timestamp| Timer {
                     timestamp,
                     key: op.key,
@@ -280,15 +286,17 @@ fn insert_restored(
     kg: u32,
     entry: RestoredEntry,
 ) -> Result<()> {
-    match (&mut states[state as usize], entry) {
-        (HeapState::Table(maps), RestoredEntry::State(key, namespace, object)) => {
+    let slot = &mut states[state as usize];
+    match (&mut slot.timers, entry) {
+        (None, RestoredEntry::State(key, namespace, object)) => {
+            let maps = &mut slot.maps;
             ensure!(
                 key_group(key, maps.len() as u32) as u32 == kg,
                 "key {key} stored in key group {kg}"
             );
             maps[kg as usize].put(key, namespace).set(object);
         }
-        (HeapState::Timers(queue), RestoredEntry::Timer(timer)) => {
+        (Some(queue), RestoredEntry::Timer(timer)) => {
             queue.add(timer);
         }
         _ => bail!("an entry of the wrong kind for state {state}"),

@@ -82,28 +82,41 @@ impl NamespaceSerializer {
     }
 }
 
-/// One state of the heap backend.
-pub(super) enum HeapState {
-    /// Value, list or map state: a map per key group.
-    Table(Vec<CowStateMap<StateObject>>),
-    /// A timer service's queue.
-    Timers(TimerHeapSet),
+/// One state of the heap backend: a value, list or map state's map per key group, or a timer
+/// service's queue; and the namespace serializer its writes fixed. A struct, not an enum of the
+/// two: the ValueState fast path finds a table's map with the one bounds check it makes anyway
+/// (a timer service has no maps), with no variant to test on every op.
+pub(super) struct HeapState {
+    /// Value, list or map state: a map per key group (none for a timer service).
+    pub(super) maps: Vec<CowStateMap<StateObject>>,
+    /// A timer service's queue (None for a value, list or map state).
+    pub(super) timers: Option<TimerHeapSet>,
+    /// How the state's namespaces are serialized, fixed by its first write.
+    pub(super) namespace: StateNamespace,
 }
 
 impl HeapState {
     /// An empty state of `kind` over `max_parallelism` key groups.
     pub(super) fn new(kind: StateKind, max_parallelism: u32) -> HeapState {
-        match kind {
-            StateKind::Timer => HeapState::Timers(TimerHeapSet::new(max_parallelism)),
-            _ => HeapState::Table((0..max_parallelism).map(|_| CowStateMap::new()).collect()),
+        let (maps, timers) = match kind {
+            StateKind::Timer => (Vec::new(), Some(TimerHeapSet::new(max_parallelism))),
+            _ => (
+                (0..max_parallelism).map(|_| CowStateMap::new()).collect(),
+                None,
+            ),
+        };
+        HeapState {
+            maps,
+            timers,
+            namespace: StateNamespace::default(),
         }
     }
 
     /// (key, namespace) entries or timers held.
     pub(super) fn len(&self) -> usize {
-        match self {
-            HeapState::Table(maps) => maps.iter().map(CowStateMap::len).sum(),
-            HeapState::Timers(queue) => queue.len(),
+        match &self.timers {
+            Some(queue) => queue.len(),
+            None => self.maps.iter().map(CowStateMap::len).sum(),
         }
     }
 }
