@@ -111,11 +111,12 @@ pub trait Backend: Send {
         true
     }
 
-    /// Applies the ops of `events` of `batch`, each event after setting its time, none of them
+    /// Applies the ops of `events` of `batch`, each event after setting its time (a backend that
+    /// [reads no time](Backend::reads_time): the last event's, once, after them), none of them
     /// timed: what the replay loop does between timed ops, in one call instead of one dynamic
     /// call per op. This default is compiled for each backend, so its calls to
-    /// [`Backend::apply`] are static and inlined: the loop around a 20 ns heap op costs what a
-    /// plain loop's does. Stops at the first op that fails.
+    /// [`Backend::apply`] are static and inlined: the loop around a 20 ns heap op is a plain
+    /// loop's. Stops at the first op that fails.
     fn apply_events(&mut self, batch: &Events<'_>, events: Range<usize>) -> Result<(), FailedOp> {
         if events.is_empty() {
             return Ok(());
