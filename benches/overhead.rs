@@ -6,9 +6,9 @@
 //! - RocksDB: a plain rust-rocksdb loop (`get_pinned_cf`, `put_cf` on the same key bytes and
 //!   serialized values, pre-generated) on a DB the backend itself opened, so the options are the
 //!   cell's; against the cell runner (`run_cell`), with RocksDB statistics on and off;
-//! - heap: a plain loop over the heap backend's own map (`CowStateMap`, Flink's
-//!   `CopyOnWriteStateMap`, one per key group: key group, then `get` or `put`), over
-//!   pre-generated ops and values; against the cell runner; and the cell runner's p50 of
+//! - heap: a plain loop over the heap backend's own maps (`CowStateMap<StateObject>`, Flink's
+//!   `CopyOnWriteStateMap` holding the objects the backend holds, one per key group: key group,
+//!   then `get` or `put`), over pre-generated ops and values; against the cell runner; and the cell runner's p50 of
 //!   `value.get` and `value.put` on this workload (issue 9: Flink 2.3's heap gives 100 / 40 ns);
 //!   between them, the heap backend called directly (`set_time` per event, `apply` per op,
 //!   static calls as the runner's `apply_events` makes them) over the same pre-generated ops and
@@ -33,8 +33,8 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
 use rocksdb::WriteOptions;
 
-use statebench::backend::heap::cow_map::{CopyState, CowStateMap};
-use statebench::backend::heap::HeapBackend;
+use statebench::backend::heap::cow_map::CowStateMap;
+use statebench::backend::heap::{HeapBackend, Stamped, StateObject};
 use statebench::backend::keygroup::key_group;
 use statebench::backend::rocksdb::{KeyBuilder, PredefinedProfile, RocksDbBackend, RocksDbConfig};
 use statebench::backend::{Backend, BackendConfig, Events, ScriptedBackend, StateLayout};
@@ -49,8 +49,9 @@ use statebench::workload::{
 /// Interleaved rounds of every contender.
 const ROUNDS: usize = 5;
 /// Interleaved rounds of the heap contenders: each takes a tenth of a second, and a round's
-/// ratio moves by ±15 % on a shared machine, so more rounds than for RocksDB.
-const HEAP_ROUNDS: usize = 15;
+/// ratio moves by ±15 % on a shared machine: the median of 15 rounds still moved by ±5 % from
+/// run to run, and 30 rounds (about 10 s) narrow that by a factor of √2.
+const HEAP_ROUNDS: usize = 30;
 
 const WORKLOAD: &str = r#"{
   "name": "overhead",
@@ -179,16 +180,6 @@ fn plain_rocksdb(spec: &WorkloadSpec, ops: &[PlainOp], events: usize) -> (f64, f
     (wall, events as f64 / ((thread_cpu_ns() - cpu) as f64 / 1e9))
 }
 
-/// A value as the plain heap loop holds it: the bytes, shared with snapshots until changed.
-#[derive(Clone)]
-struct PlainValue(Arc<[u8]>);
-
-impl CopyState for PlainValue {
-    fn copy_state(&self) -> PlainValue {
-        PlainValue(Arc::from(&self.0[..]))
-    }
-}
-
 /// Events per second, by the wall clock and by this thread's CPU time (which other processes
 /// on the machine do not stretch), of `run` over `events` events.
 fn rates(events: usize, run: impl FnOnce()) -> (f64, f64) {
@@ -200,17 +191,18 @@ fn rates(events: usize, run: impl FnOnce()) -> (f64, f64) {
     (events as f64 / wall, events as f64 / cpu)
 }
 
-/// Events per second (wall, thread CPU) of a plain loop over the heap backend's map, one per
-/// key group, as `HeapValueState` uses it: `value()` is `get`, `update()` is `put`
-/// (overwriting a value no snapshot holds in place, as the backend does).
+/// Events per second (wall, thread CPU) of a plain loop over the heap backend's maps, one per
+/// key group and holding what the backend's hold, as `HeapValueState` uses them: `value()` is
+/// `get`, `update()` is `put` (overwriting a value no snapshot holds in place, as the backend
+/// does).
 fn plain_heap(spec: &WorkloadSpec, flat: &Flat) -> (f64, f64) {
     let groups = spec.max_parallelism;
-    let mut maps: Vec<CowStateMap<PlainValue>> = (0..groups).map(|_| CowStateMap::new()).collect();
+    let mut maps: Vec<CowStateMap<StateObject>> = (0..groups).map(|_| CowStateMap::new()).collect();
     rates(flat.ends.len(), || plain_heap_loop(&mut maps, flat))
 }
 
 /// The plain heap loop itself.
-fn plain_heap_loop(maps: &mut [CowStateMap<PlainValue>], flat: &Flat) {
+fn plain_heap_loop(maps: &mut [CowStateMap<StateObject>], flat: &Flat) {
     let groups = maps.len() as u32;
     for (op, &(from, to)) in flat.ops.iter().zip(&flat.spans) {
         let map = &mut maps[key_group(op.key, groups) as usize];
@@ -221,15 +213,16 @@ fn plain_heap_loop(maps: &mut [CowStateMap<PlainValue>], flat: &Flat) {
             OpKind::ValuePut(_) => {
                 let value = &flat.values[from..to];
                 let mut slot = map.put(op.key, op.namespace);
-                let reused = match slot.reusable().and_then(|v| Arc::get_mut(&mut v.0)) {
-                    Some(bytes) if bytes.len() == value.len() => {
-                        bytes.copy_from_slice(value);
-                        true
-                    }
+                let reused = match slot.reusable() {
+                    Some(StateObject::Value(old)) => Arc::get_mut(&mut old.bytes)
+                        .filter(|bytes| bytes.len() == value.len())
+                        .map(|bytes| bytes.copy_from_slice(value))
+                        .is_some(),
                     _ => false,
                 };
                 if !reused {
-                    slot.set(PlainValue(Arc::from(value)));
+                    let bytes = Arc::from(value);
+                    slot.set(StateObject::Value(Stamped { at: 0, bytes }));
                 }
             }
             other => panic!("the overhead workload has no {other:?}"),

@@ -35,7 +35,10 @@ use access::{access, get_value, put_value, AccessTime};
 use codec::Input;
 use cow_map::CowStateMap;
 use snapshot::{HeapSnapshot, RestoredEntry, StateSnapshot, HEAP_SNAPSHOT_FILE};
-use table::{HeapState, StateNamespace, StateObject};
+use table::{HeapState, StateNamespace};
+/// What the heap backend's maps hold: public so that a plain loop over the same maps (the
+/// overhead bench's baseline) holds the same objects.
+pub use table::{Stamped, StateObject};
 use ttl::Cleanup;
 
 /// Flink's heap keyed state backend.

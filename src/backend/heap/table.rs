@@ -15,11 +15,11 @@ use crate::workload::{Namespace, StateKind};
 /// A value with the time it was last written (or, with `OnReadAndWrite`, read): Flink's
 /// `TtlValue` under state TTL; without TTL it is 0, never read nor written out.
 #[derive(Clone, Debug)]
-pub(super) struct Stamped {
+pub struct Stamped {
     /// The time, ms, TTL is measured from.
-    pub(super) at: i64,
+    pub at: i64,
     /// The value's bytes (`byte[]`), shared by an entry and its copies until one changes.
-    pub(super) bytes: Arc<[u8]>,
+    pub bytes: Arc<[u8]>,
 }
 
 impl Stamped {
@@ -35,7 +35,7 @@ impl Stamped {
 /// A state object as the heap backend keeps it: not serialized. `Clone` shares it, as a Java
 /// reference does; [`CopyState::copy_state`] copies it, as the state serializer's `copy` does.
 #[derive(Clone, Debug)]
-pub(super) enum StateObject {
+pub enum StateObject {
     /// A `ValueState` value.
     Value(Stamped),
     /// A `ListState` list (`ArrayList`), in insertion order.
