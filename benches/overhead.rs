@@ -8,8 +8,9 @@
 //!   cell's; against the cell runner (`run_cell`), with RocksDB statistics on and off;
 //! - heap: a plain loop over the heap backend's own maps (`CowStateMap<StateObject>`, Flink's
 //!   `CopyOnWriteStateMap` holding the objects the backend holds, one per key group: key group,
-//!   then `get` or `put`), over pre-generated ops and values; against the cell runner; and the cell runner's p50 of
-//!   `value.get` and `value.put` on this workload (issue 9: Flink 2.3's heap gives 100 / 40 ns);
+//!   then `get` or `put`), over pre-generated ops and values; against the cell runner; and the
+//!   cell runner's p50 of `value.get` and `value.put` on this workload (issue 9: Flink 2.3's
+//!   heap gives 100 / 40 ns);
 //!   between them, the heap backend called directly (`set_time` per event, `apply` per op,
 //!   static calls as the runner's `apply_events` makes them) over the same pre-generated ops and
 //!   values:
