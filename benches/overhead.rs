@@ -15,7 +15,9 @@
 //!   static calls as the runner's `apply_events` makes them) over the same pre-generated ops and
 //!   values:
 //!   backend-direct / plain is the backend's own cost, cell runner / backend-direct the replay
-//!   loop's;
+//!   loop's; backend-direct / plain is measured again in lockstep, the two alternating every
+//!   [`LOCKSTEP_EVENTS`] events, which holds a round's ratio to about ±2 % where whole-stream
+//!   rounds spread by ±15 % and more;
 //! - a no-op backend through the replay loop, with ops timed as a cell times them by default
 //!   (a seeded 1-in-k sample where reads weigh on the ops) and with every op timed
 //!   (`--time-every-op`): the harness's own cost per op (generation, values, clock reads,
@@ -192,27 +194,40 @@ fn rates(events: usize, run: impl FnOnce()) -> (f64, f64) {
     (events as f64 / wall, events as f64 / cpu)
 }
 
+/// Empty maps for the plain heap loop: one per key group, holding what the heap backend's hold.
+fn plain_heap_maps(spec: &WorkloadSpec) -> Vec<CowStateMap<StateObject>> {
+    (0..spec.max_parallelism)
+        .map(|_| CowStateMap::new())
+        .collect()
+}
+
 /// Events per second (wall, thread CPU) of a plain loop over the heap backend's maps, one per
 /// key group and holding what the backend's hold, as `HeapValueState` uses them: `value()` is
 /// `get`, `update()` is `put` (overwriting a value no snapshot holds in place, as the backend
 /// does).
 fn plain_heap(spec: &WorkloadSpec, flat: &Flat) -> (f64, f64) {
-    let groups = spec.max_parallelism;
-    let mut maps: Vec<CowStateMap<StateObject>> = (0..groups).map(|_| CowStateMap::new()).collect();
-    rates(flat.ends.len(), || plain_heap_loop(&mut maps, flat))
+    let mut maps = plain_heap_maps(spec);
+    rates(flat.ends.len(), || {
+        plain_heap_loop(&mut maps, &flat.ops, &flat.spans, &flat.values)
+    })
 }
 
-/// The plain heap loop itself.
-fn plain_heap_loop(maps: &mut [CowStateMap<StateObject>], flat: &Flat) {
+/// The plain heap loop itself, over `ops` and their value spans `spans` of `values`.
+fn plain_heap_loop(
+    maps: &mut [CowStateMap<StateObject>],
+    ops: &[StateOp],
+    spans: &[(usize, usize)],
+    values: &[u8],
+) {
     let groups = maps.len() as u32;
-    for (op, &(from, to)) in flat.ops.iter().zip(&flat.spans) {
+    for (op, &(from, to)) in ops.iter().zip(spans) {
         let map = &mut maps[key_group(op.key, groups) as usize];
         match op.kind {
             OpKind::ValueGet => {
                 black_box(map.get(op.key, &op.namespace).is_some());
             }
             OpKind::ValuePut(_) => {
-                let value = &flat.values[from..to];
+                let value = &values[from..to];
                 let mut slot = map.put(op.key, op.namespace);
                 let reused = match slot.reusable() {
                     Some(StateObject::Value(old)) => Arc::get_mut(&mut old.bytes)
@@ -244,6 +259,63 @@ fn heap_direct(spec: &WorkloadSpec, flat: &Flat) -> (f64, f64) {
     })
 }
 
+/// Events per lockstep chunk: ~1.5 ms of either contender, short enough that both see the
+/// same moments of a shared machine, long enough that the clock reads and a chunk's cold start
+/// (the other contender's maps have evicted its own) stay small next to it.
+const LOCKSTEP_EVENTS: usize = 20_000;
+/// Lockstep rounds, each over the whole stream.
+const LOCKSTEP_ROUNDS: usize = 8;
+
+/// The plain heap loop and the heap backend called directly, in lockstep: each round both start
+/// empty and take the stream in chunks of [`LOCKSTEP_EVENTS`] events, alternating every two
+/// chunks (plain, direct, direct, plain, plain, …), so that each runs as many chunks right
+/// after the other as right after itself. Whole-stream rounds see the machine's load change
+/// between contenders (a round's ratio moves by ±15 % and more); in lockstep a round's ratio
+/// moves by ±2 %. Returns each round's backend-direct / plain ratio of events per second.
+fn heap_lockstep(spec: &WorkloadSpec, flat: &Flat) -> Vec<f64> {
+    let events = flat.events();
+    let timed = |run: &mut dyn FnMut()| {
+        let start = Instant::now();
+        run();
+        start.elapsed().as_secs_f64()
+    };
+    (0..LOCKSTEP_ROUNDS)
+        .map(|round| {
+            eprintln!("heap lockstep round {}/{LOCKSTEP_ROUNDS}", round + 1);
+            let mut maps = plain_heap_maps(spec);
+            let mut heap = HeapBackend::new(&StateLayout::of(spec));
+            let backend = black_box(&mut heap);
+            let (mut plain_s, mut direct_s) = (0.0, 0.0);
+            let chunks = (0..events.ends.len()).step_by(LOCKSTEP_EVENTS).enumerate();
+            for (chunk, start) in chunks {
+                let end = (start + LOCKSTEP_EVENTS).min(events.ends.len());
+                let ops = events.event(start).start..events.ends[end - 1];
+                let mut plain = || {
+                    plain_heap_loop(
+                        &mut maps,
+                        &flat.ops[ops.clone()],
+                        &flat.spans[ops.clone()],
+                        &flat.values,
+                    )
+                };
+                let mut direct = || {
+                    if let Err(failed) = backend.apply_events(&events, start..end) {
+                        panic!("{:#}", failed.error);
+                    }
+                };
+                if (chunk + round) % 2 == 0 {
+                    plain_s += timed(&mut plain);
+                    direct_s += timed(&mut direct);
+                } else {
+                    direct_s += timed(&mut direct);
+                    plain_s += timed(&mut plain);
+                }
+            }
+            plain_s / direct_s
+        })
+        .collect()
+}
+
 /// What the heap contenders measured, one entry per round.
 #[derive(Default)]
 struct HeapRounds {
@@ -258,6 +330,8 @@ struct HeapRounds {
     get_p50: Vec<f64>,
     put_p50: Vec<f64>,
     stride: Vec<f64>,
+    /// Backend-direct / plain, per round of [`heap_lockstep`].
+    lockstep: Vec<f64>,
 }
 
 /// One of the heap contenders.
@@ -308,6 +382,7 @@ fn heap_rounds(spec: &WorkloadSpec, flat: &Flat) -> HeapRounds {
             }
         }
     }
+    rounds.lockstep = heap_lockstep(spec, flat);
     rounds
 }
 
@@ -331,6 +406,11 @@ fn print_heap(rounds: &HeapRounds) -> f64 {
         "heap direct / plain, thread CPU",
         &rounds.direct_cpu,
         &rounds.plain_cpu,
+    );
+    line(
+        &format!("heap direct / plain, lockstep ({LOCKSTEP_ROUNDS} rounds)"),
+        &rounds.lockstep,
+        "x",
     );
     ratio_line(
         "heap cell runner / backend direct",
