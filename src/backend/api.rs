@@ -116,7 +116,7 @@ pub trait Backend: Send {
     /// timed: what the replay loop does between timed ops, in one call instead of one dynamic
     /// call per op. This default is compiled for each backend, so its calls to
     /// [`Backend::apply`] are static and inlined: the loop around a 20 ns heap op is a plain
-    /// loop's (for a backend that reads no time, the loop of `apply_in_one_pass`). Stops at the
+    /// loop's (for a backend that reads no time, [`Backend::apply_untimed`]'s). Stops at the
     /// first op that fails.
     fn apply_events(&mut self, batch: &Events<'_>, events: Range<usize>) -> Result<(), FailedOp> {
         if events.is_empty() {
@@ -126,7 +126,7 @@ pub trait Backend: Send {
         let last = batch.ends[events.end - 1];
         if !self.reads_time() {
             // One pass over the stretch's ops, the time set once, at the end.
-            if let Err((op, error)) = apply_in_one_pass(self, batch, first..last) {
+            if let Err((op, error)) = self.apply_untimed(batch, first..last) {
                 let ends = &batch.ends[events.clone()];
                 let event = events.start + ends.partition_point(|&end| end <= op);
                 return Err(FailedOp { event, op, error });
@@ -159,6 +159,18 @@ pub trait Backend: Send {
         Ok(())
     }
 
+    /// Applies the ops `ops` of `batch` in order, for a backend that [reads no
+    /// time](Backend::reads_time) (which [`Backend::apply_events`] has checked); the first that
+    /// fails, with its index. A backend may override this with a loop of its own over the ops its
+    /// [`Backend::apply`] takes fastest (as the heap backend does).
+    fn apply_untimed(
+        &mut self,
+        batch: &Events<'_>,
+        ops: Range<usize>,
+    ) -> Result<(), (usize, anyhow::Error)> {
+        apply_in_one_pass(self, batch, ops)
+    }
+
     /// The synchronous phase of a checkpoint, run on the operator thread. `target` is where the
     /// checkpoint goes: what Flink writes synchronously (the operator's raw keyed state, which
     /// holds HEAP timers beside RocksDB) is written there now; the rest by the async phase.
@@ -182,11 +194,11 @@ pub trait Backend: Send {
 }
 
 /// Applies the ops `ops` of `batch` in order, for a backend that reads no time; the first that
-/// fails, with its index. Out of line, so that this loop is compiled on its own rather than in
-/// one function with [`Backend::apply_events`]'s per-event loop: the heap loop then takes 183
-/// instructions and 47 data reads per op rather than 194 and 51 (callgrind; the plain loop over
-/// the same maps 183 and 46), and the heap backend called directly runs at 0.94 of the plain
-/// loop rather than 0.90 (`cargo bench --bench overhead -- heap-rounds`).
+/// fails, with its index: [`Backend::apply_untimed`]'s default. Out of line, so that this loop
+/// is compiled on its own rather than in one function with [`Backend::apply_events`]'s
+/// per-event loop: through it, the heap loop took 183 instructions and 47 data reads per op
+/// rather than 194 and 51 (callgrind; the plain loop over the same maps 183 and 46), and the
+/// heap backend ran at 0.94 of the plain loop rather than 0.90, before it got a loop of its own.
 #[inline(never)]
 fn apply_in_one_pass<B: Backend + ?Sized>(
     backend: &mut B,

@@ -6,12 +6,15 @@
 
 use std::time::Duration;
 
-use statebench::backend::{Backend, BackendConfig, Events, ScriptedBackend};
+use statebench::backend::heap::HeapBackend;
+use statebench::backend::{Backend, BackendConfig, Events, ScriptedBackend, StateLayout};
 use statebench::checkpoint::CheckpointMode;
 use statebench::measure::CALIBRATION_OPS;
 use statebench::results::read_results;
 use statebench::run::{replay_only, OpInput, Pacing, ReplayOnly};
-use statebench::workload::{Namespace, OpKind, StateOp, WorkloadSpec};
+use statebench::workload::{
+    append_value, EventBatch, Namespace, OpGenerator, OpKind, StateOp, ValueRef, WorkloadSpec,
+};
 
 use crate::common;
 
@@ -260,4 +263,184 @@ fn apply_events_applies_each_op_once_and_leaves_the_last_events_time() {
         assert_eq!((failed.event, failed.op), (4, 3), "timeless {timeless}");
         assert_eq!(backend.applied, 4, "timeless {timeless}");
     }
+}
+
+/// Two ValueStates, each get or put every event.
+fn two_value_states(events: u64) -> WorkloadSpec {
+    let json = format!(
+        r#"{{ "name": "two", "description": "test", "seed": 1, "events": {events},
+             "warmup_events": 0, "max_parallelism": 128,
+             "keys": {{ "count": 50, "distribution": {{ "type": "uniform" }} }},
+             "value_size": {{ "type": "fixed", "bytes": 4 }},
+             "states": [ {{ "type": "value", "name": "a", "read_only_fraction": 0.5 }},
+                         {{ "type": "value", "name": "b", "read_only_fraction": 0.5 }} ] }}"#
+    );
+    WorkloadSpec::parse(&json, "two").unwrap()
+}
+
+/// A whole op stream as the cell runner's batches hold it: ops, event ends and times, and each
+/// op's span of the value bytes.
+struct Stream {
+    batch: EventBatch,
+    spans: Vec<(usize, usize)>,
+    values: Vec<u8>,
+}
+
+impl Stream {
+    fn of(spec: &WorkloadSpec) -> Stream {
+        let mut generator = OpGenerator::new(spec).unwrap();
+        let mut batch = EventBatch::default();
+        while generator.append_events(&mut batch, usize::MAX, usize::MAX) > 0 {}
+        let mut values = Vec::new();
+        let spans = batch
+            .ops
+            .iter()
+            .map(|op| {
+                let start = values.len();
+                if let Some(v) = op.kind.value() {
+                    append_value(v, &mut values);
+                }
+                (start, values.len())
+            })
+            .collect();
+        Stream {
+            batch,
+            spans,
+            values,
+        }
+    }
+
+    fn events(&self) -> Events<'_> {
+        Events {
+            ops: &self.batch.ops,
+            ends: &self.batch.ends,
+            times: &self.batch.times,
+            spans: &self.spans,
+            values: &self.values,
+        }
+    }
+}
+
+/// The heap backend applies runs of ValueState gets and puts in a loop of its own
+/// (`apply_untimed`): over every built-in workload, the mixed and the window test workloads,
+/// and one of two ValueStates, applied in stretches of 1 to 200 events, it leaves the state that `apply`, op by op with the
+/// time set per event, leaves.
+#[test]
+fn heap_stretches_leave_the_state_op_by_op_apply_leaves() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads");
+    let mut specs = vec![
+        common::mixed_spec(6_000, 40),
+        common::window_spec(6_000, 40),
+        two_value_states(6_000),
+    ];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let mut spec = WorkloadSpec::load(&path).unwrap();
+            spec.keys.count = spec.keys.count.min(500);
+            spec.events = 6_000;
+            spec.warmup_events = 0;
+            specs.push(spec);
+        }
+    }
+    for spec in &specs {
+        let stream = Stream::of(spec);
+        let events = stream.events();
+        let layout = StateLayout::of(spec);
+        let mut by_op = HeapBackend::new(&layout);
+        let mut op = 0;
+        for (&end, &time) in events.ends.iter().zip(events.times) {
+            by_op.set_time(time);
+            for (state_op, &(from, to)) in events.ops[op..end].iter().zip(&events.spans[op..end]) {
+                by_op.apply(state_op, &events.values[from..to]).unwrap();
+            }
+            op = end;
+        }
+        let mut by_stretch = HeapBackend::new(&layout);
+        let (mut event, mut stretch) = (0, 1);
+        while event < events.ends.len() {
+            let end = (event + stretch).min(events.ends.len());
+            if let Err(failed) = by_stretch.apply_events(&events, event..end) {
+                panic!("{}: {:#}", spec.name, failed.error);
+            }
+            (event, stretch) = (end, stretch * 7 % 199 + 1);
+        }
+        assert!(op > 1_000, "{}: {op} ops", spec.name);
+        assert_eq!(
+            by_stretch.stored_entries(),
+            by_op.stored_entries(),
+            "{}",
+            spec.name
+        );
+        assert_eq!(
+            by_stretch.digest().unwrap(),
+            by_op.digest().unwrap(),
+            "{}",
+            spec.name
+        );
+    }
+}
+
+/// A ValueState put in a namespace its state refuses (written before in another kind), in the
+/// middle of a run of gets and puts on the heap backend, fails with its own event and op, and
+/// nothing after it is applied; a state's first put and an op on another state inside the run
+/// are applied as `apply` applies them.
+#[test]
+fn a_heap_put_the_namespace_refuses_fails_in_a_run_of_value_ops() {
+    let spec = two_value_states(10);
+    let op = |state, key, namespace, put: bool| StateOp {
+        state,
+        key,
+        namespace,
+        kind: if put {
+            OpKind::ValuePut(ValueRef { tag: key, len: 4 })
+        } else {
+            OpKind::ValueGet
+        },
+    };
+    let window = Namespace::Window { start: 0, end: 10 };
+    let ops = [
+        op(0, 1, Namespace::Void, true),
+        op(0, 1, Namespace::Void, false),
+        op(0, 2, Namespace::Void, true),
+        op(1, 3, Namespace::Void, true),
+        op(0, 4, Namespace::Void, true),
+        op(0, 5, window, true),
+        op(0, 6, Namespace::Void, true),
+    ];
+    let mut values = Vec::new();
+    let spans: Vec<(usize, usize)> = ops
+        .iter()
+        .map(|op| {
+            let start = values.len();
+            if let Some(v) = op.kind.value() {
+                append_value(v, &mut values);
+            }
+            (start, values.len())
+        })
+        .collect();
+    // Events: [0, 1, 2], [3, 4, 5], [6].
+    let (ends, times) = ([3, 6, 7], [1, 2, 3]);
+    let batch = Events {
+        ops: &ops,
+        ends: &ends,
+        times: &times,
+        spans: &spans,
+        values: &values,
+    };
+    let mut heap = HeapBackend::new(&StateLayout::of(&spec));
+    let failed = heap.apply_events(&batch, 0..3).expect_err("op 5 fails");
+    assert_eq!((failed.event, failed.op), (1, 5));
+    assert!(
+        format!("{:#}", failed.error).contains("namespace"),
+        "{:#}",
+        failed.error
+    );
+    // What `apply` leaves of the ops before it: keys 1, 2 and 4 in state a, 3 in state b.
+    let mut by_op = HeapBackend::new(&StateLayout::of(&spec));
+    for (op, &(from, to)) in ops[..5].iter().zip(&spans) {
+        by_op.apply(op, &values[from..to]).unwrap();
+    }
+    assert_eq!(heap.stored_entries(), 4);
+    assert_eq!(heap.digest().unwrap(), by_op.digest().unwrap());
 }
