@@ -45,7 +45,7 @@ use statebench::checkpoint::{CheckpointMode, CheckpointSetting};
 use statebench::measure::Clock;
 use statebench::run::{replay_only, run_cell, Cell, CellPaths, OpInput, Pacing};
 use statebench::workload::{
-    append_value, fill_value, EventBatch, KeyChooser, KeyDistribution, KeySpec, OpGenerator,
+    append_values, fill_value, EventBatch, KeyChooser, KeyDistribution, KeySpec, OpGenerator,
     OpKind, StateOp, WorkloadSpec,
 };
 
@@ -87,17 +87,7 @@ impl Flat {
         let mut batch = EventBatch::default();
         while generator.append_events(&mut batch, usize::MAX, usize::MAX) > 0 {}
         let mut values = Vec::new();
-        let spans = batch
-            .ops
-            .iter()
-            .map(|op| {
-                let start = values.len();
-                if let Some(v) = op.kind.value() {
-                    append_value(v, &mut values);
-                }
-                (start, values.len())
-            })
-            .collect();
+        let spans = append_values(&batch.ops, &mut values);
         Flat {
             ops: batch.ops,
             ends: batch.ends,

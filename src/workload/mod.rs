@@ -22,7 +22,8 @@ pub use generation::{KeyChooser, SizeChooser};
 pub use generator::OpGenerator;
 pub(crate) use op::splitmix64;
 pub use op::{
-    append_value, fill_value, write_value, Namespace, OpClass, OpKind, StateId, StateOp, ValueRef,
+    append_value, append_values, fill_value, write_value, Namespace, OpClass, OpKind, StateId,
+    StateOp, ValueRef,
 };
 pub use source::{EventBatch, OpSource};
 pub use spec::{

@@ -282,6 +282,21 @@ pub fn append_value(value: ValueRef, out: &mut Vec<u8>) {
     write_value(value, &mut out[start..]);
 }
 
+/// Appends the value bytes of `ops` to `values`, one after another; returns each op's span of
+/// them (empty for an op that writes none): the flat form `backend::Events` takes, for callers
+/// that generate a whole stream before any clock starts (the overhead bench, tests).
+pub fn append_values(ops: &[StateOp], values: &mut Vec<u8>) -> Vec<(usize, usize)> {
+    ops.iter()
+        .map(|op| {
+            let start = values.len();
+            if let Some(value) = op.kind.value() {
+                append_value(value, values);
+            }
+            (start, values.len())
+        })
+        .collect()
+}
+
 /// Words of [`VALUE_POOL`] one chunk of a value covers: 4 KiB.
 const CHUNK_WORDS: usize = 512;
 

@@ -13,7 +13,7 @@ use statebench::measure::CALIBRATION_OPS;
 use statebench::results::read_results;
 use statebench::run::{replay_only, OpInput, Pacing, ReplayOnly};
 use statebench::workload::{
-    append_value, EventBatch, Namespace, OpGenerator, OpKind, StateOp, ValueRef, WorkloadSpec,
+    append_values, EventBatch, Namespace, OpGenerator, OpKind, StateOp, ValueRef, WorkloadSpec,
 };
 
 use crate::common;
@@ -292,17 +292,7 @@ impl Stream {
         let mut batch = EventBatch::default();
         while generator.append_events(&mut batch, usize::MAX, usize::MAX) > 0 {}
         let mut values = Vec::new();
-        let spans = batch
-            .ops
-            .iter()
-            .map(|op| {
-                let start = values.len();
-                if let Some(v) = op.kind.value() {
-                    append_value(v, &mut values);
-                }
-                (start, values.len())
-            })
-            .collect();
+        let spans = append_values(&batch.ops, &mut values);
         Stream {
             batch,
             spans,
@@ -409,16 +399,7 @@ fn a_heap_put_the_namespace_refuses_fails_in_a_run_of_value_ops() {
         op(0, 6, Namespace::Void, true),
     ];
     let mut values = Vec::new();
-    let spans: Vec<(usize, usize)> = ops
-        .iter()
-        .map(|op| {
-            let start = values.len();
-            if let Some(v) = op.kind.value() {
-                append_value(v, &mut values);
-            }
-            (start, values.len())
-        })
-        .collect();
+    let spans = append_values(&ops, &mut values);
     // Events: [0, 1, 2], [3, 4, 5], [6].
     let (ends, times) = ([3, 6, 7], [1, 2, 3]);
     let batch = Events {
