@@ -5,7 +5,8 @@
 //!
 //! - RocksDB: a plain rust-rocksdb loop (`get_pinned_cf`, `put_cf` on the same key bytes and
 //!   serialized values, pre-generated) on a DB the backend itself opened, so the options are the
-//!   cell's; against the cell runner (`run_cell`), with RocksDB statistics on and off;
+//!   cell's; against the cell runner (`run_cell`), with RocksDB statistics on and off; and in
+//!   lockstep (below) against the RocksDB backend called directly, each on a DB of its own;
 //! - heap: a plain loop over the heap backend's own maps (`CowStateMap<StateObject>`, Flink's
 //!   `CopyOnWriteStateMap` holding the objects the backend holds, one per key group: key group,
 //!   then `get` or `put`), over pre-generated ops and values; against the cell runner; and the
@@ -29,12 +30,13 @@
 //! Medians and the spread (min–max) are printed; ratios are of medians of one run.
 
 use std::hint::black_box;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::SeedableRng;
-use rocksdb::WriteOptions;
+use rocksdb::{ColumnFamily, WriteOptions, DB};
 
 use statebench::backend::heap::cow_map::CowStateMap;
 use statebench::backend::heap::{HeapBackend, Stamped, StateObject};
@@ -161,16 +163,21 @@ fn plain_rocksdb(spec: &WorkloadSpec, ops: &[PlainOp], events: usize) -> (f64, f
     let mut write = WriteOptions::default();
     write.disable_wal(true);
     let start = Instant::now();
+    plain_rocksdb_loop(db, cf, &write, ops);
+    let wall = events as f64 / start.elapsed().as_secs_f64();
+    (wall, events as f64 / ((thread_cpu_ns() - cpu) as f64 / 1e9))
+}
+
+/// The plain RocksDB loop itself: `get_pinned_cf` or `put_cf` per op.
+fn plain_rocksdb_loop(db: &DB, cf: &ColumnFamily, write: &WriteOptions, ops: &[PlainOp]) {
     for op in ops {
         match &op.put {
             None => {
                 black_box(db.get_pinned_cf(cf, &op.key).unwrap().map(|v| v.len()));
             }
-            Some(value) => db.put_cf_opt(cf, &op.key, value, &write).unwrap(),
+            Some(value) => db.put_cf_opt(cf, &op.key, value, write).unwrap(),
         }
     }
-    let wall = events as f64 / start.elapsed().as_secs_f64();
-    (wall, events as f64 / ((thread_cpu_ns() - cpu) as f64 / 1e9))
 }
 
 /// Events per second, by the wall clock and by this thread's CPU time (which other processes
@@ -243,67 +250,112 @@ fn heap_direct(spec: &WorkloadSpec, flat: &Flat) -> (f64, f64) {
     let mut heap = HeapBackend::new(&StateLayout::of(spec));
     let backend = black_box(&mut heap);
     rates(flat.ends.len(), || {
-        if let Err(failed) = backend.apply_events(&flat.events(), 0..flat.ends.len()) {
-            panic!("{:#}", failed.error);
-        }
+        apply_events(backend, flat, 0..flat.ends.len())
     })
 }
 
-/// Events per lockstep chunk: ~1.5 ms of either contender, short enough that both see the
-/// same moments of a shared machine, long enough that the clock reads and a chunk's cold start
-/// (the other contender's maps have evicted its own) stay small next to it.
+/// Events per lockstep chunk: ~1.5 ms of either heap contender (~30 ms of RocksDB), short
+/// enough that both see the same moments of a shared machine, long enough that the clock reads
+/// and a chunk's cold start (the other contender has evicted its data from the caches) stay
+/// small next to it.
 const LOCKSTEP_EVENTS: usize = 20_000;
-/// Lockstep rounds, each over the whole stream.
+/// Heap lockstep rounds, each over the whole stream.
 const LOCKSTEP_ROUNDS: usize = 8;
+/// RocksDB lockstep rounds: each takes ~4 s.
+const ROCKSDB_LOCKSTEP_ROUNDS: usize = 3;
 
-/// The plain heap loop and the heap backend called directly, in lockstep: each round both start
-/// empty and take the stream in chunks of [`LOCKSTEP_EVENTS`] events, alternating every two
-/// chunks (plain, direct, direct, plain, plain, …), so that each runs as many chunks right
-/// after the other as right after itself. Whole-stream rounds see the machine's load change
-/// between contenders (a round's ratio moves by ±15 % and more); in lockstep a round's ratio
-/// moves by ±2 %. Returns each round's backend-direct / plain ratio of events per second.
-fn heap_lockstep(spec: &WorkloadSpec, flat: &Flat) -> Vec<f64> {
+/// Two contenders in lockstep over the stream of `flat`, both from empty state: chunks of
+/// [`LOCKSTEP_EVENTS`] events, alternating every two chunks (plain, direct, direct, plain,
+/// plain, …; the other way round in odd rounds), so that each runs as many chunks right after
+/// the other as right after itself. Whole-stream rounds see the machine's load change between
+/// contenders (a heap round's ratio moves by ±15 % and more); in lockstep a round's ratio moves
+/// by ±2 %. Each contender takes a chunk's events and their ops; returns direct / plain, of
+/// events per second.
+fn lockstep(
+    flat: &Flat,
+    round: usize,
+    mut plain: impl FnMut(Range<usize>, Range<usize>),
+    mut direct: impl FnMut(Range<usize>, Range<usize>),
+) -> f64 {
     let events = flat.events();
-    let timed = |run: &mut dyn FnMut()| {
-        let start = Instant::now();
-        run();
-        start.elapsed().as_secs_f64()
-    };
+    let (mut plain_s, mut direct_s) = (0.0, 0.0);
+    let chunks = (0..events.ends.len()).step_by(LOCKSTEP_EVENTS).enumerate();
+    for (chunk, start) in chunks {
+        let end = (start + LOCKSTEP_EVENTS).min(events.ends.len());
+        let ops = events.event(start).start..events.ends[end - 1];
+        let timed = |run: &mut dyn FnMut(Range<usize>, Range<usize>), total: &mut f64| {
+            let clock = Instant::now();
+            run(start..end, ops.clone());
+            *total += clock.elapsed().as_secs_f64();
+        };
+        if (chunk + round).is_multiple_of(2) {
+            timed(&mut plain, &mut plain_s);
+            timed(&mut direct, &mut direct_s);
+        } else {
+            timed(&mut direct, &mut direct_s);
+            timed(&mut plain, &mut plain_s);
+        }
+    }
+    plain_s / direct_s
+}
+
+/// The plain heap loop and the heap backend called directly, in [`lockstep`], over
+/// [`LOCKSTEP_ROUNDS`] rounds: each round's backend-direct / plain.
+fn heap_lockstep(spec: &WorkloadSpec, flat: &Flat) -> Vec<f64> {
     (0..LOCKSTEP_ROUNDS)
         .map(|round| {
             eprintln!("heap lockstep round {}/{LOCKSTEP_ROUNDS}", round + 1);
             let mut maps = plain_heap_maps(spec);
             let mut heap = HeapBackend::new(&StateLayout::of(spec));
             let backend = black_box(&mut heap);
-            let (mut plain_s, mut direct_s) = (0.0, 0.0);
-            let chunks = (0..events.ends.len()).step_by(LOCKSTEP_EVENTS).enumerate();
-            for (chunk, start) in chunks {
-                let end = (start + LOCKSTEP_EVENTS).min(events.ends.len());
-                let ops = events.event(start).start..events.ends[end - 1];
-                let mut plain = || {
-                    plain_heap_loop(
-                        &mut maps,
-                        &flat.ops[ops.clone()],
-                        &flat.spans[ops.clone()],
-                        &flat.values,
-                    )
-                };
-                let mut direct = || {
-                    if let Err(failed) = backend.apply_events(&events, start..end) {
-                        panic!("{:#}", failed.error);
-                    }
-                };
-                if (chunk + round) % 2 == 0 {
-                    plain_s += timed(&mut plain);
-                    direct_s += timed(&mut direct);
-                } else {
-                    direct_s += timed(&mut direct);
-                    plain_s += timed(&mut plain);
-                }
-            }
-            plain_s / direct_s
+            lockstep(
+                flat,
+                round,
+                |_, ops| {
+                    let (ops, spans) = (&flat.ops[ops.clone()], &flat.spans[ops]);
+                    plain_heap_loop(&mut maps, ops, spans, &flat.values)
+                },
+                |events, _| apply_events(backend, flat, events),
+            )
         })
         .collect()
+}
+
+/// The plain RocksDB loop and the RocksDB backend called directly (no replay loop, no clock
+/// reads), each on a DB of its own with the cell's options, in [`lockstep`], over
+/// [`ROCKSDB_LOCKSTEP_ROUNDS`] rounds: each round's backend-direct / plain.
+fn rocksdb_lockstep(spec: &WorkloadSpec, flat: &Flat, ops: &[PlainOp]) -> Vec<f64> {
+    let layout = StateLayout::of(spec);
+    let open = |dir: &tempfile::TempDir| {
+        RocksDbBackend::open(&rocksdb_config(false), &layout, dir.path()).unwrap()
+    };
+    (0..ROCKSDB_LOCKSTEP_ROUNDS)
+        .map(|round| {
+            eprintln!(
+                "rocksdb lockstep round {}/{ROCKSDB_LOCKSTEP_ROUNDS}",
+                round + 1
+            );
+            let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+            let (plain, mut direct) = (open(&dirs[0]), open(&dirs[1]));
+            let (db, cf) = plain.raw(0);
+            let mut write = WriteOptions::default();
+            write.disable_wal(true);
+            lockstep(
+                flat,
+                round,
+                |_, range| plain_rocksdb_loop(db, cf, &write, &ops[range]),
+                |events, _| apply_events(&mut direct, flat, events),
+            )
+        })
+        .collect()
+}
+
+/// `backend.apply_events` over `events` of `flat`, as the cell runner hands it the events
+/// between timed ops.
+fn apply_events(backend: &mut dyn Backend, flat: &Flat, events: Range<usize>) {
+    if let Err(failed) = backend.apply_events(&flat.events(), events) {
+        panic!("{:#}", failed.error);
+    }
 }
 
 /// What the heap contenders measured, one entry per round.
@@ -659,6 +711,7 @@ fn main() {
             results[at + 4].push(cost.stride);
         }
     }
+    let rocks_lockstep = rocksdb_lockstep(&spec, &flat, &rocks_ops);
     println!("\n{} events, {ROUNDS} interleaved rounds:", spec.events);
     let plain_rocks = line("rocksdb plain loop", &results[0], "events/s");
     let rocks = line(
@@ -712,6 +765,11 @@ fn main() {
     per_round("rocksdb statistics on / off", 1, 2);
     per_round("  the same, operator thread CPU", 4, 5);
     per_round("rocksdb runner / plain, thread CPU", 5, 3);
+    line(
+        &format!("rocksdb direct / plain, lockstep ({ROCKSDB_LOCKSTEP_ROUNDS} rounds)"),
+        &rocks_lockstep,
+        "x",
+    );
     println!(
         "rocksdb, operator thread CPU: cell runner / plain loop = {:.3}x, statistics on / off = {:.3}x",
         rocks_off_cpu / plain_rocks_cpu,
