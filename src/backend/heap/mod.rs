@@ -480,8 +480,8 @@ impl Backend for HeapBackend {
     /// straight to their map: what the backend adds to them shows in every heap figure; under
     /// TTL they take [`HeapBackend::value_op_with_ttl`] (timestamps to check, cleanup to step).
     /// Every other op takes [`HeapBackend::apply_any`], as does a state's first write (which
-    /// fixes its namespace serializer). Inlined where called statically (`apply_events` and its
-    /// one-pass loop), so that an outcome nobody reads is not even built.
+    /// fixes its namespace serializer). Inlined where called statically (`apply_events` and
+    /// `apply_untimed`), so that an outcome nobody reads is not even built.
     #[inline(always)]
     fn apply(&mut self, op: &StateOp, value: &[u8]) -> Result<Outcome> {
         if self.layout.ttl.is_none() {
